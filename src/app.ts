@@ -1,0 +1,84 @@
+/**
+ * createApp → the Yoga instance with its plugins, error masking and schema. No port: the
+ * server entry (index.ts) serves it over HTTP, and tests call `yoga.fetch` directly.
+ */
+import { GraphQLError } from 'graphql';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import { keyCache } from './auth/invalidation.js';
+import { LastUsedRecorder } from './auth/last-used.js';
+import { apiKeyStrategy } from './auth/strategies/api-key.js';
+import { sessionStrategy } from './auth/strategies/session.js';
+import { useAuth } from './auth/use-auth.js';
+import { getConfig, type Config } from './config.js';
+import type { Context, ServerContext } from './context.js';
+import { db } from './db.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { schema } from './schema/index.js';
+
+export type AppOptions = { config?: Config; logger?: Logger };
+
+export function createApp(options: AppOptions = {}) {
+  const config = options.config ?? getConfig();
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const lastUsed = new LastUsedRecorder(db, logger, config.lastUsedFlushMs);
+
+  const yoga = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: config.graphiql,
+    landingPage: false,
+    // Yoga's own log lines go through our logger, reduced to their message: printing a
+    // GraphQLError whole would quote the request's source, and a signIn written inline
+    // carries a password. Expected errors (those with a code) are the client's business.
+    logging: {
+      debug: () => {},
+      info: (...args) => logger.info(logMessage(args[0])),
+      warn: (...args) => logger.warn(logMessage(args[0])),
+      error: (...args) => {
+        if (!hasErrorCode(args[0])) logger.error(logMessage(args[0]));
+      },
+    },
+    maskedErrors: {
+      // Masking stays on: clients see "Unexpected error."; the log gets the real error.
+      maskError(error, message) {
+        const original = (error as { originalError?: unknown }).originalError ?? error;
+        if (hasErrorCode(original)) return original as GraphQLError;
+        logger.error('unexpected error', { error: original });
+        return new (class extends Error {})(message);
+      },
+    },
+    plugins: [
+      useAuth({
+        strategies: [sessionStrategy(db), apiKeyStrategy({ db, format: config.keyFormat, cache: keyCache, lastUsed })],
+        trustedProxies: config.trustedProxies,
+      }),
+      useReadiness(),
+    ] as Plugin[],
+  });
+
+  return { yoga, lastUsed, logger, config };
+}
+
+/** `/ready`: the database answers (load balancers take the instance out otherwise). `/health` is Yoga's. */
+function useReadiness(): Plugin {
+  return {
+    async onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname !== '/ready') return;
+      const ready = await db.$queryRawUnsafe('SELECT 1').then(
+        () => true,
+        () => false,
+      );
+      endResponse(new fetchAPI.Response(JSON.stringify({ ready }), { status: ready ? 200 : 503, headers: { 'content-type': 'application/json' } }));
+    },
+  };
+}
+
+export type App = ReturnType<typeof createApp>;
+
+function hasErrorCode(value: unknown): boolean {
+  return value instanceof GraphQLError && typeof value.extensions.code === 'string';
+}
+
+function logMessage(value: unknown): string {
+  return value instanceof Error ? value.message : String(value);
+}

@@ -1,0 +1,108 @@
+/**
+ * The verification cache: secret digest → the key's verified record, so a warm request
+ * costs a SHA-256 and a map lookup instead of a database round trip.
+ *
+ * Staleness is bounded and fails closed:
+ * - an entry is served for at most `ttlMs` after it was read from the database; after that
+ *   the database is asked again, and if it cannot answer the request fails (503), so an
+ *   outage never extends trust beyond `ttlMs`;
+ * - every change to a key, its authorization group or its tenant evicts the affected entries
+ *   at once on this instance (see invalidation.ts, which also tells the other instances);
+ * - expiry is checked against the cached `expiresAt` on every request, never cached as "valid".
+ * Unknown digests are cached briefly too (negative entries), so a flood of well-formed but
+ * unknown keys does not become a flood of database queries.
+ */
+import type { AddressRange } from '../lib/ip.js';
+import type { Permission } from './permissions.js';
+
+export type VerifiedKey = {
+  id: string;
+  name: string;
+  prefix: string;
+  role: 'API_USER' | 'ADMIN';
+  status: 'ACTIVE' | 'REVOKED';
+  expiresAt: Date | null;
+  tenantId: string;
+  tenantIsSystem: boolean;
+  organizationId: string | null;
+  authorizationGroupId: string;
+  permissions: ReadonlySet<Permission>;
+  projectAccess: 'ALL' | 'SELECTED';
+  projectIds: ReadonlySet<string>;
+  ipAllowlist: readonly AddressRange[];
+};
+
+type Entry = { key: VerifiedKey | null; storedAt: number };
+
+const NEGATIVE_TTL_MS = 5_000;
+
+export class KeyCache {
+  // A Map iterates in insertion order, which makes it a cheap LRU: re-insert on hit,
+  // evict from the front when full.
+  private readonly entries = new Map<string, Entry>();
+  /**
+   * Bumped by every invalidation. A lookup notes it before reading the database and may
+   * store its result only if it is unchanged: otherwise a read that started before a
+   * revoke committed could put the pre-revoke row back after the revoke evicted it.
+   */
+  private generation = 0;
+
+  constructor(private readonly options: { ttlMs: number; maxEntries: number }) {}
+
+  get enabled(): boolean {
+    return this.options.ttlMs > 0 && this.options.maxEntries > 0;
+  }
+
+  /** `undefined`: not cached (ask the database). `null`: known not to exist. */
+  get(digest: string, now = Date.now()): VerifiedKey | null | undefined {
+    const entry = this.entries.get(digest);
+    if (!entry) return undefined;
+    const ttl = entry.key ? this.options.ttlMs : Math.min(NEGATIVE_TTL_MS, this.options.ttlMs);
+    if (now - entry.storedAt >= ttl) {
+      this.entries.delete(digest);
+      return undefined;
+    }
+    this.entries.delete(digest);
+    this.entries.set(digest, entry);
+    return entry.key;
+  }
+
+  get currentGeneration(): number {
+    return this.generation;
+  }
+
+  set(digest: string, key: VerifiedKey | null, readAtGeneration: number, storedAt = Date.now()): void {
+    if (!this.enabled || readAtGeneration !== this.generation) return;
+    this.entries.delete(digest);
+    this.entries.set(digest, { key, storedAt });
+    while (this.entries.size > this.options.maxEntries) {
+      this.entries.delete(this.entries.keys().next().value!);
+    }
+  }
+
+  /** Evicts every entry matching the change. Rare (admin actions), so a scan is fine. */
+  invalidate(change: KeyChange): void {
+    this.generation++;
+    for (const [digest, { key }] of this.entries) {
+      if (!key) continue;
+      if (
+        ('keyId' in change && key.id === change.keyId) ||
+        ('authorizationGroupId' in change && key.authorizationGroupId === change.authorizationGroupId) ||
+        ('tenantId' in change && key.tenantId === change.tenantId)
+      ) {
+        this.entries.delete(digest);
+      }
+    }
+  }
+
+  clear(): void {
+    this.generation++;
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+export type KeyChange = { keyId: string } | { authorizationGroupId: string } | { tenantId: string };

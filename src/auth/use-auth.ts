@@ -1,0 +1,88 @@
+/**
+ * The auth plugin: turns the request's credential into `context.auth`, the principal every
+ * resolver trusts. No credential → anonymous. A credential that is present but bad fails
+ * the whole request (401, or 403 for a disallowed address) before any resolver runs.
+ */
+import type { Plugin } from 'graphql-yoga';
+import type { ServerContext } from '../context.js';
+import { unauthenticated } from '../errors.js';
+import { isInRanges, parseAddress, type AddressRange } from '../lib/ip.js';
+import { ANONYMOUS, type Principal } from './principal.js';
+import type { AuthStrategy } from './strategies/strategy.js';
+
+export type UseAuthOptions = {
+  /** Tried in order; the first that recognizes the credential decides. */
+  strategies: AuthStrategy[];
+  /**
+   * Proxies whose X-Forwarded-For is believed. Without them the socket address is the
+   * client's, since anyone can send the header.
+   * @default []
+   */
+  trustedProxies?: readonly AddressRange[];
+};
+
+export type AuthContext = { auth: Principal; clientAddress: string | null; workspaceId: string | null };
+
+export function useAuth(options: UseAuthOptions): Plugin<AuthContext & ServerContext> {
+  const trustedProxies = options.trustedProxies ?? [];
+  return {
+    async onContextBuilding({ context, extendContext }) {
+      const headers = context.request.headers;
+      const clientAddress = resolveClientAddress(context.req?.socket?.remoteAddress ?? null, headers, trustedProxies);
+      const credential = extractCredential(headers);
+      const auth = credential ? await authenticate(credential, clientAddress) : ANONYMOUS;
+      extendContext({ auth, clientAddress, workspaceId: headers.get('x-workspace-id')?.trim() || null });
+    },
+  };
+
+  async function authenticate(credential: string, clientAddress: string | null): Promise<Principal> {
+    for (const strategy of options.strategies) {
+      const principal = await strategy.authenticate(credential, { clientAddress });
+      if (principal) return principal;
+    }
+    throw unauthenticated('INVALID', 'The credential is not a keygate API key or session token.');
+  }
+}
+
+/**
+ * X-Api-Key or Authorization: Bearer. Two different credentials in one request are refused
+ * rather than guessed between: which one a client meant is not ours to pick.
+ */
+export function extractCredential(headers: Headers): string | null {
+  const apiKey = headers.get('x-api-key')?.trim() || null;
+  const authorization = headers.get('authorization')?.trim() || null;
+  let bearer: string | null = null;
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (!match) throw unauthenticated('INVALID', 'The Authorization header must be "Bearer <token>".');
+    bearer = match[1]!;
+  }
+  if (apiKey && bearer && apiKey !== bearer) {
+    throw unauthenticated('INVALID', 'Send one credential: X-Api-Key or Authorization, not two different ones.');
+  }
+  return apiKey ?? bearer;
+}
+
+/**
+ * The client is the socket's peer, unless that peer is a trusted proxy: then walk
+ * X-Forwarded-For from the right, skipping trusted proxies; the first other address is the
+ * client. Entries left of it were written by the client itself and prove nothing.
+ */
+export function resolveClientAddress(
+  socketAddress: string | null,
+  headers: Headers,
+  trustedProxies: readonly AddressRange[],
+): string | null {
+  const peer = parseAddress(socketAddress);
+  if (!peer) return socketAddress;
+  if (trustedProxies.length === 0 || !isInRanges(peer, trustedProxies)) return peer.toString();
+  const forwarded = (headers.get('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  let client = peer;
+  for (let i = forwarded.length - 1; i >= 0; i--) {
+    const hop = parseAddress(forwarded[i]);
+    if (!hop) break;
+    client = hop;
+    if (!isInRanges(hop, trustedProxies)) break;
+  }
+  return client.toString();
+}

@@ -1,0 +1,93 @@
+/**
+ * Every setting keygate reads, validated once at start. A bad value stops the process
+ * with one line naming the variable and what is wrong (see `ConfigError`).
+ */
+import { z } from 'zod';
+import { parseKeyFormat } from './modules/api-key/api-key.token.js';
+import { parseAddressRange } from './lib/ip.js';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const schema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: int(1, 65535).default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|postgres(ql)?:\/\/)/, 'must start with file: (SQLite) or postgresql:// (PostgreSQL)')
+    .default('file:./data/keygate.db'),
+  KEYGATE_ADMIN_EMAIL: z.string().email().default('admin@keygate.local'),
+  KEYGATE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  KEYGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Template for new API keys; see api-key.token.ts for the syntax. */
+  KEYGATE_KEY_FORMAT: z.string().default('kg_{base62:40}{checksum}'),
+  KEYGATE_KEY_PREFIX_LENGTH: int(4, 32).default(16),
+  KEYGATE_EXPIRING_SOON_DAYS: int(1, 365).default(7),
+  KEYGATE_SESSION_TTL_MINUTES: int(1, 60 * 24 * 90).default(60 * 12),
+  /** Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed. Empty: never read it. */
+  KEYGATE_TRUSTED_PROXIES: list.optional().transform((v) => v ?? []),
+  /** How long a verified key may be served from memory before the database is asked again. */
+  KEYGATE_KEY_CACHE_TTL_MS: int(0, 10 * 60_000).default(30_000),
+  KEYGATE_KEY_CACHE_MAX_ENTRIES: int(0, 10_000_000).default(100_000),
+  /** lastUsedAt/lastUsedIp are coalesced in memory and written at most once per key per interval. */
+  KEYGATE_LAST_USED_FLUSH_MS: int(100, 60_000).default(30_000),
+  KEYGATE_MAX_PAYLOAD_BYTES: int(1, 10 * 1024 * 1024).default(256 * 1024),
+  KEYGATE_GRAPHIQL: bool.optional(),
+  KEYGATE_INTROSPECTION: bool.optional(),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`invalid setting ${String(issue.path[0])}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  return {
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    adminEmail: e.KEYGATE_ADMIN_EMAIL,
+    adminPassword: e.KEYGATE_ADMIN_PASSWORD,
+    logLevel: e.KEYGATE_LOG_LEVEL,
+    keyFormat: checked('KEYGATE_KEY_FORMAT', () => parseKeyFormat(e.KEYGATE_KEY_FORMAT)),
+    keyPrefixLength: e.KEYGATE_KEY_PREFIX_LENGTH,
+    expiringSoonMs: e.KEYGATE_EXPIRING_SOON_DAYS * 24 * 3600_000,
+    sessionTtlMs: e.KEYGATE_SESSION_TTL_MINUTES * 60_000,
+    trustedProxies: e.KEYGATE_TRUSTED_PROXIES.map((entry) =>
+      checked('KEYGATE_TRUSTED_PROXIES', () => parseAddressRange(entry)),
+    ),
+    keyCacheTtlMs: e.KEYGATE_KEY_CACHE_TTL_MS,
+    keyCacheMaxEntries: e.KEYGATE_KEY_CACHE_MAX_ENTRIES,
+    lastUsedFlushMs: e.KEYGATE_LAST_USED_FLUSH_MS,
+    maxPayloadBytes: e.KEYGATE_MAX_PAYLOAD_BYTES,
+    graphiql: e.KEYGATE_GRAPHIQL ?? !production,
+    introspection: e.KEYGATE_INTROSPECTION ?? !production,
+  };
+}
+
+let loaded: Config | undefined;
+
+/** The process's configuration, read from the environment on first use. */
+export function getConfig(): Config {
+  return (loaded ??= loadConfig());
+}
+
+function checked<T>(variable: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new ConfigError(`invalid setting ${variable}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Applies the pending migrations of prisma/migrations/<provider> to a database, the way
+ * `prisma migrate deploy` would (same `_prisma_migrations` table and rows, so Prisma tooling
+ * recognizes them), with the raw drivers only: the server runs this at start, and the
+ * schema engine is too heavy for that.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient, type Client as LibsqlClient } from '@libsql/client';
+import pg from 'pg';
+
+type Provider = 'sqlite' | 'postgresql';
+
+interface Migration {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+interface AppliedRow {
+  migration_name: string;
+  checksum: string;
+  finished_at: unknown;
+}
+
+/** What each database needs to provide; everything else is shared. */
+interface Driver {
+  /** Rows of `_prisma_migrations` that still count (Prisma ignores rolled-back ones). */
+  appliedRows(): Promise<AppliedRow[]>;
+  /** Applies one migration in a transaction; false when another instance applied it first. */
+  apply(migration: Migration): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+// Prisma's own DDL, so `prisma migrate status` and friends read the table as theirs.
+const MIGRATIONS_TABLE: Record<Provider, string> = {
+  sqlite: `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    TEXT PRIMARY KEY NOT NULL,
+    "checksum"              TEXT NOT NULL,
+    "finished_at"           DATETIME,
+    "migration_name"        TEXT NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        DATETIME,
+    "started_at"            DATETIME NOT NULL DEFAULT current_timestamp,
+    "applied_steps_count"   INTEGER UNSIGNED NOT NULL DEFAULT 0
+)`,
+  postgresql: `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+)`,
+};
+
+const SELECT_APPLIED = `SELECT migration_name, checksum, finished_at FROM "_prisma_migrations"
+  WHERE rolled_back_at IS NULL ORDER BY started_at`;
+
+/** The key `prisma migrate` itself locks on, so this runner and Prisma's exclude each other. */
+const PG_ADVISORY_LOCK_KEY = 72707369;
+
+function providerOf(url: string): Provider {
+  if (url.startsWith('file:')) return 'sqlite';
+  if (/^postgres(ql)?:\/\//.test(url)) return 'postgresql';
+  throw new Error(`unsupported database URL (expected file: or postgresql://): ${url.split(':')[0]}:…`);
+}
+
+function readMigrations(provider: Provider): Migration[] {
+  const dir = path.join(repoRoot, 'prisma/migrations', provider);
+  if (!existsSync(dir)) throw new Error(`no migrations folder at ${dir}`);
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => {
+      const sql = readFileSync(path.join(dir, name, 'migration.sql'), 'utf8');
+      return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    });
+}
+
+/** Refuses to go on over history it cannot trust, as `prisma migrate deploy` does. */
+function pendingMigrations(migrations: Migration[], rows: AppliedRow[], log: (line: string) => void): Migration[] {
+  const failed = rows.filter((row) => row.finished_at === null);
+  if (failed.length > 0) {
+    throw new Error(
+      `migration ${failed.map((r) => r.migration_name).join(', ')} failed or is unfinished in this database; ` +
+        'repair the database by hand, then mark the row rolled back (rolled_back_at) before starting again',
+    );
+  }
+  const local = new Map(migrations.map((m) => [m.name, m]));
+  for (const row of rows) {
+    const migration = local.get(row.migration_name);
+    if (!migration) {
+      // A newer release may already have migrated this database during a rolling deploy.
+      log(`warning: migration ${row.migration_name} is applied in the database but missing from prisma/migrations`);
+    } else if (migration.checksum !== row.checksum) {
+      throw new Error(
+        `migration ${row.migration_name} was modified after it was applied (checksum ${migration.checksum} ` +
+          `differs from recorded ${row.checksum}); restore the original migration.sql and add a new migration instead`,
+      );
+    }
+  }
+  const applied = new Set(rows.map((row) => row.migration_name));
+  return migrations.filter((m) => !applied.has(m.name));
+}
+
+function sqlitePath(url: string): string | null {
+  const rest = url.slice('file:'.length).split('?')[0] ?? '';
+  if (rest === ':memory:' || rest === '') return null;
+  return rest.startsWith('//') ? fileURLToPath(url.split('?')[0] ?? url) : rest;
+}
+
+async function sqliteDriver(url: string): Promise<Driver> {
+  const file = sqlitePath(url);
+  if (file) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  // The busy timeout makes concurrent starters queue on BEGIN IMMEDIATE instead of failing.
+  const client: LibsqlClient = createClient({ url, timeout: 30_000 });
+  await client.execute(MIGRATIONS_TABLE.sqlite);
+  return {
+    appliedRows: async () => (await client.execute(SELECT_APPLIED)).rows as unknown as AppliedRow[],
+    async apply(migration) {
+      // Prisma's SQLite table redefinitions drop and recreate tables: with foreign keys on, that
+      // DROP would fire ON DELETE CASCADE into child tables. The pragma is ignored inside a
+      // transaction, so it goes on the connection that transaction() is about to take over.
+      await client.execute('PRAGMA foreign_keys = OFF');
+      const tx = await client.transaction('write'); // BEGIN IMMEDIATE: one migrator at a time
+      try {
+        const done = await tx.execute({
+          sql: 'SELECT 1 FROM "_prisma_migrations" WHERE migration_name = ? AND rolled_back_at IS NULL',
+          args: [migration.name],
+        });
+        if (done.rows.length > 0) return false;
+        const startedAt = sqliteTimestamp();
+        await tx.executeMultiple(migration.sql);
+        const violations = await tx.execute('PRAGMA foreign_key_check');
+        if (violations.rows.length > 0) {
+          throw new Error(`leaves ${violations.rows.length} foreign key violation(s), e.g. ${JSON.stringify(violations.rows[0])}`);
+        }
+        await tx.execute({
+          sql: `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count)
+                VALUES (?, ?, ?, ?, NULL, NULL, ?, 1)`,
+          args: [randomUUID(), migration.checksum, sqliteTimestamp(), migration.name, startedAt],
+        });
+        await tx.commit();
+        return true;
+      } finally {
+        tx.close(); // rolls back unless committed
+      }
+    },
+    close: async () => client.close(),
+  };
+}
+
+/** The text form Prisma's engine writes into SQLite's DATETIME columns. */
+function sqliteTimestamp(): string {
+  return new Date().toISOString().replace('Z', '+00:00');
+}
+
+async function postgresDriver(url: string): Promise<Driver> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    // Session-level lock, held until close(): gateway instances starting together queue here.
+    await client.query('SELECT pg_advisory_lock($1)', [PG_ADVISORY_LOCK_KEY]);
+    await client.query(MIGRATIONS_TABLE.postgresql);
+  } catch (error) {
+    await client.end();
+    throw error;
+  }
+  return {
+    appliedRows: async () => (await client.query<AppliedRow>(SELECT_APPLIED)).rows,
+    async apply(migration) {
+      await client.query('BEGIN');
+      try {
+        const startedAt = new Date();
+        // Without parameters pg uses the simple protocol, which runs a multi-statement script.
+        await client.query(migration.sql);
+        await client.query(
+          `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count)
+           VALUES ($1, $2, $3, $4, NULL, NULL, $5, 1)`,
+          [randomUUID(), migration.checksum, new Date(), migration.name, startedAt],
+        );
+        await client.query('COMMIT');
+        return true;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    },
+    async close() {
+      await client.query('SELECT pg_advisory_unlock($1)', [PG_ADVISORY_LOCK_KEY]).catch(() => {});
+      await client.end();
+    },
+  };
+}
+
+/**
+ * Applies, in name order, the migrations this database has not recorded yet. Each runs in its
+ * own transaction together with its `_prisma_migrations` row, so a failure leaves neither
+ * behind and the next start retries it.
+ */
+export async function applyMigrations(
+  databaseUrl: string,
+  options: { log?: (line: string) => void } = {},
+): Promise<{ applied: string[] }> {
+  const log = options.log ?? (() => {});
+  const provider = providerOf(databaseUrl);
+  const migrations = readMigrations(provider);
+  const driver = provider === 'sqlite' ? await sqliteDriver(databaseUrl) : await postgresDriver(databaseUrl);
+  const applied: string[] = [];
+  try {
+    for (const migration of pendingMigrations(migrations, await driver.appliedRows(), log)) {
+      try {
+        if (!(await driver.apply(migration))) continue;
+      } catch (error) {
+        throw new Error(`migration ${migration.name} failed and was rolled back: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      applied.push(migration.name);
+      log(`applied migration ${migration.name}`);
+    }
+  } finally {
+    await driver.close();
+  }
+  return { applied };
+}

@@ -1,0 +1,54 @@
+/**
+ * Input validation that names the field. Everything is checked before anything is written,
+ * so a bad input never leaves a half-done change behind.
+ */
+import { badInput } from '../errors.js';
+
+/** Trims and checks a required name-like text. */
+export function requireText(field: string, value: string, { min = 1, max = 200 } = {}): string {
+  const text = value.trim();
+  if (text.length < min) throw badInput(field, min <= 1 ? 'is required' : `must be at least ${min} characters`);
+  if (text.length > max) throw badInput(field, `must be at most ${max} characters`);
+  return text;
+}
+
+export function optionalText(field: string, value: string | null | undefined, max: number): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  if (text.length > max) throw badInput(field, `must be at most ${max} characters`);
+  return text;
+}
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+/** A URL-safe slug; derived from `name` when the client gives none. */
+export function slugFor(field: string, slug: string | null | undefined, name: string): string {
+  const candidate = (slug ?? slugify(name)).trim();
+  if (!SLUG.test(candidate)) {
+    throw badInput(field, 'must be 1–64 lowercase letters, digits or dashes, not starting or ending with a dash');
+  }
+  return candidate;
+}
+
+export function slugify(text: string): string {
+  const slug = text
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64)
+    .replace(/-+$/, '');
+  return slug || 'item';
+}
+
+export function requireEmail(field: string, value: string): string {
+  const email = value.trim().toLowerCase();
+  // Deliberately loose: the mailbox is proven by use, not by a regex.
+  if (email.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw badInput(field, 'must be an email address');
+  return email;
+}
+
+/** Prisma's unique-constraint violation, turned into a field error. */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: string }).code === 'P2002';
+}

@@ -1,0 +1,288 @@
+/**
+ * API keys: create (secret shown once), edit, rotate, revoke, list. The rules of product.md §2.
+ *
+ * The tenant limit holds under concurrency because the check and the count are one
+ * statement: `UPDATE Tenant SET activeApiKeyCount = activeApiKeyCount + 1 WHERE id = ? AND
+ * activeApiKeyCount < apiKeyLimit`, in the same transaction as the insert. PostgreSQL's row
+ * lock and SQLite's single writer make that atomic; a count-then-insert would not be.
+ */
+import { publishKeyChange } from '../../auth/invalidation.js';
+import { actingTenantId, canReachTenant, requireAuthenticated, requirePermission, type AuthenticatedPrincipal, type Principal } from '../../auth/principal.js';
+import { getConfig } from '../../config.js';
+import { db, type Tx } from '../../db.js';
+import { badInput, forbidden, keyLimitReached, notFound } from '../../errors.js';
+import { parseAddressRange } from '../../lib/ip.js';
+import { optionalText, requireText } from '../../lib/validate.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { findReachableTenant } from '../tenant/tenant.service.js';
+import { digestSecret, generateKey } from './api-key.token.js';
+
+export const EXPIRES_IN_DAYS = { NEVER: null, DAYS_7: 7, DAYS_30: 30, DAYS_60: 60, DAYS_90: 90 } as const;
+export type ExpiresIn = keyof typeof EXPIRES_IN_DAYS;
+export type ExpirationState = 'VALID' | 'EXPIRING_SOON' | 'EXPIRED';
+export const MAX_ALLOWLIST_ENTRIES = 100;
+
+export type CreateApiKeyInput = {
+  tenantId?: string | null;
+  name: string;
+  description?: string | null;
+  authorizationGroupId: string;
+  role?: 'API_USER' | 'ADMIN' | null;
+  expiresAt?: Date | null;
+  expiresIn?: ExpiresIn | null;
+  ipAllowlist?: readonly string[] | null;
+  organizationId?: string | null;
+  projectAccess?: 'ALL' | 'SELECTED' | null;
+  projectIds?: readonly string[] | null;
+};
+
+export type UpdateApiKeyInput = {
+  name?: string | null;
+  description?: string | null;
+  authorizationGroupId?: string | null;
+  ipAllowlist?: readonly string[] | null;
+};
+
+/**
+ * Key management needs a signed-in session: a leaked key must not be able to mint more keys.
+ * Platform admins manage any tenant's keys; tenant admins and holders of api_keys:manage
+ * their own tenant's.
+ */
+export function requireKeyManager(principal: Principal, tenantId?: string | null): { actor: AuthenticatedPrincipal; tenantId: string } {
+  const actor = requireAuthenticated(principal);
+  if (actor.kind !== 'SESSION') throw forbidden('API keys are managed with a signed-in session; an API key cannot manage keys.');
+  if (!actor.permissions.has('api_keys:manage')) throw forbidden('Missing permission api_keys:manage.');
+  return { actor, tenantId: actingTenantId(actor, tenantId) };
+}
+
+export async function createApiKey(principal: Principal, input: CreateApiKeyInput) {
+  const { actor, tenantId } = requireKeyManager(principal, input.tenantId);
+  const tenant = await findReachableTenant(actor, tenantId);
+  const data = await validateNewKey(input, tenant);
+  const config = getConfig();
+  const secret = generateKey(config.keyFormat, tenantId);
+  const prefix = secret.slice(0, config.keyPrefixLength);
+
+  const apiKey = await db.$transaction(async (tx) => {
+    await reserveKeySlot(tx, tenant.id, tenant.apiKeyLimit);
+    const created = await tx.apiKey.create({
+      data: {
+        ...data.fields,
+        tenantId,
+        prefix,
+        secretDigest: digestSecret(secret),
+        createdById: actor.kind === 'SESSION' ? actor.user.id : null,
+        projects: { create: data.projectIds.map((projectId) => ({ projectId })) },
+      },
+    });
+    await audit(tx, actor, created, 'api_key.created', { name: created.name, role: created.role });
+    return created;
+  });
+  return { apiKey, secret };
+}
+
+/** Takes one of the tenant's active-key slots, atomically, or fails with KEY_LIMIT_REACHED. */
+async function reserveKeySlot(tx: Tx, tenantId: string, limit: number) {
+  const { count } = await tx.tenant.updateMany({
+    where: { id: tenantId, activeApiKeyCount: { lt: tx.tenant.fields.apiKeyLimit } },
+    data: { activeApiKeyCount: { increment: 1 } },
+  });
+  if (count === 0) {
+    const current = await tx.tenant.findUnique({ where: { id: tenantId }, select: { apiKeyLimit: true } });
+    throw keyLimitReached(current?.apiKeyLimit ?? limit);
+  }
+}
+
+async function validateNewKey(input: CreateApiKeyInput, tenant: { id: string; isSystem: boolean }) {
+  const role = input.role ?? 'API_USER';
+  if (role === 'ADMIN' && !tenant.isSystem) throw badInput('role', 'ADMIN keys exist only in the system tenant');
+  const name = requireText('name', input.name, { min: 2, max: 200 });
+  const description = optionalText('description', input.description, 1000) ?? '';
+  const authorizationGroupId = await validGroup(input.authorizationGroupId, tenant.id);
+  const expiresAt = validExpiry(input.expiresAt, input.expiresIn);
+  const ipAllowlist = validAllowlist(input.ipAllowlist ?? []);
+  const organizationId = input.organizationId ? await validOrganization(input.organizationId, tenant.id) : null;
+  const projectAccess = input.projectAccess ?? 'ALL';
+  const projectIds = await validProjects(projectAccess, input.projectIds ?? [], tenant.id, organizationId);
+  return {
+    fields: { name, description, role, authorizationGroupId, expiresAt, ipAllowlist, organizationId, projectAccess },
+    projectIds,
+  };
+}
+
+async function validGroup(id: string, tenantId: string): Promise<string> {
+  const group = await db.authorizationGroup.findUnique({ where: { id } });
+  if (!group || group.tenantId !== tenantId) throw badInput('authorizationGroupId', 'no such authorization group in this tenant');
+  if (group.type !== 'TENANT_API_KEY') throw badInput('authorizationGroupId', 'must be a group of type TENANT_API_KEY');
+  return group.id;
+}
+
+function validExpiry(expiresAt: Date | null | undefined, expiresIn: ExpiresIn | null | undefined): Date | null {
+  if (expiresAt && expiresIn) throw badInput('expiresIn', 'give either expiresAt or expiresIn, not both');
+  if (expiresAt) {
+    if (expiresAt.getTime() <= Date.now()) throw badInput('expiresAt', 'must be in the future');
+    return expiresAt;
+  }
+  const days = expiresIn ? EXPIRES_IN_DAYS[expiresIn] : null;
+  return days === null ? null : new Date(Date.now() + days * 24 * 3600_000);
+}
+
+/** Each entry parsed by ipaddr.js; the first bad one is named in the error. */
+function validAllowlist(entries: readonly string[]): string[] {
+  if (entries.length > MAX_ALLOWLIST_ENTRIES) throw badInput('ipAllowlist', `at most ${MAX_ALLOWLIST_ENTRIES} entries`);
+  const cleaned = entries.map((e) => e.trim()).filter(Boolean);
+  for (const entry of cleaned) {
+    try {
+      parseAddressRange(entry);
+    } catch (error) {
+      throw badInput('ipAllowlist', (error as Error).message);
+    }
+  }
+  return [...new Set(cleaned)];
+}
+
+async function validOrganization(id: string, tenantId: string): Promise<string> {
+  const organization = await db.organization.findUnique({ where: { id } });
+  if (!organization || organization.tenantId !== tenantId) throw badInput('organizationId', 'no such organization in this tenant');
+  return organization.id;
+}
+
+async function validProjects(access: 'ALL' | 'SELECTED', ids: readonly string[], tenantId: string, organizationId: string | null) {
+  if (access === 'ALL') {
+    if (ids.length > 0) throw badInput('projectIds', 'only allowed with projectAccess SELECTED');
+    return [];
+  }
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) throw badInput('projectIds', 'select at least one project, or use projectAccess ALL');
+  const found = await db.project.findMany({
+    where: { id: { in: unique }, tenantId, ...(organizationId ? { organizationId } : {}) },
+    select: { id: true },
+  });
+  const missing = unique.filter((id) => !found.some((p) => p.id === id));
+  if (missing.length > 0) {
+    const scope = organizationId ? "the key's organization" : 'this tenant';
+    throw badInput('projectIds', `no such project in ${scope}: ${missing.join(', ')}`);
+  }
+  return unique;
+}
+
+/** A key the principal may manage; another tenant's is NOT_FOUND. */
+async function findManagedKey(principal: Principal, id: string) {
+  const { actor } = requireKeyManager(principal);
+  const key = await db.apiKey.findUnique({ where: { id } });
+  if (!key || !canReachTenant(actor, key.tenantId)) throw notFound('API key');
+  return { actor, key };
+}
+
+export async function updateApiKey(principal: Principal, id: string, input: UpdateApiKeyInput) {
+  const { actor, key } = await findManagedKey(principal, id);
+  if (key.status === 'REVOKED') throw badInput('id', 'the key is revoked; revoked keys cannot be edited');
+  const data = {
+    ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
+    ...(input.description != null ? { description: optionalText('description', input.description, 1000) } : {}),
+    ...(input.authorizationGroupId != null ? { authorizationGroupId: await validGroup(input.authorizationGroupId, key.tenantId) } : {}),
+    ...(input.ipAllowlist != null ? { ipAllowlist: validAllowlist(input.ipAllowlist) } : {}),
+  };
+  const updated = await db.$transaction(async (tx) => {
+    const result = await tx.apiKey.update({ where: { id }, data });
+    await audit(tx, actor, result, 'api_key.updated', { changed: Object.keys(data) });
+    return result;
+  });
+  publishKeyChange({ keyId: id });
+  return updated;
+}
+
+/** A new secret for the same key; the old one stops working the moment this returns. */
+export async function rotateApiKey(principal: Principal, id: string) {
+  const { actor, key } = await findManagedKey(principal, id);
+  if (key.status === 'REVOKED') throw badInput('id', 'the key is revoked; revoked keys cannot be rotated');
+  if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw badInput('id', 'the key has expired; create a new key instead');
+  const config = getConfig();
+  const secret = generateKey(config.keyFormat, key.tenantId);
+  const apiKey = await db.$transaction(async (tx) => {
+    const { count } = await tx.apiKey.updateMany({
+      where: { id, status: 'ACTIVE' },
+      data: { secretDigest: digestSecret(secret), prefix: secret.slice(0, config.keyPrefixLength), rotatedAt: new Date() },
+    });
+    if (count === 0) throw badInput('id', 'the key is revoked; revoked keys cannot be rotated');
+    const rotated = await tx.apiKey.findUniqueOrThrow({ where: { id } });
+    await audit(tx, actor, rotated, 'api_key.rotated', { previousPrefix: key.prefix });
+    return rotated;
+  });
+  publishKeyChange({ keyId: id });
+  return { apiKey, secret };
+}
+
+/** Immediate, permanent and soft: the row stays, listed as REVOKED. */
+export async function revokeApiKey(principal: Principal, id: string) {
+  const { actor, key } = await findManagedKey(principal, id);
+  if (key.status === 'REVOKED') throw badInput('id', 'the key is already revoked');
+  const revoked = await db.$transaction(async (tx) => {
+    // Conditional on ACTIVE so two concurrent revokes free the tenant's slot only once.
+    const { count } = await tx.apiKey.updateMany({
+      where: { id, status: 'ACTIVE' },
+      data: { status: 'REVOKED', revokedAt: new Date(), revokedById: actor.kind === 'SESSION' ? actor.user.id : null },
+    });
+    if (count === 0) throw badInput('id', 'the key is already revoked');
+    await tx.tenant.update({ where: { id: key.tenantId }, data: { activeApiKeyCount: { decrement: 1 } } });
+    const result = await tx.apiKey.findUniqueOrThrow({ where: { id } });
+    await audit(tx, actor, result, 'api_key.revoked', { name: result.name });
+    return result;
+  });
+  publishKeyChange({ keyId: id });
+  return revoked;
+}
+
+/** The `where` of a key listing: one tenant, the caller's organization if bound, the filters. */
+export function apiKeyFilter(
+  principal: Principal,
+  args: { tenantId?: string | null; status?: readonly ('ACTIVE' | 'REVOKED')[] | null; expirationState?: readonly ExpirationState[] | null },
+  now = new Date(),
+) {
+  const actor = requirePermission(principal, 'api_keys:read');
+  const boundTo = actor.kind === 'API_KEY' ? actor.apiKey.organizationId : null;
+  const status = args.status?.length ? [...args.status] : ['ACTIVE' as const];
+  return {
+    tenantId: actingTenantId(actor, args.tenantId),
+    status: { in: status },
+    ...(boundTo ? { organizationId: boundTo } : {}),
+    ...(args.expirationState?.length ? { OR: args.expirationState.map((s) => expirationWhere(s, now)) } : {}),
+  };
+}
+
+function expirationWhere(state: ExpirationState, now: Date) {
+  const soon = new Date(now.getTime() + getConfig().expiringSoonMs);
+  switch (state) {
+    case 'EXPIRED':
+      return { expiresAt: { lte: now } };
+    case 'EXPIRING_SOON':
+      return { expiresAt: { gt: now, lte: soon } };
+    case 'VALID':
+      return { OR: [{ expiresAt: null }, { expiresAt: { gt: soon } }] };
+  }
+}
+
+export function expirationState(expiresAt: Date | null, now = Date.now()): ExpirationState {
+  if (!expiresAt) return 'VALID';
+  if (expiresAt.getTime() <= now) return 'EXPIRED';
+  return expiresAt.getTime() <= now + getConfig().expiringSoonMs ? 'EXPIRING_SOON' : 'VALID';
+}
+
+export async function findReadableKey(principal: Principal, id: string) {
+  const actor = requirePermission(principal, 'api_keys:read');
+  const key = await db.apiKey.findUnique({ where: { id } });
+  const boundTo = actor.kind === 'API_KEY' ? actor.apiKey.organizationId : null;
+  if (!key || !canReachTenant(actor, key.tenantId) || (boundTo && key.organizationId !== boundTo)) throw notFound('API key');
+  return key;
+}
+
+export async function apiKeyUsage(principal: Principal, tenantId?: string | null) {
+  const actor = requirePermission(principal, 'api_keys:read');
+  const tenant = await findReachableTenant(actor, actingTenantId(actor, tenantId));
+  return { active: tenant.activeApiKeyCount, limit: tenant.apiKeyLimit };
+}
+
+/** Audit metadata carries the key's id and prefix, never its secret or digest. */
+function audit(tx: Tx, actor: AuthenticatedPrincipal, key: { id: string; tenantId: string; prefix: string }, action: string, extra: Record<string, unknown>) {
+  return recordAudit(tx, actor, { tenantId: key.tenantId, action, targetType: 'ApiKey', targetId: key.id, metadata: { prefix: key.prefix, ...extra } });
+}

@@ -1,0 +1,82 @@
+import {
+  actingTenantId,
+  assertProjectAccess,
+  canReachTenant,
+  requirePermission,
+  type AuthenticatedPrincipal,
+  type Principal,
+} from '../../auth/principal.js';
+import { db } from '../../db.js';
+import { badInput, forbidden, notFound } from '../../errors.js';
+import { isUniqueViolation, requireText, slugFor } from '../../lib/validate.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { findReachableWorkspace, workspaceContext } from '../workspace/workspace.service.js';
+
+export type CreateProjectInput = { workspaceId?: string | null; name: string; slug?: string | null };
+
+/** Projects the principal may see: the key's organization and SELECTED projects narrow it. */
+export async function projectFilter(
+  principal: Principal,
+  args: { tenantId?: string | null; workspaceId?: string | null },
+  contextWorkspaceId: string | null,
+) {
+  return reachableProjectsWhere(requirePermission(principal, 'projects:read'), args, contextWorkspaceId);
+}
+
+/** The `where` for the projects a principal can reach, whatever it means to do with them. */
+export async function reachableProjectsWhere(
+  actor: AuthenticatedPrincipal,
+  args: { tenantId?: string | null; workspaceId?: string | null },
+  contextWorkspaceId: string | null,
+) {
+  const context = await workspaceContext(actor, contextWorkspaceId);
+  const workspaceId = args.workspaceId ?? context?.id;
+  const key = actor.kind === 'API_KEY' ? actor.apiKey : null;
+  return {
+    tenantId: actingTenantId(actor, args.tenantId),
+    ...(workspaceId ? { workspaceId } : {}),
+    ...(key?.organizationId ? { organizationId: key.organizationId } : {}),
+    ...(key?.projectAccess === 'SELECTED' ? { id: { in: [...key.projectIds] } } : {}),
+  };
+}
+
+/**
+ * A project the principal may act on. Another tenant's project is NOT_FOUND; a project of
+ * the tenant outside the key's organization or selection is FORBIDDEN; with X-Workspace-Id,
+ * a project outside that workspace is FORBIDDEN too.
+ */
+export async function findAccessibleProject(principal: Principal, id: string, contextWorkspaceId: string | null = null) {
+  const project = await db.project.findUnique({ where: { id } });
+  if (!project || !canReachTenant(principal, project.tenantId)) throw notFound('Project');
+  assertProjectAccess(principal, project);
+  const context = await workspaceContext(principal, contextWorkspaceId);
+  if (context && context.id !== project.workspaceId) throw forbidden('The project is not in the workspace named by X-Workspace-Id.');
+  return project;
+}
+
+export async function createProject(principal: Principal, input: CreateProjectInput, contextWorkspaceId: string | null) {
+  const actor = requirePermission(principal, 'projects:manage');
+  const workspaceId = input.workspaceId ?? contextWorkspaceId;
+  if (!workspaceId) throw badInput('workspaceId', 'is required (or send X-Workspace-Id)');
+  const workspace = await findReachableWorkspace(actor, workspaceId);
+  const name = requireText('name', input.name, { min: 2, max: 200 });
+  const slug = slugFor('slug', input.slug, name);
+  try {
+    return await db.$transaction(async (tx) => {
+      const project = await tx.project.create({
+        data: { tenantId: workspace.tenantId, organizationId: workspace.organizationId, workspaceId, name, slug },
+      });
+      await recordAudit(tx, actor, {
+        tenantId: workspace.tenantId,
+        action: 'project.created',
+        targetType: 'Project',
+        targetId: project.id,
+        metadata: { name, slug, workspaceId },
+      });
+      return project;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw badInput('slug', `a project with slug "${slug}" already exists in this workspace`);
+    throw error;
+  }
+}

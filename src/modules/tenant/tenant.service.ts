@@ -1,0 +1,71 @@
+/** Tenants: the isolation boundary. Only platform administrators create them or change limits. */
+import { canReachTenant, requireAuthenticated, type Principal } from '../../auth/principal.js';
+import { publishKeyChange } from '../../auth/invalidation.js';
+import { db } from '../../db.js';
+import { badInput, forbidden, notFound } from '../../errors.js';
+import { isUniqueViolation, requireText, slugFor } from '../../lib/validate.js';
+import { recordAudit } from '../audit/audit.service.js';
+
+export const MAX_API_KEY_LIMIT = 1_000_000;
+
+export type CreateTenantInput = { name: string; slug?: string | null; apiKeyLimit?: number | null };
+export type UpdateTenantInput = { name?: string | null; apiKeyLimit?: number | null };
+
+/** A tenant the principal may see, or NOT_FOUND: another tenant's existence never leaks. */
+export async function findReachableTenant(principal: Principal, id: string) {
+  const tenant = await db.tenant.findUnique({ where: { id } });
+  if (!tenant || !canReachTenant(principal, tenant.id)) throw notFound('Tenant');
+  return tenant;
+}
+
+export async function createTenant(principal: Principal, input: CreateTenantInput) {
+  const actor = requirePlatformAdmin(principal);
+  const name = requireText('name', input.name, { min: 2, max: 200 });
+  const slug = slugFor('slug', input.slug, name);
+  const apiKeyLimit = validLimit(input.apiKeyLimit ?? 10);
+  try {
+    return await db.$transaction(async (tx) => {
+      const tenant = await tx.tenant.create({ data: { name, slug, apiKeyLimit } });
+      await recordAudit(tx, actor, {
+        tenantId: tenant.id,
+        action: 'tenant.created',
+        targetType: 'Tenant',
+        targetId: tenant.id,
+        metadata: { name, slug, apiKeyLimit },
+      });
+      return tenant;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw badInput('slug', `a tenant with slug "${slug}" already exists`);
+    throw error;
+  }
+}
+
+export async function updateTenant(principal: Principal, id: string, input: UpdateTenantInput) {
+  const actor = requirePlatformAdmin(principal);
+  await findReachableTenant(actor, id);
+  const data = {
+    ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
+    ...(input.apiKeyLimit != null ? { apiKeyLimit: validLimit(input.apiKeyLimit) } : {}),
+  };
+  const tenant = await db.$transaction(async (tx) => {
+    const updated = await tx.tenant.update({ where: { id }, data });
+    await recordAudit(tx, actor, { tenantId: id, action: 'tenant.updated', targetType: 'Tenant', targetId: id, metadata: data });
+    return updated;
+  });
+  publishKeyChange({ tenantId: id });
+  return tenant;
+}
+
+function validLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 0 || limit > MAX_API_KEY_LIMIT) {
+    throw badInput('apiKeyLimit', `must be a whole number from 0 to ${MAX_API_KEY_LIMIT}`);
+  }
+  return limit;
+}
+
+function requirePlatformAdmin(principal: Principal) {
+  const actor = requireAuthenticated(principal);
+  if (!actor.crossTenant) throw forbidden('Only platform administrators may do this.');
+  return actor;
+}

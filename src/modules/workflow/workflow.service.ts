@@ -1,0 +1,92 @@
+/**
+ * What integrations do with a key: trigger workflow runs and deliver data, in the projects
+ * their key allows. Every check is made here again, whatever the schema edge let through.
+ */
+import { actingTenantId, actorOf, hasPermission, requireAuthenticated, requirePermission, type Principal } from '../../auth/principal.js';
+import { db } from '../../db.js';
+import { badInput, forbidden, notFound } from '../../errors.js';
+import { getConfig } from '../../config.js';
+import { isUniqueViolation, requireText } from '../../lib/validate.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { findAccessibleProject, reachableProjectsWhere } from '../project/project.service.js';
+
+export type TriggerWorkflowInput = { projectId: string; workflowId: string; input?: unknown };
+export type DeliverDataInput = { projectId: string; source: string; payload: unknown };
+
+export async function createWorkflow(principal: Principal, input: { projectId: string; name: string }, workspaceId: string | null) {
+  const actor = requirePermission(principal, 'projects:manage');
+  const project = await findAccessibleProject(actor, input.projectId, workspaceId);
+  const name = requireText('name', input.name, { min: 2, max: 200 });
+  try {
+    return await db.$transaction(async (tx) => {
+      const workflow = await tx.workflow.create({ data: { tenantId: project.tenantId, projectId: project.id, name } });
+      await recordAudit(tx, actor, { tenantId: project.tenantId, action: 'workflow.created', targetType: 'Workflow', targetId: workflow.id, metadata: { name, projectId: project.id } });
+      return workflow;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw badInput('name', `a workflow named "${name}" already exists in this project`);
+    throw error;
+  }
+}
+
+export async function triggerWorkflow(principal: Principal, input: TriggerWorkflowInput, workspaceId: string | null) {
+  const actor = requirePermission(principal, 'workflows:trigger');
+  const project = await findAccessibleProject(actor, input.projectId, workspaceId);
+  const workflow = await db.workflow.findUnique({ where: { id: input.workflowId } });
+  if (!workflow || workflow.projectId !== project.id) throw notFound('Workflow');
+  const runInput = input.input ?? {};
+  assertPayloadSize('input', runInput);
+  const actorFields = actorOf(actor);
+  return db.workflowRun.create({
+    data: {
+      tenantId: project.tenantId,
+      projectId: project.id,
+      workflowId: workflow.id,
+      input: runInput as object,
+      triggeredByKind: actorFields.actorKind,
+      triggeredByKeyId: actor.kind === 'API_KEY' ? actor.apiKey.id : null,
+      triggeredByUserId: actor.kind === 'SESSION' ? actor.user.id : null,
+    },
+  });
+}
+
+export async function deliverData(principal: Principal, input: DeliverDataInput, workspaceId: string | null) {
+  const actor = requirePermission(principal, 'data:deliver');
+  const project = await findAccessibleProject(actor, input.projectId, workspaceId);
+  const source = requireText('source', input.source, { min: 1, max: 200 });
+  assertPayloadSize('payload', input.payload);
+  const { actorKind, actorId } = actorOf(actor);
+  return db.dataDelivery.create({
+    data: {
+      tenantId: project.tenantId,
+      projectId: project.id,
+      source,
+      payload: input.payload as object,
+      deliveredByKind: actorKind,
+      deliveredById: actorId,
+    },
+  });
+}
+
+/** Workflows and runs are visible to whoever may read projects or trigger workflows there. */
+async function runsScope(principal: Principal, args: { tenantId?: string | null; projectId?: string | null }, workspaceId: string | null) {
+  const actor = requireAuthenticated(principal);
+  if (!hasPermission(actor, 'projects:read') && !hasPermission(actor, 'workflows:trigger')) {
+    throw forbidden('Missing permission projects:read or workflows:trigger.');
+  }
+  if (args.projectId) {
+    const project = await findAccessibleProject(actor, args.projectId, workspaceId);
+    return { tenantId: project.tenantId, projectId: project.id };
+  }
+  const projects = await reachableProjectsWhere(actor, { tenantId: args.tenantId }, workspaceId);
+  return { tenantId: actingTenantId(actor, args.tenantId), project: projects };
+}
+
+export const workflowsFilter = runsScope;
+export const workflowRunsFilter = runsScope;
+
+function assertPayloadSize(field: string, value: unknown) {
+  const limit = getConfig().maxPayloadBytes;
+  const size = Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+  if (size > limit) throw badInput(field, `is ${size} bytes; the limit is ${limit} bytes`);
+}

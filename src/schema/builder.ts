@@ -1,0 +1,79 @@
+/**
+ * The Pothos SchemaBuilder and its plugins. It defines no types: each feature module
+ * adds its own (src/modules/<feature>/<feature>.schema.ts), and schema/index.ts imports them.
+ */
+import SchemaBuilder from '@pothos/core';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
+import { hasPermission, isPlatformAdmin } from '../auth/principal.js';
+import type { Permission } from '../auth/permissions.js';
+import type { Context } from '../context.js';
+import { db } from '../db.js';
+import { forbidden, unauthenticated } from '../errors.js';
+import type PrismaTypes from '../generated/pothos-prisma-types.js';
+import { getDatamodel } from '../generated/pothos-prisma-types.js';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: {
+    /** A session or an API key, not anonymous. */
+    authenticated: boolean;
+    /** A signed-in user's session: key management is never done with a key. */
+    session: boolean;
+    /** Platform admins and ADMIN keys: may act in any tenant. */
+    crossTenant: boolean;
+    permission: Permission;
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  DefaultFieldNullability: false;
+}>({
+  // scope-auth first, so no other plugin runs work for a caller it will refuse.
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (context) => ({
+      authenticated: context.auth.kind !== 'ANONYMOUS',
+      session: context.auth.kind === 'SESSION',
+      crossTenant: isPlatformAdmin(context.auth),
+      permission: (permission) => hasPermission(context.auth, permission),
+    }),
+    unauthorizedError: (_parent, context, _info, result) =>
+      context.auth.kind === 'ANONYMOUS' ? unauthenticated('MISSING') : forbidden(describeFailure(result.failure)),
+  },
+  prisma: {
+    client: db,
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    filterConnectionTotalCount: true,
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    // Plain database ids are the API's ids; there is no global node(id:) entry point
+    // that could bypass the tenant-scoped lookups of the feature services.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+  },
+});
+
+/** Turns scope-auth's failure tree into a message that says what was missing. */
+function describeFailure(failure: AuthFailure): string {
+  switch (failure.kind) {
+    case AuthScopeFailureType.AuthScope:
+      if (failure.scope === 'session') return 'This operation needs a signed-in session; an API key cannot do it.';
+      if (failure.scope === 'permission') return `Missing permission ${String(failure.parameter)}.`;
+      if (failure.scope === 'crossTenant') return 'Only platform administrators may do this.';
+      return 'You are not allowed to do this.';
+    case AuthScopeFailureType.AllAuthScopes:
+    case AuthScopeFailureType.AnyAuthScopes:
+      return failure.failures[0] ? describeFailure(failure.failures[0]) : 'You are not allowed to do this.';
+    default:
+      return 'You are not allowed to do this.';
+  }
+}
