@@ -1,0 +1,196 @@
+/**
+ * The migration history: it applies cleanly (SQLite always; PostgreSQL when KEYGATE_TEST_PG_URL
+ * is set or a server answers on 127.0.0.1:5432), only once, under concurrent starters, refuses
+ * tampered or failed history, and stays in step with prisma/schema.prisma.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createClient } from '@libsql/client';
+import pg from 'pg';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { diffMigrationsToSchema, migrationsDir, repoRoot } from '../../../scripts/db/schema-engine.js';
+import { applyMigrations } from '../../../src/db/migrate.js';
+
+const schemaSource = readFileSync(path.join(repoRoot, 'prisma/schema.prisma'), 'utf8');
+const expectedTables = [...schemaSource.matchAll(/^model (\w+)/gm)].map((m) => m[1]).concat('_prisma_migrations').sort();
+const migrationNames = (provider: string) =>
+  readdirSync(migrationsDir(provider as 'sqlite'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+
+const pgAdminUrl = process.env.KEYGATE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+async function pgReachable(): Promise<boolean> {
+  // An explicitly configured server must be there: only the default one is optional.
+  if (process.env.KEYGATE_TEST_PG_URL) return true;
+  const client = new pg.Client({ connectionString: pgAdminUrl, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+const withPg = await pgReachable();
+
+/** What each database kind needs for the shared cases below. */
+interface Target {
+  provider: 'sqlite' | 'postgresql';
+  /** A fresh, empty database. */
+  create(): Promise<string>;
+  query(url: string, sql: string): Promise<Record<string, unknown>[]>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteTarget(): Target {
+  const dir = mkdtempSync(path.join(tmpdir(), 'keygate-migrations-'));
+  return {
+    provider: 'sqlite',
+    // A subdirectory that does not exist yet: applyMigrations must create it.
+    create: async () => `file:${path.join(dir, randomUUID(), 'keygate.db')}`,
+    async query(url, sql) {
+      const client = createClient({ url });
+      try {
+        return (await client.execute(sql)).rows as unknown as Record<string, unknown>[];
+      } finally {
+        client.close();
+      }
+    },
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function pgTarget(): Target {
+  const created: string[] = [];
+  const admin = async <T>(fn: (c: pg.Client) => Promise<T>) => {
+    const client = new pg.Client({ connectionString: pgAdminUrl });
+    await client.connect();
+    try {
+      return await fn(client);
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    provider: 'postgresql',
+    async create() {
+      const name = `keygate_test_${randomUUID().replaceAll('-', '')}`;
+      await admin((c) => c.query(`CREATE DATABASE "${name}"`));
+      created.push(name);
+      const url = new URL(pgAdminUrl);
+      url.pathname = `/${name}`;
+      return url.href;
+    },
+    async query(url, sql) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query(sql)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+    cleanup: () =>
+      admin(async (c) => {
+        for (const name of created) await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      }),
+  };
+}
+
+const tablesSql = {
+  sqlite: `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`,
+  postgresql: `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'`,
+};
+
+function migrationSuite(makeTarget: () => Target, runConcurrently: (url: string) => Promise<string[][]>) {
+  let target: Target;
+  beforeAll(() => {
+    target = makeTarget();
+  });
+  afterAll(() => target.cleanup());
+
+  it('applies every migration to an empty database, then nothing the second time', async () => {
+    const url = await target.create();
+    const first = await applyMigrations(url);
+    expect(first.applied).toEqual(migrationNames(target.provider));
+    expect((await applyMigrations(url)).applied).toEqual([]);
+
+    const tables = (await target.query(url, tablesSql[target.provider])).map((r) => String(r.name)).sort();
+    expect(tables).toEqual(expectedTables);
+    const rows = await target.query(url, 'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations"');
+    expect(rows).toHaveLength(first.applied.length);
+    for (const row of rows) {
+      expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(row.finished_at).not.toBeNull();
+      expect(Number(row.applied_steps_count)).toBe(1);
+    }
+  });
+
+  it('applies each migration once when several instances start together', async () => {
+    const url = await target.create();
+    const results = await runConcurrently(url);
+    expect(results.flat().sort()).toEqual(migrationNames(target.provider));
+    expect(await target.query(url, 'SELECT id FROM "_prisma_migrations"')).toHaveLength(migrationNames(target.provider).length);
+  });
+
+  it('refuses a migration whose checksum differs from the recorded one', async () => {
+    const url = await target.create();
+    await applyMigrations(url);
+    await target.query(url, `UPDATE "_prisma_migrations" SET checksum = '${'0'.repeat(64)}'`);
+    await expect(applyMigrations(url)).rejects.toThrow(/was modified after it was applied/);
+  });
+
+  it('refuses to continue after a failed migration', async () => {
+    const url = await target.create();
+    await applyMigrations(url);
+    await target.query(url, `UPDATE "_prisma_migrations" SET finished_at = NULL, logs = 'boom'`);
+    await expect(applyMigrations(url)).rejects.toThrow(/failed or is unfinished/);
+  });
+}
+
+const execFileAsync = promisify(execFile);
+const migrateScript = fileURLToPath(new URL('../../../scripts/db/migrate.ts', import.meta.url));
+
+describe('migrations on SQLite', { timeout: 60_000 }, () => {
+  // libsql is synchronous: concurrent starters must be separate processes, as in production.
+  migrationSuite(sqliteTarget, (url) =>
+    Promise.all(
+      [1, 2, 3].map(async () => {
+        const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', migrateScript], {
+          cwd: repoRoot,
+          env: { ...process.env, DATABASE_URL: url },
+        });
+        return [...stdout.matchAll(/^applied migration (\S+)$/gm)].map((m) => m[1] as string);
+      }),
+    ),
+  );
+});
+
+describe.skipIf(!withPg)('migrations on PostgreSQL', { timeout: 60_000 }, () => {
+  migrationSuite(pgTarget, (url) =>
+    Promise.all([1, 2, 3].map(async () => (await applyMigrations(url)).applied)),
+  );
+});
+
+describe('migrations are in step with prisma/schema.prisma', { timeout: 60_000 }, () => {
+  it('SQLite: the history builds exactly the schema', async () => {
+    expect(await diffMigrationsToSchema('sqlite')).toBeNull();
+  });
+
+  it('notices a schema change that has no migration', async () => {
+    const changed = schemaSource.replace(/^model Tenant \{/m, 'model Tenant {\n  unmigrated String?');
+    expect(await diffMigrationsToSchema('sqlite', { schema: changed })).toMatch(/ALTER TABLE "Tenant" ADD COLUMN "unmigrated"/);
+  });
+
+  it.skipIf(!withPg)('PostgreSQL: the history builds exactly the schema', async () => {
+    expect(await diffMigrationsToSchema('postgresql', { pgAdminUrl })).toBeNull();
+  });
+});
