@@ -72,8 +72,7 @@ function providerOf(url: string): Provider {
   throw new Error(`unsupported database URL (expected file: or postgresql://): ${url.split(':')[0]}:…`);
 }
 
-function readMigrations(provider: Provider): Migration[] {
-  const dir = path.join(repoRoot, 'prisma/migrations', provider);
+function readMigrations(dir: string): Migration[] {
   if (!existsSync(dir)) throw new Error(`no migrations folder at ${dir}`);
   return readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
@@ -208,11 +207,15 @@ async function postgresDriver(url: string): Promise<Driver> {
  */
 export async function applyMigrations(
   databaseUrl: string,
-  options: { log?: (line: string) => void } = {},
+  options: {
+    log?: (line: string) => void;
+    /** Defaults to prisma/migrations/<provider> in this repository; tests point it elsewhere. */
+    migrationsDir?: string;
+  } = {},
 ): Promise<{ applied: string[] }> {
   const log = options.log ?? (() => {});
   const provider = providerOf(databaseUrl);
-  const migrations = readMigrations(provider);
+  const migrations = readMigrations(options.migrationsDir ?? path.join(repoRoot, 'prisma/migrations', provider));
   const driver = provider === 'sqlite' ? await sqliteDriver(databaseUrl) : await postgresDriver(databaseUrl);
   const applied: string[] = [];
   try {
