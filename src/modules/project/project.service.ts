@@ -56,9 +56,15 @@ export async function findAccessibleProject(principal: Principal, id: string, co
 
 export async function createProject(principal: Principal, input: CreateProjectInput, contextWorkspaceId: string | null) {
   const actor = requirePermission(principal, 'projects:manage');
-  const workspaceId = input.workspaceId ?? contextWorkspaceId;
+  // The header is checked whenever it is sent (FORBIDDEN for a workspace out of reach, as for
+  // every workspace-scoped operation), so it can neither probe ids nor be silently overridden.
+  const context = await workspaceContext(actor, contextWorkspaceId);
+  if (context && input.workspaceId && input.workspaceId !== context.id) {
+    throw forbidden('The workspace is not the one named by X-Workspace-Id.');
+  }
+  const workspaceId = input.workspaceId ?? context?.id;
   if (!workspaceId) throw badInput('workspaceId', 'is required (or send X-Workspace-Id)');
-  const workspace = await findReachableWorkspace(actor, workspaceId);
+  const workspace = context ?? (await findReachableWorkspace(actor, workspaceId));
   const name = requireText('name', input.name, { min: 2, max: 200 });
   const slug = slugFor('slug', input.slug, name);
   try {

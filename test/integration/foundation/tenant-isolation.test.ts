@@ -1,0 +1,253 @@
+/**
+ * Nothing crosses a tenant: a TENANT_ADMIN of tenant A naming any object of tenant B gets
+ * NOT_FOUND, exactly the answer for an id that does not exist (so B's ids cannot be probed),
+ * and neither tenant's rows change.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { db } from '../../../src/db.js';
+import { graphql } from '../../gql/index.js';
+import { errorOf, execute, type Result } from '../../helpers/app.js';
+import { seedTenant, unique, type Seed } from '../../helpers/seed.js';
+
+const TenantById = graphql(`
+  query IsolationTenant($id: ID!) {
+    tenant(id: $id) {
+      id
+      name
+    }
+  }
+`);
+
+const Organizations = graphql(`
+  query IsolationOrganizations($tenantId: ID) {
+    organizations(tenantId: $tenantId) {
+      id
+    }
+  }
+`);
+
+const Workspaces = graphql(`
+  query IsolationWorkspaces($tenantId: ID, $organizationId: ID) {
+    workspaces(tenantId: $tenantId, organizationId: $organizationId) {
+      id
+    }
+  }
+`);
+
+const Projects = graphql(`
+  query IsolationProjects($tenantId: ID, $workspaceId: ID) {
+    projects(tenantId: $tenantId, workspaceId: $workspaceId) {
+      id
+    }
+  }
+`);
+
+const Groups = graphql(`
+  query IsolationGroups($tenantId: ID) {
+    authorizationGroups(tenantId: $tenantId) {
+      id
+    }
+  }
+`);
+
+const AuditEvents = graphql(`
+  query IsolationAuditEvents($tenantId: ID) {
+    auditEvents(tenantId: $tenantId) {
+      edges {
+        node {
+          id
+        }
+      }
+    }
+  }
+`);
+
+const CreateOrganization = graphql(`
+  mutation IsolationCreateOrganization($input: CreateOrganizationInput!) {
+    createOrganization(input: $input) {
+      id
+    }
+  }
+`);
+
+const CreateWorkspace = graphql(`
+  mutation IsolationCreateWorkspace($input: CreateWorkspaceInput!) {
+    createWorkspace(input: $input) {
+      id
+    }
+  }
+`);
+
+const UpdateWorkspace = graphql(`
+  mutation IsolationUpdateWorkspace($id: ID!, $input: UpdateWorkspaceInput!) {
+    updateWorkspace(id: $id, input: $input) {
+      id
+    }
+  }
+`);
+
+const DeleteWorkspace = graphql(`
+  mutation IsolationDeleteWorkspace($id: ID!) {
+    deleteWorkspace(id: $id)
+  }
+`);
+
+const CreateProject = graphql(`
+  mutation IsolationCreateProject($input: CreateProjectInput!) {
+    createProject(input: $input) {
+      id
+    }
+  }
+`);
+
+const CreateGroup = graphql(`
+  mutation IsolationCreateGroup($input: CreateAuthorizationGroupInput!) {
+    createAuthorizationGroup(input: $input) {
+      id
+    }
+  }
+`);
+
+const UpdateGroup = graphql(`
+  mutation IsolationUpdateGroup($id: ID!, $input: UpdateAuthorizationGroupInput!) {
+    updateAuthorizationGroup(id: $id, input: $input) {
+      id
+    }
+  }
+`);
+
+const DeleteGroup = graphql(`
+  mutation IsolationDeleteGroup($id: ID!) {
+    deleteAuthorizationGroup(id: $id)
+  }
+`);
+
+const CreateUser = graphql(`
+  mutation IsolationCreateUser($input: CreateUserInput!) {
+    createUser(input: $input) {
+      id
+    }
+  }
+`);
+
+/** The ids an operation names: tenant B's real ones, or ids that exist nowhere. */
+type Target = { tenantId: string; organizationId: string; workspaceId: string; groupId: string };
+
+const targetOf = (seed: Seed): Target => ({
+  tenantId: seed.tenant.id,
+  organizationId: seed.organization.id,
+  workspaceId: seed.workspace.id,
+  groupId: seed.keyGroup.id,
+});
+
+const missing = (): Target => ({
+  tenantId: unique('no-tenant'),
+  organizationId: unique('no-org'),
+  workspaceId: unique('no-ws'),
+  groupId: unique('no-group'),
+});
+
+const operations: { name: string; run: (t: Target, token: string) => Promise<Result<unknown>> }[] = [
+  { name: 'tenant(id)', run: (t, token) => execute(TenantById, { id: t.tenantId }, { token }) },
+  { name: 'organizations(tenantId)', run: (t, token) => execute(Organizations, { tenantId: t.tenantId }, { token }) },
+  { name: 'workspaces(tenantId)', run: (t, token) => execute(Workspaces, { tenantId: t.tenantId }, { token }) },
+  { name: 'projects(tenantId)', run: (t, token) => execute(Projects, { tenantId: t.tenantId }, { token }) },
+  { name: 'authorizationGroups(tenantId)', run: (t, token) => execute(Groups, { tenantId: t.tenantId }, { token }) },
+  { name: 'auditEvents(tenantId)', run: (t, token) => execute(AuditEvents, { tenantId: t.tenantId }, { token }) },
+  {
+    name: 'createOrganization(tenantId)',
+    run: (t, token) => execute(CreateOrganization, { input: { tenantId: t.tenantId, name: 'Intruder organization' } }, { token }),
+  },
+  {
+    name: 'createWorkspace(organizationId)',
+    run: (t, token) => execute(CreateWorkspace, { input: { organizationId: t.organizationId, name: 'Intruder workspace' } }, { token }),
+  },
+  {
+    name: 'updateWorkspace(id)',
+    run: (t, token) => execute(UpdateWorkspace, { id: t.workspaceId, input: { name: 'Hijacked' } }, { token }),
+  },
+  { name: 'deleteWorkspace(id)', run: (t, token) => execute(DeleteWorkspace, { id: t.workspaceId }, { token }) },
+  {
+    name: 'createProject(workspaceId)',
+    run: (t, token) => execute(CreateProject, { input: { workspaceId: t.workspaceId, name: 'Intruder project' } }, { token }),
+  },
+  {
+    name: 'createAuthorizationGroup(tenantId)',
+    run: (t, token) =>
+      execute(CreateGroup, { input: { tenantId: t.tenantId, name: 'Intruders', type: 'TENANT_API_KEY', permissions: ['projects:read'] } }, { token }),
+  },
+  {
+    name: 'updateAuthorizationGroup(id)',
+    run: (t, token) =>
+      execute(UpdateGroup, { id: t.groupId, input: { name: 'Hijacked', permissions: ['api_keys:manage', 'users:manage'] } }, { token }),
+  },
+  { name: 'deleteAuthorizationGroup(id)', run: (t, token) => execute(DeleteGroup, { id: t.groupId }, { token }) },
+  {
+    name: 'createUser(tenantId)',
+    run: (t, token) =>
+      execute(
+        CreateUser,
+        { input: { tenantId: t.tenantId, email: `${unique('intruder')}@example.test`, password: 'long-enough-password', role: 'TENANT_ADMIN' } },
+        { token },
+      ),
+  },
+];
+
+/** Every row a tenant owns, in a stable order: equal snapshots mean nothing was written. */
+async function tenantRows(tenantId: string) {
+  const where = { tenantId };
+  const byId = { orderBy: { id: 'asc' as const } };
+  return {
+    tenant: await db.tenant.findUnique({ where: { id: tenantId } }),
+    users: await db.user.findMany({ where, ...byId }),
+    organizations: await db.organization.findMany({ where, ...byId }),
+    workspaces: await db.workspace.findMany({ where, ...byId }),
+    projects: await db.project.findMany({ where, ...byId }),
+    authorizationGroups: await db.authorizationGroup.findMany({ where, ...byId }),
+    apiKeys: await db.apiKey.findMany({ where, ...byId }),
+    auditEvents: await db.auditEvent.findMany({ where, ...byId }),
+  };
+}
+
+describe('tenant isolation: a tenant admin of A naming tenant B', () => {
+  let a: Seed;
+  let b: Seed;
+  beforeAll(async () => {
+    [a, b] = await Promise.all([seedTenant(), seedTenant()]);
+  });
+
+  it.each(operations)('$name → NOT_FOUND, as for an id that does not exist; neither tenant changes', async ({ run }) => {
+    const before = { a: await tenantRows(a.tenant.id), b: await tenantRows(b.tenant.id) };
+
+    const result = await run(targetOf(b), a.admin.token);
+    const forMissing = await run(missing(), a.admin.token);
+
+    expect(errorOf(result).code).toBe('NOT_FOUND');
+    expect(result.data ?? null).toBeNull();
+    expect(JSON.stringify(result.errors)).not.toContain(b.tenant.name);
+    expect(errorOf(result)).toEqual(errorOf(forMissing));
+    expect({ a: await tenantRows(a.tenant.id), b: await tenantRows(b.tenant.id) }).toEqual(before);
+  });
+
+  it('the same operations succeed for A’s own objects, so the refusals above are about the tenant', async () => {
+    const outcomes = await Promise.all(
+      operations.map(async ({ name, run }) => {
+        const own = await seedTenant();
+        return { name, errors: (await run(targetOf(own), own.admin.token)).errors };
+      }),
+    );
+    expect(outcomes).toEqual(operations.map(({ name }) => ({ name, errors: undefined })));
+  });
+
+  it('filtering workspaces and projects by B’s organization or workspace id returns none of B’s rows', async () => {
+    const token = a.admin.token;
+    const workspaces = await execute(Workspaces, { organizationId: b.organization.id }, { token });
+    const projects = await execute(Projects, { workspaceId: b.workspace.id }, { token });
+
+    for (const result of [workspaces, projects]) {
+      if (result.errors) expect(errorOf(result).code).toBe('NOT_FOUND');
+    }
+    expect(workspaces.data?.workspaces ?? []).toEqual([]);
+    expect(projects.data?.projects ?? []).toEqual([]);
+  });
+});

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+/** The error loadConfig throws for `env`, or a failure when it throws none. */
+function configErrorFor(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '0'],
+    ['PORT', '65536'],
+    ['PORT', '4000.5'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['DATABASE_URL', './data/keygate.db'],
+    ['KEYGATE_KEY_FORMAT', 'kg_{hex:8}'],
+    ['KEYGATE_KEY_FORMAT', 'kg_{base62:40}{nonsense}'],
+    ['KEYGATE_TRUSTED_PROXIES', 'not-an-ip'],
+    ['KEYGATE_TRUSTED_PROXIES', '10.0.0.0/8, 300.1.1.1'],
+    ['KEYGATE_ADMIN_PASSWORD', 'short-pw'],
+    ['KEYGATE_ADMIN_EMAIL', 'not-an-email'],
+    ['KEYGATE_LOG_LEVEL', 'loud'],
+    ['KEYGATE_SESSION_TTL_MINUTES', '-1'],
+  ])('refuses %s=%s with a ConfigError naming the variable', (variable, value) => {
+    const error = configErrorFor({ [variable]: value });
+    expect(error.message).toMatch(new RegExp(`^invalid setting ${variable}: \\S`));
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('names the first bad variable when several are bad', () => {
+    expect(configErrorFor({ PORT: 'abc' }).message).toContain('PORT');
+    expect(configErrorFor({ DATABASE_URL: 'mysql://x', PORT: '4000' }).message).toContain('DATABASE_URL');
+  });
+
+  it('never repeats a rejected admin password in the message', () => {
+    const error = configErrorFor({ KEYGATE_ADMIN_PASSWORD: 'hunter2-pw' });
+    expect(error.message).toContain('KEYGATE_ADMIN_PASSWORD');
+    expect(error.message).not.toContain('hunter2-pw');
+  });
+
+  it('has the documented defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      production: false,
+      port: 4000,
+      host: '0.0.0.0',
+      databaseUrl: 'file:./data/keygate.db',
+      adminEmail: 'admin@keygate.local',
+      adminPassword: undefined,
+      logLevel: 'info',
+      keyPrefixLength: 16,
+      expiringSoonMs: 7 * 24 * 3600_000,
+      trustedProxies: [],
+      graphiql: true,
+      introspection: true,
+    });
+    expect(config.keyFormat.template).toBe('kg_{base62:40}{checksum}');
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({ PORT: '', DATABASE_URL: '', KEYGATE_ADMIN_PASSWORD: '' });
+    expect(config).toMatchObject({ port: 4000, databaseUrl: 'file:./data/keygate.db', adminPassword: undefined });
+  });
+
+  it('reads valid values', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/keygate',
+      KEYGATE_ADMIN_EMAIL: 'ops@example.test',
+      KEYGATE_ADMIN_PASSWORD: 'a-long-enough-password',
+      KEYGATE_KEY_FORMAT: 'ezb_live_{hex:48}',
+      KEYGATE_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.1, ::1',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      databaseUrl: 'postgresql://postgres@127.0.0.1:5432/keygate',
+      adminEmail: 'ops@example.test',
+      adminPassword: 'a-long-enough-password',
+    });
+    expect(config.keyFormat.template).toBe('ezb_live_{hex:48}');
+    expect(config.trustedProxies.map((proxy) => proxy.text)).toEqual(['10.0.0.0/8', '192.168.1.1', '::1']);
+  });
+
+  it('turns GraphiQL and introspection off in production unless asked for', () => {
+    expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ production: true, graphiql: false, introspection: false });
+    expect(loadConfig({ NODE_ENV: 'production', KEYGATE_INTROSPECTION: 'true' })).toMatchObject({ introspection: true });
+  });
+});
