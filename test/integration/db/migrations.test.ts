@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -172,6 +172,35 @@ describe('migrations on SQLite', { timeout: 60_000 }, () => {
       }),
     ),
   );
+});
+
+describe('SQLite table redefinitions', { timeout: 60_000 }, () => {
+  // Prisma rebuilds SQLite tables with DROP TABLE; inside a transaction with foreign keys on,
+  // that DROP would cascade into every child table.
+  it('keep the rows of child tables', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'keygate-redefine-'));
+    try {
+      const url = `file:${path.join(dir, 'keygate.db')}`;
+      await applyMigrations(url);
+      const client = createClient({ url });
+      await client.execute(`INSERT INTO "Tenant" (id, slug, name, updatedAt) VALUES ('t1', 't', 'T', CURRENT_TIMESTAMP)`);
+      await client.execute(`INSERT INTO "Organization" (id, tenantId, name, slug, updatedAt) VALUES ('o1', 't1', 'O', 'o', CURRENT_TIMESTAMP)`);
+
+      const changed = schemaSource.replace(/^(model Tenant \{[^}]*?\n\s+name\s+)String/m, '$1String @default("x")');
+      const sql = await diffMigrationsToSchema('sqlite', { schema: changed });
+      expect(sql).toMatch(/RedefineTables[\s\S]*DROP TABLE "Tenant"/);
+      const migrations = path.join(dir, 'migrations');
+      cpSync(migrationsDir('sqlite'), migrations, { recursive: true });
+      mkdirSync(path.join(migrations, '99990101000000_redefine_tenant'));
+      writeFileSync(path.join(migrations, '99990101000000_redefine_tenant', 'migration.sql'), sql ?? '');
+
+      expect((await applyMigrations(url, { migrationsDir: migrations })).applied).toEqual(['99990101000000_redefine_tenant']);
+      expect((await client.execute('SELECT id FROM "Organization"')).rows).toHaveLength(1);
+      client.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.skipIf(!withPg)('migrations on PostgreSQL', { timeout: 60_000 }, () => {
