@@ -9,6 +9,7 @@ export function requireText(field: string, value: string, { min = 1, max = 200 }
   const text = value.trim();
   if (text.length < min) throw badInput(field, min <= 1 ? 'is required' : `must be at least ${min} characters`);
   if (text.length > max) throw badInput(field, `must be at most ${max} characters`);
+  assertPlainText(field, text, CONTROL_CHARACTER);
   return text;
 }
 
@@ -16,7 +17,23 @@ export function optionalText(field: string, value: string | null | undefined, ma
   if (value === null || value === undefined) return undefined;
   const text = value.trim();
   if (text.length > max) throw badInput(field, `must be at most ${max} characters`);
+  assertPlainText(field, text, CONTROL_CHARACTER_EXCEPT_LINE_BREAKS);
   return text;
+}
+
+const CONTROL_CHARACTER = /\p{Cc}/u;
+const CONTROL_CHARACTER_EXCEPT_LINE_BREAKS = /(?![\t\n\r])\p{Cc}/u;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text every database stores as given: PostgreSQL refuses NUL in text (a 500 otherwise),
+ * SQLite cuts the text at it, and a lone surrogate half is not Unicode at all (it would be
+ * stored as U+FFFD). Other control characters have no place in a name and forge log lines
+ * or terminal output where names are shown.
+ */
+function assertPlainText(field: string, text: string, control: RegExp) {
+  if (control.test(text)) throw badInput(field, 'must not contain control characters');
+  if (LONE_SURROGATE.test(text)) throw badInput(field, 'must be valid Unicode (it contains half of a surrogate pair)');
 }
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
@@ -48,7 +65,20 @@ export function requireEmail(field: string, value: string): string {
   return email;
 }
 
-/** Prisma's unique-constraint violation, turned into a field error. */
+/** Prisma's unique-constraint violation (P2002). */
 export function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: string }).code === 'P2002';
+}
+
+/**
+ * Runs a write whose uniqueness the database decides (slugs, names, emails): checking first
+ * would race with a concurrent write, so the violation itself becomes the field error.
+ */
+export async function writeUnique<T>(field: string, message: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw badInput(field, message);
+    throw error;
+  }
 }

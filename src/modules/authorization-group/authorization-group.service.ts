@@ -8,7 +8,7 @@ import { actingTenantId, canReachTenant, requireAuthenticated, requirePermission
 import { publishKeyChange } from '../../auth/invalidation.js';
 import { db } from '../../db.js';
 import { badInput, notFound } from '../../errors.js';
-import { isUniqueViolation, optionalText, requireText } from '../../lib/validate.js';
+import { writeUnique, optionalText, requireText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
 
@@ -44,7 +44,7 @@ export async function createAuthorizationGroup(principal: Principal, input: Crea
     description: optionalText('description', input.description, 1000) ?? '',
     permissions: validPermissions(input.permissions),
   };
-  return withNameCheck(data.name, () =>
+  return writeUnique('name', duplicateName(data.name), () =>
     db.$transaction(async (tx) => {
       const group = await tx.authorizationGroup.create({ data });
       await recordAudit(tx, actor, {
@@ -67,7 +67,7 @@ export async function updateAuthorizationGroup(principal: Principal, id: string,
     ...(input.description != null ? { description: optionalText('description', input.description, 1000) } : {}),
     ...(input.permissions != null ? { permissions: validPermissions(input.permissions) } : {}),
   };
-  const updated = await withNameCheck(data.name ?? group.name, () =>
+  const updated = await writeUnique('name', duplicateName(data.name ?? group.name), () =>
     db.$transaction(async (tx) => {
       const result = await tx.authorizationGroup.update({ where: { id }, data });
       await recordAudit(tx, actor, {
@@ -117,11 +117,6 @@ function validPermissions(permissions: readonly string[]): Permission[] {
   return [...new Set(permissions as Permission[])];
 }
 
-async function withNameCheck<T>(name: string, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    if (isUniqueViolation(error)) throw badInput('name', `a group named "${name}" already exists in this tenant`);
-    throw error;
-  }
+function duplicateName(name: string): string {
+  return `a group named "${name}" already exists in this tenant`;
 }

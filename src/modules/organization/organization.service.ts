@@ -1,7 +1,7 @@
 import { actingTenantId, assertOrganizationAccess, canReachTenant, requireAuthenticated, requireTenantAdmin, type Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
-import { badInput, notFound } from '../../errors.js';
-import { isUniqueViolation, requireText, slugFor } from '../../lib/validate.js';
+import { notFound } from '../../errors.js';
+import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
 
@@ -28,8 +28,8 @@ export async function createOrganization(principal: Principal, input: CreateOrga
   await findReachableTenant(actor, tenantId);
   const name = requireText('name', input.name, { min: 2, max: 200 });
   const slug = slugFor('slug', input.slug, name);
-  try {
-    return await db.$transaction(async (tx) => {
+  return writeUnique('slug', `an organization with slug "${slug}" already exists in this tenant`, () =>
+    db.$transaction(async (tx) => {
       const organization = await tx.organization.create({ data: { tenantId, name, slug } });
       await recordAudit(tx, actor, {
         tenantId,
@@ -39,9 +39,6 @@ export async function createOrganization(principal: Principal, input: CreateOrga
         metadata: { name, slug },
       });
       return organization;
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) throw badInput('slug', `an organization with slug "${slug}" already exists in this tenant`);
-    throw error;
-  }
+    }),
+  );
 }

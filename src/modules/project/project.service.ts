@@ -8,7 +8,7 @@ import {
 } from '../../auth/principal.js';
 import { db } from '../../db.js';
 import { badInput, forbidden, notFound } from '../../errors.js';
-import { isUniqueViolation, requireText, slugFor } from '../../lib/validate.js';
+import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableWorkspace, workspaceContext } from '../workspace/workspace.service.js';
 
@@ -67,8 +67,8 @@ export async function createProject(principal: Principal, input: CreateProjectIn
   const workspace = context ?? (await findReachableWorkspace(actor, workspaceId));
   const name = requireText('name', input.name, { min: 2, max: 200 });
   const slug = slugFor('slug', input.slug, name);
-  try {
-    return await db.$transaction(async (tx) => {
+  return writeUnique('slug', `a project with slug "${slug}" already exists in this workspace`, () =>
+    db.$transaction(async (tx) => {
       const project = await tx.project.create({
         data: { tenantId: workspace.tenantId, organizationId: workspace.organizationId, workspaceId, name, slug },
       });
@@ -80,9 +80,6 @@ export async function createProject(principal: Principal, input: CreateProjectIn
         metadata: { name, slug, workspaceId },
       });
       return project;
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) throw badInput('slug', `a project with slug "${slug}" already exists in this workspace`);
-    throw error;
-  }
+    }),
+  );
 }

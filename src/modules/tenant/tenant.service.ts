@@ -3,7 +3,7 @@ import { canReachTenant, requireAuthenticated, type Principal } from '../../auth
 import { publishKeyChange } from '../../auth/invalidation.js';
 import { db } from '../../db.js';
 import { badInput, forbidden, notFound } from '../../errors.js';
-import { isUniqueViolation, requireText, slugFor } from '../../lib/validate.js';
+import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 
 export const MAX_API_KEY_LIMIT = 1_000_000;
@@ -23,8 +23,8 @@ export async function createTenant(principal: Principal, input: CreateTenantInpu
   const name = requireText('name', input.name, { min: 2, max: 200 });
   const slug = slugFor('slug', input.slug, name);
   const apiKeyLimit = validLimit(input.apiKeyLimit ?? 10);
-  try {
-    return await db.$transaction(async (tx) => {
+  return writeUnique('slug', `a tenant with slug "${slug}" already exists`, () =>
+    db.$transaction(async (tx) => {
       const tenant = await tx.tenant.create({ data: { name, slug, apiKeyLimit } });
       await recordAudit(tx, actor, {
         tenantId: tenant.id,
@@ -34,11 +34,8 @@ export async function createTenant(principal: Principal, input: CreateTenantInpu
         metadata: { name, slug, apiKeyLimit },
       });
       return tenant;
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) throw badInput('slug', `a tenant with slug "${slug}" already exists`);
-    throw error;
-  }
+    }),
+  );
 }
 
 export async function updateTenant(principal: Principal, id: string, input: UpdateTenantInput) {

@@ -3,7 +3,7 @@ import { generateSessionToken } from '../../auth/strategies/session.js';
 import { getConfig } from '../../config.js';
 import { db } from '../../db.js';
 import { badInput, forbidden, unauthenticated } from '../../errors.js';
-import { isUniqueViolation, requireEmail } from '../../lib/validate.js';
+import { writeUnique, requireEmail } from '../../lib/validate.js';
 import { digestSecret } from '../api-key/api-key.token.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableGroup } from '../authorization-group/authorization-group.service.js';
@@ -55,18 +55,15 @@ export async function createUser(principal: Principal, input: CreateUserInput) {
     if (group.type !== 'USER') throw badInput('authorizationGroupId', 'must be a group of type USER');
   }
   const passwordHash = await hashPassword(input.password);
-  try {
-    return await db.$transaction(async (tx) => {
+  return writeUnique('email', 'a user with this email already exists', () =>
+    db.$transaction(async (tx) => {
       const user = await tx.user.create({
         data: { tenantId, email, passwordHash, role, authorizationGroupId: input.authorizationGroupId ?? null },
       });
       await recordAudit(tx, actor, { tenantId, action: 'user.created', targetType: 'User', targetId: user.id, metadata: { email, role } });
       return user;
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) throw badInput('email', 'a user with this email already exists');
-    throw error;
-  }
+    }),
+  );
 }
 
 /** Nobody grants more than they hold: platform admins exist only in the system tenant. */

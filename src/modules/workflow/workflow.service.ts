@@ -6,7 +6,8 @@ import { actingTenantId, actorOf, hasPermission, requireAuthenticated, requirePe
 import { db } from '../../db.js';
 import { badInput, forbidden, notFound } from '../../errors.js';
 import { getConfig } from '../../config.js';
-import { isUniqueViolation, requireText } from '../../lib/validate.js';
+import { writeUnique, requireText } from '../../lib/validate.js';
+import { assertJsonPayload } from '../../security/json-payload.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findAccessibleProject, reachableProjectsWhere } from '../project/project.service.js';
 
@@ -17,16 +18,13 @@ export async function createWorkflow(principal: Principal, input: { projectId: s
   const actor = requirePermission(principal, 'projects:manage');
   const project = await findAccessibleProject(actor, input.projectId, workspaceId);
   const name = requireText('name', input.name, { min: 2, max: 200 });
-  try {
-    return await db.$transaction(async (tx) => {
+  return writeUnique('name', `a workflow named "${name}" already exists in this project`, () =>
+    db.$transaction(async (tx) => {
       const workflow = await tx.workflow.create({ data: { tenantId: project.tenantId, projectId: project.id, name } });
       await recordAudit(tx, actor, { tenantId: project.tenantId, action: 'workflow.created', targetType: 'Workflow', targetId: workflow.id, metadata: { name, projectId: project.id } });
       return workflow;
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) throw badInput('name', `a workflow named "${name}" already exists in this project`);
-    throw error;
-  }
+    }),
+  );
 }
 
 export async function triggerWorkflow(principal: Principal, input: TriggerWorkflowInput, workspaceId: string | null) {
@@ -86,7 +84,6 @@ export const workflowsFilter = runsScope;
 export const workflowRunsFilter = runsScope;
 
 function assertPayloadSize(field: string, value: unknown) {
-  const limit = getConfig().maxPayloadBytes;
-  const size = Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
-  if (size > limit) throw badInput(field, `is ${size} bytes; the limit is ${limit} bytes`);
+  const { maxPayloadBytes, maxPayloadDepth } = getConfig();
+  assertJsonPayload(field, value, { maxBytes: maxPayloadBytes, maxDepth: maxPayloadDepth });
 }

@@ -7,8 +7,8 @@ import {
 } from '../../auth/principal.js';
 import { publishKeyChange } from '../../auth/invalidation.js';
 import { db } from '../../db.js';
-import { badInput, forbidden, notFound } from '../../errors.js';
-import { isUniqueViolation, requireText, slugFor } from '../../lib/validate.js';
+import { forbidden, notFound } from '../../errors.js';
+import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableOrganization } from '../organization/organization.service.js';
 
@@ -53,7 +53,7 @@ export async function createWorkspace(principal: Principal, input: CreateWorkspa
   const organization = await findReachableOrganization(actor, input.organizationId);
   const name = requireText('name', input.name, { min: 2, max: 200 });
   const slug = slugFor('slug', input.slug, name);
-  return withSlugCheck(slug, () =>
+  return writeUnique('slug', duplicateSlug(slug), () =>
     db.$transaction(async (tx) => {
       const workspace = await tx.workspace.create({
         data: { tenantId: organization.tenantId, organizationId: organization.id, name, slug },
@@ -77,7 +77,7 @@ export async function updateWorkspace(principal: Principal, id: string, input: U
     ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
     ...(input.slug != null ? { slug: slugFor('slug', input.slug, '') } : {}),
   };
-  return withSlugCheck(data.slug ?? workspace.slug, () =>
+  return writeUnique('slug', duplicateSlug(data.slug ?? workspace.slug), () =>
     db.$transaction(async (tx) => {
       const updated = await tx.workspace.update({ where: { id }, data });
       await recordAudit(tx, actor, {
@@ -110,11 +110,6 @@ export async function deleteWorkspace(principal: Principal, id: string) {
   return workspace;
 }
 
-async function withSlugCheck<T>(slug: string, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    if (isUniqueViolation(error)) throw badInput('slug', `a workspace with slug "${slug}" already exists in this organization`);
-    throw error;
-  }
+function duplicateSlug(slug: string): string {
+  return `a workspace with slug "${slug}" already exists in this organization`;
 }
