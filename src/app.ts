@@ -3,7 +3,7 @@
  * server entry (index.ts) serves it over HTTP, and tests call `yoga.fetch` directly.
  */
 import { GraphQLError } from 'graphql';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { keyCache } from './auth/invalidation.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { apiKeyStrategy } from './auth/strategies/api-key.js';
@@ -12,8 +12,10 @@ import { useAuth } from './auth/use-auth.js';
 import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
 import { db } from './db.js';
+import { serviceUnavailable } from './errors.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { schema } from './schema/index.js';
+import { createSecurity, isDatabaseUnavailable, useReadiness } from './security/index.js';
 
 export type AppOptions = { config?: Config; logger?: Logger };
 
@@ -21,12 +23,14 @@ export function createApp(options: AppOptions = {}) {
   const config = options.config ?? getConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
   const lastUsed = new LastUsedRecorder(db, logger, config.lastUsedFlushMs);
+  const security = createSecurity(config, logger);
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     graphiql: config.graphiql,
     landingPage: false,
+    ...security.yogaOptions,
     // Yoga's own log lines go through our logger, reduced to their message: printing a
     // GraphQLError whole would quote the request's source, and a signIn written inline
     // carries a password. Expected errors (those with a code) are the client's business.
@@ -40,37 +44,29 @@ export function createApp(options: AppOptions = {}) {
     },
     maskedErrors: {
       // Masking stays on: clients see "Unexpected error."; the log gets the real error.
-      maskError(error, message) {
+      maskError(error, message, isDev) {
         const original = (error as { originalError?: unknown }).originalError ?? error;
         if (hasErrorCode(original)) return original as GraphQLError;
+        if (isDatabaseUnavailable(original)) {
+          logger.warn('database unavailable', { error: logMessage(original) });
+          return serviceUnavailable();
+        }
         logger.error('unexpected error', { error: original });
-        return new (class extends Error {})(message);
+        return maskError(error, message, isDev);
       },
     },
     plugins: [
+      ...security.beforeAuth,
       useAuth({
-        strategies: [sessionStrategy(db), apiKeyStrategy({ db, format: config.keyFormat, cache: keyCache, lastUsed })],
+        strategies: [sessionStrategy(db), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],
         trustedProxies: config.trustedProxies,
       }),
-      useReadiness(),
+      ...security.afterAuth,
+      useReadiness({ db, databaseUrl: config.databaseUrl }),
     ] as Plugin[],
   });
 
-  return { yoga, lastUsed, logger, config };
-}
-
-/** `/ready`: the database answers (load balancers take the instance out otherwise). `/health` is Yoga's. */
-function useReadiness(): Plugin {
-  return {
-    async onRequest({ url, endResponse, fetchAPI }) {
-      if (url.pathname !== '/ready') return;
-      const ready = await db.$queryRawUnsafe('SELECT 1').then(
-        () => true,
-        () => false,
-      );
-      endResponse(new fetchAPI.Response(JSON.stringify({ ready }), { status: ready ? 200 : 503, headers: { 'content-type': 'application/json' } }));
-    },
-  };
+  return { yoga, lastUsed, logger, config, ready: security.ready, close: security.close };
 }
 
 export type App = ReturnType<typeof createApp>;

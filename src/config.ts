@@ -5,6 +5,10 @@
 import { z } from 'zod';
 import { parseKeyFormat } from './modules/api-key/api-key.token.js';
 import { parseAddressRange } from './lib/ip.js';
+import { checkSecuritySettings, securityConfig, securitySettings } from './security/settings.js';
+
+/** The longest any instance may serve a verified key from memory (bounds cross-instance retries too). */
+export const MAX_KEY_CACHE_TTL_MS = 10 * 60_000;
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -29,14 +33,15 @@ const schema = z.object({
   /** Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed. Empty: never read it. */
   KEYGATE_TRUSTED_PROXIES: list.optional().transform((v) => v ?? []),
   /** How long a verified key may be served from memory before the database is asked again. */
-  KEYGATE_KEY_CACHE_TTL_MS: int(0, 10 * 60_000).default(30_000),
+  KEYGATE_KEY_CACHE_TTL_MS: int(0, MAX_KEY_CACHE_TTL_MS).default(30_000),
   KEYGATE_KEY_CACHE_MAX_ENTRIES: int(0, 10_000_000).default(100_000),
   /** lastUsedAt/lastUsedIp are coalesced in memory and written at most once per key per interval. */
   KEYGATE_LAST_USED_FLUSH_MS: int(100, 60_000).default(30_000),
   KEYGATE_MAX_PAYLOAD_BYTES: int(1, 10 * 1024 * 1024).default(256 * 1024),
   KEYGATE_GRAPHIQL: bool.optional(),
   KEYGATE_INTROSPECTION: bool.optional(),
-});
+  ...securitySettings,
+}).superRefine(checkSecuritySettings);
 
 export type Config = ReturnType<typeof loadConfig>;
 
@@ -74,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     maxPayloadBytes: e.KEYGATE_MAX_PAYLOAD_BYTES,
     graphiql: e.KEYGATE_GRAPHIQL ?? !production,
     introspection: e.KEYGATE_INTROSPECTION ?? !production,
+    ...securityConfig(e),
   };
 }
 

@@ -4,7 +4,7 @@
  * bad setting is one clear line rather than a stack trace.
  */
 import { createServer } from 'node:http';
-import { ConfigError, getConfig } from './config.js';
+import { ConfigError, getConfig, MAX_KEY_CACHE_TTL_MS } from './config.js';
 
 let config: ReturnType<typeof getConfig>;
 try {
@@ -20,12 +20,17 @@ try {
 const { applyMigrations } = await import('./db/migrate.js');
 const { createApp } = await import('./app.js');
 const { bootstrap } = await import('./modules/user/bootstrap.js');
-const { db } = await import('./db.js');
+const { db, isSqliteUrl } = await import('./db.js');
+const { keyLookup } = await import('./auth/key-lookup.js');
 
-const { yoga, lastUsed, logger } = createApp({ config });
+const { yoga, lastUsed, logger, close: closeSecurity } = createApp({ config });
 const { applied } = await applyMigrations(config.databaseUrl);
 if (applied.length) logger.info('applied migrations', { migrations: applied });
 await bootstrap(config, logger);
+
+// Several instances share one PostgreSQL: each must hear the others' key changes (see
+// invalidation-pg.ts for the staleness bound). SQLite is one machine, one instance.
+const keyInvalidation = await startKeyInvalidation();
 
 const server = createServer((req, res) => yoga.handle(req, res, { req }));
 server.listen(config.port, config.host, () => {
@@ -45,11 +50,19 @@ async function shutdown(signal: string) {
     logger.error('shutdown took too long; exiting');
     process.exit(1);
   }, SHUTDOWN_GRACE_MS).unref();
+  // A keep-alive connection goes idle once its last response is sent; closing idle ones
+  // again and again ends each as soon as its request finishes, instead of after the
+  // keep-alive timeout.
+  const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+  clearInterval(closeIdle);
   await lastUsed.flush();
+  await keyInvalidation?.stop();
+  await keyLookup.close();
+  await closeSecurity();
   await db.$disconnect();
   clearTimeout(forced);
   process.exit(0);
@@ -57,3 +70,19 @@ async function shutdown(signal: string) {
 
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+
+async function startKeyInvalidation() {
+  if (isSqliteUrl(config.databaseUrl)) return null;
+  const { startPgKeyInvalidation } = await import('./auth/invalidation-pg.js');
+  const { keyCache } = await import('./auth/invalidation.js');
+  const invalidation = startPgKeyInvalidation({
+    connectionString: config.databaseUrl,
+    cache: keyCache,
+    logger,
+    // Other instances may run with a longer TTL than this one: retry as long as any may keep an entry.
+    retryForMs: MAX_KEY_CACHE_TTL_MS,
+  });
+  // Serve without waiting forever: until LISTEN is up the cache is bypassed, not trusted.
+  await Promise.race([invalidation.ready, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  return invalidation;
+}

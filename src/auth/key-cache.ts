@@ -46,11 +46,36 @@ export class KeyCache {
    * revoke committed could put the pre-revoke row back after the revoke evicted it.
    */
   private generation = 0;
+  /**
+   * Set while this instance cannot hear other instances' changes (the PostgreSQL listener is
+   * disconnected, see invalidation-pg.ts): nothing is stored, so every request reads the
+   * database until the channel is back.
+   */
+  private suspended = false;
 
   constructor(private readonly options: { ttlMs: number; maxEntries: number }) {}
 
   get enabled(): boolean {
-    return this.options.ttlMs > 0 && this.options.maxEntries > 0;
+    return this.options.ttlMs > 0 && this.options.maxEntries > 0 && !this.suspended;
+  }
+
+  get isSuspended(): boolean {
+    return this.suspended;
+  }
+
+  /** Drops every entry and stores none until `resume()`. */
+  suspend(): void {
+    this.suspended = true;
+    this.clear();
+  }
+
+  /**
+   * Caches again. `clear()` bumps the generation, so a lookup that read the database while
+   * suspended (when a change might have gone unheard) cannot store its result afterwards.
+   */
+  resume(): void {
+    this.clear();
+    this.suspended = false;
   }
 
   /** `undefined`: not cached (ask the database). `null`: known not to exist. */

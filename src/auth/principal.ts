@@ -57,6 +57,17 @@ export function requirePermission(principal: Principal, permission: Permission):
   return authenticated;
 }
 
+/**
+ * Administration that could hand out more access (users, authorization groups) needs a
+ * signed-in session, like key management: otherwise a leaked key holding users:manage could
+ * create a user whose group grants api_keys:manage, and through it mint keys.
+ */
+export function requireSessionPermission(principal: Principal, permission: Permission): SessionPrincipal {
+  const actor = requirePermission(principal, permission);
+  if (actor.kind !== 'SESSION') throw forbidden('This operation needs a signed-in session; an API key cannot do it.');
+  return actor;
+}
+
 export function isPlatformAdmin(principal: Principal): boolean {
   return principal.kind !== 'ANONYMOUS' && principal.crossTenant;
 }

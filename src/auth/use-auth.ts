@@ -8,6 +8,7 @@ import type { ServerContext } from '../context.js';
 import { unauthenticated } from '../errors.js';
 import { isInRanges, parseAddress, type AddressRange } from '../lib/ip.js';
 import { ANONYMOUS, type Principal } from './principal.js';
+import { SESSION_TOKEN_PREFIX } from './strategies/session.js';
 import type { AuthStrategy } from './strategies/strategy.js';
 
 export type UseAuthOptions = {
@@ -57,6 +58,9 @@ export function extractCredential(headers: Headers): string | null {
     if (!match) throw unauthenticated('INVALID', 'The Authorization header must be "Bearer <token>".');
     bearer = match[1]!;
   }
+  if (apiKey?.startsWith(SESSION_TOKEN_PREFIX)) {
+    throw unauthenticated('INVALID', 'X-Api-Key carries API keys; send a session token as Authorization: Bearer.');
+  }
   if (apiKey && bearer && apiKey !== bearer) {
     throw unauthenticated('INVALID', 'Send one credential: X-Api-Key or Authorization, not two different ones.');
   }
@@ -73,6 +77,7 @@ export function resolveClientAddress(
   headers: Headers,
   trustedProxies: readonly AddressRange[],
 ): string | null {
+  if (trustedProxies.length === 0) return normalizedAddress(socketAddress);
   const peer = parseAddress(socketAddress);
   if (!peer) return socketAddress;
   if (trustedProxies.length === 0 || !isInRanges(peer, trustedProxies)) return peer.toString();
@@ -85,4 +90,24 @@ export function resolveClientAddress(
     if (!isInRanges(hop, trustedProxies)) break;
   }
   return client.toString();
+}
+
+const normalizedAddresses = new Map<string, string>();
+const MAX_NORMALIZED_ADDRESSES = 10_000;
+
+/**
+ * `parseAddress(a).toString()` (or `a` itself when it does not parse), memoized: parsing was
+ * ~2% of a warm API-key request's CPU, and a server sees the same few peers (its load
+ * balancer, keep-alive clients) again and again. Cleared when full, so a flood from many
+ * addresses cannot grow it without bound.
+ */
+function normalizedAddress(socketAddress: string | null): string | null {
+  if (socketAddress === null) return null;
+  let text = normalizedAddresses.get(socketAddress);
+  if (text === undefined) {
+    text = parseAddress(socketAddress)?.toString() ?? socketAddress;
+    if (normalizedAddresses.size >= MAX_NORMALIZED_ADDRESSES) normalizedAddresses.clear();
+    normalizedAddresses.set(socketAddress, text);
+  }
+  return text;
 }

@@ -6,7 +6,7 @@
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import { createApp } from '../../src/app.js';
+import { createApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/lib/logger.js';
 
 export const logLines: string[] = [];
@@ -37,7 +37,17 @@ export async function execute<TResult, TVariables>(
   variables?: TVariables,
   credentials: Credentials = {},
 ): Promise<Result<TResult>> {
-  const response = await app.yoga.fetch(
+  return executeWith(app, document, variables, credentials);
+}
+
+/** `execute` against another app instance, e.g. one built with a different config (trusted proxies). */
+export async function executeWith<TResult, TVariables>(
+  target: Pick<App, 'yoga'>,
+  document: TypedDocumentNode<TResult, TVariables> | string,
+  variables?: TVariables,
+  credentials: Credentials = {},
+): Promise<Result<TResult>> {
+  const response = await target.yoga.fetch(
     'http://keygate.test/graphql',
     {
       method: 'POST',

@@ -27,7 +27,8 @@ export const unique = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
 /** The system tenant's platform administrator (one per database), signed in. */
 export async function platformAdmin() {
   await bootstrap(app.config, app.logger, () => {});
-  const system = await db.tenant.findUniqueOrThrow({ where: { slug: SYSTEM_TENANT_SLUG } });
+  // Tests in parallel create ADMIN keys in this one shared tenant: give them room.
+  const system = await db.tenant.update({ where: { slug: SYSTEM_TENANT_SLUG }, data: { apiKeyLimit: 10_000 } });
   const user = await createUserRow(system.id, 'PLATFORM_ADMIN');
   const principal: SessionPrincipal = {
     kind: 'SESSION',

@@ -15,3 +15,6 @@ if (kind === 'sqlite') {
 }
 process.env.KEYGATE_LOG_LEVEL ??= 'silent';
 process.env.KEYGATE_ADMIN_PASSWORD ??= 'test-admin-password';
+// The suite sends hundreds of bad credentials from one address on purpose (the security
+// matrix); the failed-credential throttle has its own tests, each with its own app.
+process.env.KEYGATE_AUTH_FAILURE_LIMIT ??= '0';

@@ -6,24 +6,29 @@
  * digest looked up by equality in a map or a unique index, so response time says nothing
  * about how much of a guessed secret was right.
  */
-import type { Db } from '../../db.js';
 import { forbidden, serviceUnavailable, unauthenticated } from '../../errors.js';
-import { isInRanges, parseAddress, parseAddressRange } from '../../lib/ip.js';
+import { isInRanges, parseAddress } from '../../lib/ip.js';
 import { digestSecret, looksLikeKey, parseKey, type KeyFormat } from '../../modules/api-key/api-key.token.js';
 import type { KeyCache, VerifiedKey } from '../key-cache.js';
+import { keyLookup, type KeyLookup } from '../key-lookup.js';
 import type { LastUsedRecorder } from '../last-used.js';
-import { toPermissions } from '../permissions.js';
 import type { ApiKeyPrincipal } from '../principal.js';
 import type { AuthStrategy } from './strategy.js';
 
-export type ApiKeyStrategyDeps = { db: Db; format: KeyFormat; cache: KeyCache; lastUsed: LastUsedRecorder };
+export type ApiKeyStrategyDeps = {
+  format: KeyFormat;
+  cache: KeyCache;
+  lastUsed: LastUsedRecorder;
+  /** Where a digest missing from the cache is looked up. @default keyLookup (key-lookup.ts) */
+  lookup?: KeyLookup;
+};
 
-export function apiKeyStrategy({ db, format, cache, lastUsed }: ApiKeyStrategyDeps): AuthStrategy {
+export function apiKeyStrategy({ format, cache, lastUsed, lookup: store = keyLookup }: ApiKeyStrategyDeps): AuthStrategy {
   async function lookup(digest: string): Promise<VerifiedKey | null> {
     const cached = cache.get(digest);
     if (cached !== undefined) return cached;
     const generation = cache.currentGeneration;
-    const key = await loadVerifiedKey(db, digest).catch(() => {
+    const key = await store.findByDigest(digest).catch(() => {
       // Fail closed: without the database nothing uncached (or stale) is accepted.
       throw serviceUnavailable();
     });
@@ -49,45 +54,6 @@ export function apiKeyStrategy({ db, format, cache, lastUsed }: ApiKeyStrategyDe
       lastUsed.record(key.id, clientAddress);
       return toPrincipal(key);
     },
-  };
-}
-
-export async function loadVerifiedKey(db: Db, secretDigest: string): Promise<VerifiedKey | null> {
-  const row = await db.apiKey.findUnique({
-    where: { secretDigest },
-    select: {
-      id: true,
-      name: true,
-      prefix: true,
-      role: true,
-      status: true,
-      expiresAt: true,
-      tenantId: true,
-      organizationId: true,
-      authorizationGroupId: true,
-      projectAccess: true,
-      ipAllowlist: true,
-      tenant: { select: { isSystem: true } },
-      authorizationGroup: { select: { permissions: true } },
-      projects: { select: { projectId: true } },
-    },
-  });
-  if (!row) return null;
-  return {
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    role: row.role,
-    status: row.status,
-    expiresAt: row.expiresAt,
-    tenantId: row.tenantId,
-    tenantIsSystem: row.tenant.isSystem,
-    organizationId: row.organizationId,
-    authorizationGroupId: row.authorizationGroupId,
-    permissions: new Set(toPermissions(row.authorizationGroup.permissions)),
-    projectAccess: row.projectAccess,
-    projectIds: new Set(row.projects.map((p) => p.projectId)),
-    ipAllowlist: (Array.isArray(row.ipAllowlist) ? (row.ipAllowlist as string[]) : []).map(parseAddressRange),
   };
 }
 

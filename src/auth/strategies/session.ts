@@ -10,7 +10,8 @@ import { PERMISSIONS, MEMBER_DEFAULT_PERMISSIONS, toPermissions, type Permission
 import type { SessionPrincipal, UserRole } from '../principal.js';
 import type { AuthStrategy } from './strategy.js';
 
-export const SESSION_TOKEN_FORMAT = parseKeyFormat('kgs_{base62:43}{checksum}');
+export const SESSION_TOKEN_PREFIX = 'kgs_';
+export const SESSION_TOKEN_FORMAT = parseKeyFormat(`${SESSION_TOKEN_PREFIX}{base62:43}{checksum}`);
 
 export function generateSessionToken(): string {
   return generateKey(SESSION_TOKEN_FORMAT, '');
@@ -20,7 +21,7 @@ export function sessionStrategy(db: Db): AuthStrategy {
   return {
     name: 'session',
     async authenticate(credential) {
-      if (!credential.startsWith('kgs_')) return null;
+      if (!credential.startsWith(SESSION_TOKEN_PREFIX)) return null;
       if (!parseKey(SESSION_TOKEN_FORMAT, credential)) throw unauthenticated('INVALID');
       const session = await db.session
         .findUnique({

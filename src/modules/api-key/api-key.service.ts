@@ -271,8 +271,11 @@ export function expirationState(expiresAt: Date | null, now = Date.now()): Expir
 export async function findReadableKey(principal: Principal, id: string) {
   const actor = requirePermission(principal, 'api_keys:read');
   const key = await db.apiKey.findUnique({ where: { id } });
+  if (!key || !canReachTenant(actor, key.tenantId)) throw notFound('API key');
+  // Inside its tenant a key outside the caller's organization is refused like any other
+  // organization's resource (product.md §2, Scope); NOT_FOUND is for other tenants.
   const boundTo = actor.kind === 'API_KEY' ? actor.apiKey.organizationId : null;
-  if (!key || !canReachTenant(actor, key.tenantId) || (boundTo && key.organizationId !== boundTo)) throw notFound('API key');
+  if (boundTo && key.organizationId !== boundTo) throw forbidden('This API key is bound to another organization.');
   return key;
 }
 

@@ -61,7 +61,7 @@ builder.mutationFields((t) => ({
   createAuthorizationGroup: t.prismaField({
     type: 'AuthorizationGroup',
     args: { input: t.arg({ type: CreateAuthorizationGroupInput, required: true }) },
-    authScopes: { permission: 'authorization_groups:manage' },
+    authScopes: { session: true },
     resolve: async (query, _root, { input }, { auth }) => {
       const { id } = await createAuthorizationGroup(auth, { ...input, tenantId: input.tenantId?.toString() });
       return db.authorizationGroup.findUniqueOrThrow({ ...query, where: { id } });
@@ -70,7 +70,7 @@ builder.mutationFields((t) => ({
   updateAuthorizationGroup: t.prismaField({
     type: 'AuthorizationGroup',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateAuthorizationGroupInput, required: true }) },
-    authScopes: { permission: 'authorization_groups:manage' },
+    authScopes: { session: true },
     resolve: async (query, _root, { id, input }, { auth }) => {
       await updateAuthorizationGroup(auth, String(id), input);
       return db.authorizationGroup.findUniqueOrThrow({ ...query, where: { id: String(id) } });
@@ -79,7 +79,7 @@ builder.mutationFields((t) => ({
   deleteAuthorizationGroup: t.id({
     description: 'Deletes a group no key or user uses; returns the deleted id.',
     args: { id: t.arg.id({ required: true }) },
-    authScopes: { permission: 'authorization_groups:manage' },
+    authScopes: { session: true },
     resolve: async (_root, { id }, { auth }) => (await deleteAuthorizationGroup(auth, String(id))).id,
   }),
 }));

@@ -4,7 +4,7 @@
  * do on the next request (the key cache is invalidated for the group).
  */
 import { isPermission, type Permission } from '../../auth/permissions.js';
-import { actingTenantId, canReachTenant, requireAuthenticated, requirePermission, type Principal } from '../../auth/principal.js';
+import { actingTenantId, canReachTenant, requireAuthenticated, requireSessionPermission, type Principal } from '../../auth/principal.js';
 import { publishKeyChange } from '../../auth/invalidation.js';
 import { db } from '../../db.js';
 import { badInput, notFound } from '../../errors.js';
@@ -34,7 +34,7 @@ export async function findReachableGroup(principal: Principal, id: string) {
 }
 
 export async function createAuthorizationGroup(principal: Principal, input: CreateGroupInput) {
-  const actor = requirePermission(principal, 'authorization_groups:manage');
+  const actor = requireSessionPermission(principal, 'authorization_groups:manage');
   const tenantId = actingTenantId(actor, input.tenantId);
   await findReachableTenant(actor, tenantId);
   const data = {
@@ -60,7 +60,7 @@ export async function createAuthorizationGroup(principal: Principal, input: Crea
 }
 
 export async function updateAuthorizationGroup(principal: Principal, id: string, input: UpdateGroupInput) {
-  const actor = requirePermission(principal, 'authorization_groups:manage');
+  const actor = requireSessionPermission(principal, 'authorization_groups:manage');
   const group = await findReachableGroup(actor, id);
   const data = {
     ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
@@ -86,7 +86,7 @@ export async function updateAuthorizationGroup(principal: Principal, id: string,
 
 /** Refused while keys or users still reference the group: their permissions would vanish. */
 export async function deleteAuthorizationGroup(principal: Principal, id: string) {
-  const actor = requirePermission(principal, 'authorization_groups:manage');
+  const actor = requireSessionPermission(principal, 'authorization_groups:manage');
   const group = await findReachableGroup(actor, id);
   const [keys, users] = await Promise.all([
     db.apiKey.count({ where: { authorizationGroupId: id } }),

@@ -2,7 +2,7 @@ import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
 import { createOrganization, organizationFilter } from './organization.service.js';
 
-builder.prismaObject('Organization', {
+export const Organization = builder.prismaObject('Organization', {
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),

@@ -2,7 +2,7 @@ import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
 import { createProject, projectFilter } from './project.service.js';
 
-builder.prismaObject('Project', {
+export const Project = builder.prismaObject('Project', {
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),

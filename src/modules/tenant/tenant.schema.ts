@@ -2,7 +2,7 @@ import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
 import { createTenant, findReachableTenant, updateTenant } from './tenant.service.js';
 
-builder.prismaObject('Tenant', {
+export const Tenant = builder.prismaObject('Tenant', {
   fields: (t) => ({
     id: t.exposeID('id'),
     slug: t.exposeString('slug'),

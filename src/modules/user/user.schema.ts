@@ -4,7 +4,7 @@ import { createUser, signIn, signOut } from './user.service.js';
 
 export const UserRole = builder.enumType('UserRole', { values: ['PLATFORM_ADMIN', 'TENANT_ADMIN', 'MEMBER'] as const });
 
-builder.prismaObject('User', {
+export const User = builder.prismaObject('User', {
   fields: (t) => ({
     id: t.exposeID('id'),
     email: t.exposeString('email'),
@@ -53,7 +53,7 @@ builder.mutationFields((t) => ({
   createUser: t.prismaField({
     type: 'User',
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
-    authScopes: { permission: 'users:manage' },
+    authScopes: { session: true },
     resolve: async (query, _root, { input }, { auth }) => {
       const { id } = await createUser(auth, {
         ...input,

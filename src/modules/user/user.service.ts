@@ -1,4 +1,4 @@
-import { actingTenantId, requireAuthenticated, requirePermission, type Principal, type UserRole } from '../../auth/principal.js';
+import { actingTenantId, requireAuthenticated, requireSessionPermission, type Principal, type UserRole } from '../../auth/principal.js';
 import { generateSessionToken } from '../../auth/strategies/session.js';
 import { getConfig } from '../../config.js';
 import { db } from '../../db.js';
@@ -40,7 +40,7 @@ export async function signOut(principal: Principal): Promise<boolean> {
 }
 
 export async function createUser(principal: Principal, input: CreateUserInput) {
-  const actor = requirePermission(principal, 'users:manage');
+  const actor = requireSessionPermission(principal, 'users:manage');
   const tenantId = actingTenantId(actor, input.tenantId);
   const tenant = await findReachableTenant(actor, tenantId);
   const role = input.role ?? 'MEMBER';

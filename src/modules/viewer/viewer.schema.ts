@@ -2,7 +2,11 @@
 import type { Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
-import { ProjectAccess } from '../api-key/api-key.schema.js';
+import { ApiKey, ProjectAccess } from '../api-key/api-key.schema.js';
+import { Organization } from '../organization/organization.schema.js';
+import { Project } from '../project/project.schema.js';
+import { Tenant } from '../tenant/tenant.schema.js';
+import { User } from '../user/user.schema.js';
 
 const PrincipalKind = builder.enumType('PrincipalKind', { values: ['ANONYMOUS', 'SESSION', 'API_KEY'] as const });
 
@@ -24,37 +28,38 @@ const Viewer = builder.objectRef<Principal>('Viewer').implement({
   }),
 });
 
+// Plain fields returning Prisma object types: most viewers leave most of these null, and a
+// prismaField that returns null without running its query only earns a warning. Pothos
+// loads any nested relation a client selects on its own.
 builder.objectFields(Viewer, (t) => ({
-  user: t.prismaField({
-    type: 'User',
+  user: t.field({
+    type: User,
     nullable: true,
-    resolve: (query, p) => (p.kind === 'SESSION' ? db.user.findUnique({ ...query, where: { id: p.user.id } }) : null),
+    resolve: (p) => (p.kind === 'SESSION' ? db.user.findUnique({ where: { id: p.user.id } }) : null),
   }),
-  apiKey: t.prismaField({
-    type: 'ApiKey',
+  apiKey: t.field({
+    type: ApiKey,
     nullable: true,
-    resolve: (query, p) => (p.kind === 'API_KEY' ? db.apiKey.findUnique({ ...query, where: { id: p.apiKey.id } }) : null),
+    resolve: (p) => (p.kind === 'API_KEY' ? db.apiKey.findUnique({ where: { id: p.apiKey.id } }) : null),
   }),
-  tenant: t.prismaField({
-    type: 'Tenant',
+  tenant: t.field({
+    type: Tenant,
     nullable: true,
-    resolve: (query, p) => (p.kind === 'ANONYMOUS' ? null : db.tenant.findUnique({ ...query, where: { id: p.tenantId } })),
+    resolve: (p) => (p.kind === 'ANONYMOUS' ? null : db.tenant.findUnique({ where: { id: p.tenantId } })),
   }),
-  organization: t.prismaField({
-    type: 'Organization',
+  organization: t.field({
+    type: Organization,
     nullable: true,
     description: 'The organization an API key is bound to, if any.',
-    resolve: (query, p) =>
-      p.kind === 'API_KEY' && p.apiKey.organizationId
-        ? db.organization.findUnique({ ...query, where: { id: p.apiKey.organizationId } })
-        : null,
+    resolve: (p) =>
+      p.kind === 'API_KEY' && p.apiKey.organizationId ? db.organization.findUnique({ where: { id: p.apiKey.organizationId } }) : null,
   }),
-  projects: t.prismaField({
-    type: ['Project'],
+  projects: t.field({
+    type: [Project],
     description: 'For SELECTED keys, the projects they may act on.',
-    resolve: (query, p) =>
+    resolve: (p) =>
       p.kind === 'API_KEY' && p.apiKey.projectAccess === 'SELECTED'
-        ? db.project.findMany({ ...query, where: { id: { in: [...p.apiKey.projectIds] } }, orderBy: { name: 'asc' } })
+        ? db.project.findMany({ where: { id: { in: [...p.apiKey.projectIds] } }, orderBy: { name: 'asc' } })
         : [],
   }),
 }));

@@ -1,0 +1,37 @@
+/**
+ * Telling "the database is unreachable" apart from a bug. The first is the client's
+ * business (503 SERVICE_UNAVAILABLE with Retry-After: try again shortly, or another
+ * instance); the second stays a masked "Unexpected error." (500). Without this, a
+ * resolver's query against a database that is restarting would look like a server bug.
+ *
+ * Recognized: Prisma's connection error codes, the driver adapters' connection error kinds
+ * (pg and libsql), PostgreSQL's connection-exception and shutdown SQLSTATEs, and Node's
+ * socket errors, anywhere along the error's cause chain.
+ */
+
+/** P1001 unreachable, P1002 timeout, P1008 operation timeout, P1017 connection closed, P2024 pool timeout, P2037 too many connections. */
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2037']);
+const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** Class 08 (connection exception), 57P01–57P03 (shutdown, cannot connect now), 53300 (too many connections). */
+const SQLSTATE = /^(08\w{3}|57P0[123]|53300)$/;
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    if (describesUnavailability(current as Record<string, unknown>)) return true;
+    const meta = (current as { meta?: { driverAdapterError?: unknown } }).meta;
+    current = meta?.driverAdapterError ?? (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function describesUnavailability(error: Record<string, unknown>): boolean {
+  if (error.name === 'PrismaClientInitializationError') return true;
+  const code = typeof error.code === 'string' ? error.code : undefined;
+  if (code && (PRISMA_CODES.has(code) || SOCKET_CODES.has(code) || SQLSTATE.test(code))) return true;
+  if (typeof error.kind === 'string' && ADAPTER_KINDS.has(error.kind)) return true;
+  return typeof error.originalCode === 'string' && SQLSTATE.test(error.originalCode);
+}

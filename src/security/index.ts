@@ -1,0 +1,45 @@
+/**
+ * The hardening layer, assembled from the configuration for createApp: plugins that run
+ * before authentication (CSRF, the failed-credential throttle, query limits, introspection,
+ * codes for variable errors),
+ * after it (rate limits per key and tenant), and Yoga's own limits (batching, body size,
+ * CORS). One module per concern sits next to this file; README-SECURITY.md lists every
+ * setting.
+ */
+import type { Plugin } from 'graphql-yoga';
+import type { Config } from '../config.js';
+import type { Logger } from '../lib/logger.js';
+import { corsOptions } from './cors.js';
+import { useCredentialThrottle } from './credential-throttle.js';
+import { useCsrfPrevention } from './csrf.js';
+import { useVariableErrorCodes } from './input-errors.js';
+import { useIntrospectionPolicy } from './introspection.js';
+import { createLimiterStore } from './limiter-store.js';
+import { useQueryLimits } from './query-limits.js';
+import { useRateLimits } from './rate-limit.js';
+
+export { isDatabaseUnavailable } from './database-faults.js';
+export { useReadiness } from './readiness.js';
+
+export function createSecurity(config: Config, logger: Logger) {
+  const store = createLimiterStore({ redis: config.redis, logger });
+  return {
+    beforeAuth: [
+      useCsrfPrevention(),
+      useCredentialThrottle({ ...config.authFailures, trustedProxies: config.trustedProxies, store, logger }),
+      useQueryLimits(config.queryLimits, { hideSuggestions: !config.introspection }),
+      useIntrospectionPolicy({ introspection: config.introspection }),
+      useVariableErrorCodes(),
+    ] as Plugin[],
+    afterAuth: [useRateLimits({ ...config.rateLimits, store, logger })] as Plugin[],
+    yogaOptions: {
+      batching: config.maxBatchSize > 0 ? { limit: config.maxBatchSize } : false,
+      maxRequestBodySize: config.maxBodyBytes,
+      cors: corsOptions(config.corsOrigins),
+    },
+    /** Settles once the counters' store (Redis) is connected or has failed to connect. */
+    ready: store.ready,
+    /** Closes the Redis connection, if any. */
+    close: () => store.close(),
+  };
+}

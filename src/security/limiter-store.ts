@@ -1,0 +1,95 @@
+/**
+ * Where the rate limiters keep their counters: process memory by default, Redis when
+ * KEYGATE_REDIS_URL is set, so that instances behind one load balancer count together
+ * (otherwise each instance would allow the full limit and N instances N times it).
+ *
+ * If Redis fails, each limiter falls back to an in-memory one (rate-limiter-flexible's
+ * insurance limiter): limits keep holding per instance instead of either refusing every
+ * request or letting everything through.
+ */
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Logger } from '../lib/logger.js';
+
+export type LimiterSpec = {
+  /** Names the counter family in Redis keys (`<prefix>:<name>:<key>`). */
+  name: string;
+  points: number;
+  durationSeconds: number;
+};
+
+export type LimiterStore = {
+  create(spec: LimiterSpec): RateLimiterAbstract;
+  /** Settles once the store is connected, or has failed to connect (the insurance then counts). */
+  ready: Promise<void>;
+  close(): Promise<void>;
+};
+
+export type LimiterStoreOptions = {
+  redis: { url: string; keyPrefix: string } | null;
+  logger: Logger;
+};
+
+export function createLimiterStore({ redis, logger }: LimiterStoreOptions): LimiterStore {
+  if (!redis) {
+    return {
+      create: ({ name, points, durationSeconds }) => new RateLimiterMemory({ keyPrefix: name, points, duration: durationSeconds }),
+      ready: Promise.resolve(),
+      close: async () => {},
+    };
+  }
+  const client = new Redis(redis.url, {
+    // Fail fast while Redis is away, so the insurance limiter answers instead of requests
+    // queueing behind a reconnect.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+  });
+  let warned = false;
+  // The URL may carry a password: log the error's message only.
+  client.on('error', (error: Error) => {
+    if (!warned) logger.warn('rate-limit store (Redis) unavailable; counting in memory meanwhile', { error: error.message });
+    warned = true;
+  });
+  client.on('ready', () => (warned = false));
+  const ready = new Promise<void>((resolve) => {
+    client.once('ready', resolve);
+    client.once('error', () => resolve());
+  });
+  return {
+    ready,
+    create: ({ name, points, durationSeconds }) =>
+      new RateLimiterRedis({
+        storeClient: client,
+        keyPrefix: `${redis.keyPrefix}:${name}`,
+        points,
+        duration: durationSeconds,
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new RateLimiterMemory({ keyPrefix: name, points, duration: durationSeconds }),
+      }),
+    async close() {
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}
+
+/** Seconds until the limiter lets `key` through again, for Retry-After (at least 1). */
+export function retryAfterSeconds(res: RateLimiterRes): number {
+  return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+}
+
+/**
+ * Takes `points` for `key`. Returns null when allowed, or the limiter's answer when the
+ * limit is reached. A store error (both Redis and the insurance failing) lets the request
+ * through: rate limiting protects capacity, it is not an access control.
+ */
+export async function take(limiter: RateLimiterAbstract, key: string, logger: Logger, points = 1): Promise<RateLimiterRes | null> {
+  try {
+    await limiter.consume(key, points);
+    return null;
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) return rejection;
+    logger.warn('rate limiter failed; request allowed', { limiter: limiter.keyPrefix, error: rejection });
+    return null;
+  }
+}

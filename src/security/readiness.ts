@@ -1,0 +1,65 @@
+/**
+ * `/ready`: may this instance take traffic? Yes when the database answers and every
+ * migration this release ships is applied and finished there. A load balancer takes the
+ * instance out otherwise: during an outage, or while a rolling deploy is still migrating.
+ * `/health` (Yoga's) only says the process is alive.
+ *
+ * The answer names which check failed, never why in detail: it is unauthenticated.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Plugin } from 'graphql-yoga';
+import type { Db } from '../db.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export type ReadinessOptions = {
+  db: Pick<Db, '$queryRawUnsafe'>;
+  databaseUrl: string;
+  /** Defaults to prisma/migrations/<provider>; tests point it elsewhere. */
+  migrationsDir?: string;
+};
+
+export function useReadiness(options: ReadinessOptions): Plugin {
+  const provider = options.databaseUrl.startsWith('file:') ? 'sqlite' : 'postgresql';
+  const expected = migrationNames(options.migrationsDir ?? path.join(repoRoot, 'prisma/migrations', provider));
+  return {
+    async onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname !== '/ready') return;
+      const checks = await check(options.db, expected);
+      const ready = checks.database && checks.migrations;
+      endResponse(
+        new fetchAPI.Response(JSON.stringify({ ready, checks }), {
+          status: ready ? 200 : 503,
+          headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+        }),
+      );
+    },
+  };
+}
+
+async function check(db: ReadinessOptions['db'], expected: readonly string[]) {
+  let finished: Set<string>;
+  try {
+    const rows = await db.$queryRawUnsafe<{ migration_name: string }[]>(
+      `SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+    );
+    finished = new Set(rows.map((row) => row.migration_name));
+  } catch {
+    // Either the database is unreachable or it was never migrated; tell them apart.
+    const reachable = await db.$queryRawUnsafe('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+    return { database: reachable, migrations: false };
+  }
+  return { database: true, migrations: expected.every((name) => finished.has(name)) };
+}
+
+function migrationNames(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name);
+}

@@ -1,0 +1,3 @@
+import { runSecurityMatrix } from '../../helpers/security-matrix.js';
+
+runSecurityMatrix('mutation');
