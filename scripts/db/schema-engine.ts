@@ -140,6 +140,11 @@ async function pgShadow(adminUrl: string): Promise<Shadow> {
   const pools: pg.Pool[] = [];
   const connectTo = async (url: string) => {
     const pool = new pg.Pool({ connectionString: url, Client: CharAsTextClient, max: 2 });
+    // The engine may still hold a connection when close() drops the shadow database WITH
+    // (FORCE); that connection's "terminated by administrator" error is expected, and an
+    // error event without a listener would crash the process.
+    pool.on('connect', (client) => client.on('error', () => {}));
+    pool.on('error', () => {});
     pools.push(pool);
     return new PrismaPg(pool).connect();
   };
