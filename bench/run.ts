@@ -1,0 +1,191 @@
+/**
+ * `npm run bench`: keygate's request path against a bare graphql-yoga server, on SQLite
+ * (a temp file) and, when KEYGATE_BENCH_PG_URL names a PostgreSQL server, on a temp
+ * PostgreSQL database too. Every server is a child process; autocannon runs here.
+ *
+ *   (a) bare graphql-yoga `{ me }`                     the baseline
+ *   (b) keygate `{ viewer { kind } }`, session         one session lookup per request
+ *   (c) the same with an API key, warm cache           the hot path: SHA-256 + map lookup
+ *   (d) the same with the cache off                    one indexed key lookup per request
+ *   (e) `triggerWorkflow` with an API key              a write per request
+ *
+ * Options: --duration <s> (8), --warmup <s> (2), --connections <n> (50), --rounds <n> (3:
+ * each scenario measured n times, reads interleaved, medians reported), --only a,d (a subset,
+ * e.g. to profile one path with KEYGATE_BENCH_PROFILE=<dir>), --skip-sqlite, --out <file.md>,
+ * --scale (the 1,000,000-key PostgreSQL run instead: see bench/scale.ts).
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { tempPostgres, tempSqlite, type TempDatabase } from './lib/databases.js';
+import { request } from './lib/graphql.js';
+import { measure, type LoadOptions, type LoadSpec, type Measurement } from './lib/load.js';
+import { describeMachine } from './lib/machine.js';
+import { keygateEnv, startServer, type Server } from './lib/processes.js';
+import { seedOverHttp } from './lib/seed-http.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '2' },
+    /** Measure every scenario this many times, interleaved, and report medians (steadier on a shared machine). */
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    /** Only these scenarios, e.g. `--only a,d` (for profiling one path). */
+    only: { type: 'string' },
+    /** Skip the SQLite run (with KEYGATE_BENCH_PG_URL: PostgreSQL only). */
+    'skip-sqlite': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    scale: { type: 'boolean', default: false },
+    keys: { type: 'string' },
+    tenants: { type: 'string' },
+    'big-tenant-keys': { type: 'string' },
+    'database-url': { type: 'string' },
+  },
+});
+
+/** Targets from the performance issue, as fractions of bare Yoga's requests/s. */
+const TARGETS = { warmKey: 0.85, cacheOffSqlite: 0.5 };
+
+const VIEWER = JSON.stringify({ query: '{ viewer { kind } }' });
+
+type Row = { label: string; result: Measurement };
+
+if (args.scale) {
+  const { runScaleBenchmark } = await import('./scale.js');
+  await runScaleBenchmark(args);
+  // The EXPLAIN step ran an app in this process; its pools would keep it alive.
+  process.exit(0);
+} else {
+  await main();
+}
+
+async function main() {
+  const load: LoadOptions = { connections: Number(args.connections), durationS: Number(args.duration), warmupS: Number(args.warmup) };
+  const lines = [
+    '## Benchmark: keygate vs. bare graphql-yoga',
+    '',
+    ...describeMachine(),
+    '',
+    `autocannon, ${load.connections} connections, ${load.durationS} s per measurement after a ${load.warmupS} s warm-up; the read scenarios (a)–(d) in ${args.rounds} interleaved rounds, then (e) ${args.rounds} times; medians shown. Servers run with NODE_ENV=production, KEYGATE_LOG_LEVEL=silent, KEYGATE_LAST_USED_FLUSH_MS=60000. Latencies in ms.`,
+  ];
+  const databases: (() => Promise<TempDatabase>)[] = args['skip-sqlite'] ? [] : [async () => tempSqlite()];
+  const pgUrl = process.env.KEYGATE_BENCH_PG_URL;
+  if (pgUrl) databases.push(() => tempPostgres(pgUrl));
+  else console.error('KEYGATE_BENCH_PG_URL not set: SQLite only.');
+
+  for (const create of databases) {
+    const database = await create();
+    try {
+      lines.push('', ...(await benchDatabase(database, load)));
+    } finally {
+      await database.drop();
+    }
+  }
+  const report = lines.join('\n') + '\n';
+  console.log('\n' + report);
+  if (args.out) writeFileSync(args.out, report);
+}
+
+async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise<string[]> {
+  const servers: Server[] = [];
+  const start = async (...params: Parameters<typeof startServer>) => {
+    const server = await startServer(...params);
+    servers.push(server);
+    return server;
+  };
+  try {
+    const bare = await start('bare yoga', 'bench/bare-yoga.ts', { NODE_ENV: 'production' }, '/health');
+    const keygate = await start('keygate', 'src/index.ts', keygateEnv(database.url), '/ready');
+    const seed = await seedOverHttp(keygate.url);
+    // Started after seeding, so the two processes never migrate the same SQLite file at once.
+    const cacheOff = await start('keygate (cache off)', 'src/index.ts', keygateEnv(database.url, { KEYGATE_KEY_CACHE_TTL_MS: '0' }), '/ready');
+
+    const asKey = { 'x-api-key': seed.apiKey };
+    const trigger = JSON.stringify({
+      query: 'mutation BenchTrigger($input: TriggerWorkflowInput!) { triggerWorkflow(input: $input) { id } }',
+      variables: { input: { projectId: seed.projectId, workflowId: seed.workflowId, input: { source: 'bench' } } },
+    });
+    const scenarios: { label: string; spec: LoadSpec; writes?: boolean }[] = [
+      { label: '(a) bare graphql-yoga `{ me }`', spec: { url: bare.url, body: JSON.stringify({ query: '{ me }' }) } },
+      { label: '(b) `{ viewer { kind } }`, session', spec: { url: keygate.url, body: VIEWER, headers: { authorization: `Bearer ${seed.sessionToken}` } } },
+      { label: '(c) `{ viewer { kind } }`, API key, warm cache', spec: { url: keygate.url, body: VIEWER, headers: asKey } },
+      { label: '(d) `{ viewer { kind } }`, API key, cache off', spec: { url: cacheOff.url, body: VIEWER, headers: asKey } },
+      { label: '(e) `triggerWorkflow`, API key', spec: { url: keygate.url, body: trigger, headers: asKey }, writes: true },
+    ];
+
+    const only = args.only?.split(',').map((letter) => `(${letter.trim()})`);
+    const selected = scenarios.filter((s) => !only || s.label.startsWith('(a)') || only.some((o) => s.label.startsWith(o)));
+    for (const { spec } of selected) await assertAnswers(spec);
+    const samples = new Map<string, Measurement[]>(selected.map((s) => [s.label, []]));
+    const rounds = Number(args.rounds);
+    // Reads interleave round by round; the write scenario runs after all of them, so the rows
+    // it adds (and PostgreSQL's autovacuum of them) cannot slow a read measurement down.
+    const roundNumbers = Array.from({ length: rounds }, (_, i) => i + 1);
+    const inRounds = (group: typeof selected) => roundNumbers.flatMap((round) => group.map((scenario) => ({ scenario, round })));
+    const schedule = [...inRounds(selected.filter((s) => !s.writes)), ...inRounds(selected.filter((s) => s.writes))];
+    for (const { scenario, round } of schedule) {
+      const { label, spec } = scenario;
+      console.error(`[${database.kind}] round ${round}/${rounds} ${label} …`);
+      const result = await measure(spec, load);
+      console.error(`  ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, status codes ${JSON.stringify(result.statusCodes)}, ${result.failures} failures`);
+      samples.get(label)!.push(result);
+    }
+    const rows: Row[] = selected.map(({ label }) => ({ label, result: median(samples.get(label)!) }));
+    return [`### ${database.kind === 'sqlite' ? 'SQLite (temp file)' : 'PostgreSQL (temp database, same machine)'}`, '', ...table(rows, database.kind)];
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
+/** The median of each figure over the rounds; failures are summed (any failure matters). */
+function median(results: Measurement[]): Measurement {
+  const mid = (pick: (m: Measurement) => number) => {
+    const sorted = results.map(pick).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+  return {
+    rps: mid((m) => m.rps),
+    p50: mid((m) => m.p50),
+    p99: mid((m) => m.p99),
+    requests: results.reduce((sum, m) => sum + m.requests, 0),
+    failures: results.reduce((sum, m) => sum + m.failures, 0),
+    statusCodes: {},
+  };
+}
+
+/** A scenario that errors would measure error handling: check one answer first. */
+async function assertAnswers(spec: LoadSpec): Promise<void> {
+  const { query, variables } = JSON.parse(spec.body) as { query: string; variables?: Record<string, unknown> };
+  const result = await request(spec.url, query, variables, spec.headers);
+  if (result.status !== 200 || result.errors?.length || !result.data) {
+    throw new Error(`scenario does not answer cleanly (${result.status}): ${JSON.stringify(result.errors)}`);
+  }
+}
+
+function table(rows: Row[], kind: TempDatabase['kind']): string[] {
+  const baseline = rows[0]!.result.rps;
+  const ratio = (row: Row) => row.result.rps / baseline;
+  const lines = [
+    '| scenario | req/s | p50 | p99 | vs. (a) | non-2xx/errors |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map((row, i) =>
+      `| ${row.label} | ${Math.round(row.result.rps).toLocaleString('en-US')} | ${row.result.p50} | ${row.result.p99} | ${i === 0 ? '1.00' : ratio(row).toFixed(2)} | ${row.result.failures} |`,
+    ),
+    '',
+  ];
+  const warmRow = rows.find((row) => row.label.startsWith('(c)'));
+  if (warmRow) {
+    const warm = ratio(warmRow);
+    lines.push(`- warm-cache key viewer: ${(warm * 100).toFixed(0)}% of bare Yoga (target ≥ ${TARGETS.warmKey * 100}%): ${warm >= TARGETS.warmKey ? 'met' : 'MISSED'}`);
+  }
+  const offRow = rows.find((row) => row.label.startsWith('(d)'));
+  if (offRow) {
+    const off = ratio(offRow);
+    lines.push(
+      kind === 'sqlite'
+        ? `- cache-off key viewer: ${(off * 100).toFixed(0)}% of bare Yoga (target ≥ ${TARGETS.cacheOffSqlite * 100}% on SQLite): ${off >= TARGETS.cacheOffSqlite ? 'met' : 'MISSED'}`
+        : `- cache-off key viewer: ${(off * 100).toFixed(0)}% of bare Yoga (no target on PostgreSQL)`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,211 @@
+/**
+ * `npm run bench -- --scale`: keygate with many keys on PostgreSQL (KEYGATE_BENCH_PG_URL).
+ * Seeds (scripts/seed-scale.ts: 1,000,000 keys over 1,000 tenants, 100,000 in one), then
+ * measures, against that one big tenant:
+ *   - verification: `{ viewer { kind } }` with a different known key on every request,
+ *     cache off (each request is a lookup in the 1M-row digest index) and warm;
+ *   - `apiKeys(first: 20)`: one request at a time (latency) and under 50 connections,
+ *     with and without `totalCount`, and a page deep in the list (cursor);
+ *   - EXPLAIN (ANALYZE) of the SQL Prisma actually sends for the listing (captured from the
+ *     pg driver while an in-process app answers the same query) and of the key lookup.
+ *
+ * Options: --keys, --tenants, --big-tenant-keys (seed size); --database-url <url> to use
+ * (and keep) an existing database, seeded once; otherwise a temp database is made and dropped.
+ */
+import { writeFileSync } from 'node:fs';
+import pg from 'pg';
+import { keyId, SCALE_DEFAULTS, seedScale, type ScaleOptions } from '../scripts/seed-scale.js';
+import { tempPostgres, type TempDatabase } from './lib/databases.js';
+import { gql, request } from './lib/graphql.js';
+import { measure, type LoadOptions, type Measurement } from './lib/load.js';
+import { describeMachine } from './lib/machine.js';
+import { BENCH_ADMIN, keygateEnv, startServer, type Server } from './lib/processes.js';
+import { signIn } from './lib/seed-http.js';
+
+type Args = Record<string, string | boolean | undefined>;
+
+const VIEWER = JSON.stringify({ query: '{ viewer { kind } }' });
+const LIST = (withTotal: boolean) =>
+  `query BenchScaleList($tenantId: ID!, $after: String) {
+    apiKeys(tenantId: $tenantId, first: 20, after: $after) {
+      ${withTotal ? 'totalCount' : ''}
+      edges { cursor node { id name prefix status createdAt } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }`;
+
+export async function runScaleBenchmark(args: Args): Promise<void> {
+  const serverUrl = process.env.KEYGATE_BENCH_PG_URL;
+  const existingUrl = typeof args['database-url'] === 'string' ? args['database-url'] : undefined;
+  if (!serverUrl && !existingUrl) throw new Error('the scale benchmark needs PostgreSQL: set KEYGATE_BENCH_PG_URL (or pass --database-url)');
+  const options: ScaleOptions = {
+    keys: Number(args.keys ?? SCALE_DEFAULTS.keys),
+    tenants: Number(args.tenants ?? SCALE_DEFAULTS.tenants),
+    bigTenantKeys: Number(args['big-tenant-keys'] ?? SCALE_DEFAULTS.bigTenantKeys),
+    verifiable: SCALE_DEFAULTS.verifiable,
+  };
+  const load: LoadOptions = { connections: Number(args.connections ?? 50), durationS: Number(args.duration ?? 8), warmupS: Number(args.warmup ?? 2) };
+  const database: TempDatabase = existingUrl ? { kind: 'postgresql', url: existingUrl, drop: async () => {} } : await tempPostgres(serverUrl!, 'scale');
+  const servers: Server[] = [];
+  try {
+    const started = performance.now();
+    const seed = await seedScale(database.url, options);
+    const seedSeconds = (performance.now() - started) / 1000;
+
+    servers.push(await startServer('keygate', 'src/index.ts', keygateEnv(database.url), '/ready'));
+    servers.push(await startServer('keygate (cache off)', 'src/index.ts', keygateEnv(database.url, { KEYGATE_KEY_CACHE_TTL_MS: '0' }), '/ready'));
+    const [keygate, cacheOff] = servers as [Server, Server];
+    const admin = { authorization: `Bearer ${await signIn(keygate.url, BENCH_ADMIN.email, BENCH_ADMIN.password)}` };
+
+    const secrets = seed.verifiable.map((k) => k.secret);
+    const randomKey = () => ({ 'x-api-key': secrets[Math.floor(Math.random() * secrets.length)]! });
+    const first = await request(keygate.url, '{ viewer { kind } }', {}, randomKey());
+    if (first.data?.viewer?.kind !== 'API_KEY') throw new Error(`seeded keys do not verify: ${JSON.stringify(first)}`);
+
+    const rows: { label: string; result: Measurement }[] = [];
+    const run = async (label: string, work: () => Promise<Measurement>) => {
+      console.error(`[scale] ${label} …`);
+      const result = await work();
+      console.error(`  ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, status codes ${JSON.stringify(result.statusCodes)}`);
+      rows.push({ label, result });
+    };
+    const listBody = (withTotal: boolean, after?: string) => JSON.stringify({ query: LIST(withTotal), variables: { tenantId: seed.bigTenantId, after } });
+
+    await run(`verification, ${secrets.length} different keys, cache off (${load.connections} connections)`, () =>
+      measure({ url: cacheOff.url, body: VIEWER, pickHeaders: randomKey }, load),
+    );
+    await run(`verification, ${secrets.length} different keys, warm cache (${load.connections} connections)`, () =>
+      measure({ url: keygate.url, body: VIEWER, pickHeaders: randomKey }, load),
+    );
+    const page1 = await gql(keygate.url, LIST(false), { tenantId: seed.bigTenantId }, admin);
+    // Key numbers ending in 1 are ACTIVE; the big tenant's keys are 1..bigTenantKeys, newest = highest.
+    const halfway = Math.floor(options.bigTenantKeys / 20) * 10 + 1;
+    const deepCursor = cursorFor(page1.apiKeys.pageInfo.endCursor, keyId(halfway));
+    await run('`apiKeys(first: 20)`, one request at a time', () => sequential(keygate.url, listBody(false), admin));
+    await run('`apiKeys(first: 20) { totalCount }`, one request at a time', () => sequential(keygate.url, listBody(true), admin));
+    await run('`apiKeys(first: 20, after: <cursor halfway down>)`, one at a time', () => sequential(keygate.url, listBody(false, deepCursor), admin));
+    await run(`\`apiKeys(first: 20)\` (${load.connections} connections)`, () => measure({ url: keygate.url, body: listBody(false), headers: admin }, load));
+
+    const plans = await explainListing(database.url, seed.bigTenantId, admin.authorization, deepCursor);
+
+    const report = [
+      '## Scale benchmark (PostgreSQL)',
+      '',
+      ...describeMachine(),
+      '',
+      seed.alreadySeeded
+        ? `Database seeded earlier (${options.keys.toLocaleString('en-US')} keys requested).`
+        : `Seeded ${options.keys.toLocaleString('en-US')} keys over ${options.tenants.toLocaleString('en-US')} tenants (${options.bigTenantKeys.toLocaleString('en-US')} in the big tenant, every 10th REVOKED) in ${seedSeconds.toFixed(0)} s: ` +
+          Object.entries(seed.timings).map(([stage, seconds]) => `${stage} ${seconds.toFixed(1)} s`).join(', ') + '.',
+      '',
+      `Load rows: autocannon, ${load.connections} connections, ${load.durationS} s after a ${load.warmupS} s warm-up. "One at a time" rows: 200 sequential requests after 20 warm-up ones. Latencies in ms.`,
+      '',
+      '| measurement | req/s | p50 | p99 | non-2xx/errors |',
+      '|---|---:|---:|---:|---:|',
+      ...rows.map(({ label, result }) => `| ${label} | ${Math.round(result.rps).toLocaleString('en-US')} | ${result.p50} | ${result.p99} | ${result.failures} |`),
+      '',
+      ...plans,
+    ].join('\n') + '\n';
+    console.log('\n' + report);
+    if (typeof args.out === 'string') writeFileSync(args.out, report);
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+    await database.drop();
+  }
+}
+
+/** Latency without queueing: one request at a time. */
+async function sequential(url: string, body: string, headers: Record<string, string>, count = 200): Promise<Measurement> {
+  const { query, variables } = JSON.parse(body) as { query: string; variables: Record<string, unknown> };
+  const once = async () => {
+    const started = performance.now();
+    await gql(url, query, variables, headers);
+    return performance.now() - started;
+  };
+  for (let i = 0; i < 20; i++) await once();
+  const started = performance.now();
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i++) latencies.push(await once());
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Number(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(1));
+  return { rps: count / seconds, p50: at(0.5), p99: at(0.99), requests: count, failures: 0, statusCodes: { '200': count } };
+}
+
+/** Pothos cursors are base64 of a tagged id; point one at another key. */
+function cursorFor(sample: string, id: string): string {
+  const decoded = Buffer.from(sample, 'base64').toString('utf8');
+  const sampleId = /scale-k-\d{7}/.exec(decoded)?.[0];
+  if (!sampleId) throw new Error(`unexpected cursor format: ${decoded}`);
+  return Buffer.from(decoded.replace(sampleId, id), 'utf8').toString('base64');
+}
+
+/**
+ * Runs the listing through an in-process app on the same database and captures the SQL the
+ * pg driver receives, then EXPLAINs exactly that (same text, same parameters).
+ */
+async function explainListing(databaseUrl: string, tenantId: string, authorization: string, deepCursor: string): Promise<string[]> {
+  process.env.DATABASE_URL = databaseUrl;
+  process.env.KEYGATE_LOG_LEVEL = 'silent';
+  process.env.NODE_ENV = 'production';
+  type Captured = { text: string; values: unknown[] };
+  const captured: Captured[] = [];
+  const originalQuery = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...params: unknown[]) {
+    const [config, values] = params as [string | { text: string; values?: unknown[] }, unknown[] | undefined];
+    const text = typeof config === 'string' ? config : config?.text;
+    if (typeof text === 'string' && /FROM "public"\."ApiKey"/.test(text)) {
+      captured.push({ text, values: (typeof config === 'object' ? config.values : undefined) ?? values ?? [] });
+    }
+    return (originalQuery as (...args: unknown[]) => unknown).apply(this, params);
+  } as typeof pg.Client.prototype.query;
+
+  const { createApp } = await import('../src/app.js');
+  const app = createApp();
+  const ask = async (after?: string, withTotal = false) => {
+    captured.length = 0;
+    const response = await app.yoga.fetch('http://bench/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization },
+      body: JSON.stringify({ query: LIST(withTotal), variables: { tenantId, after } }),
+    });
+    const body = (await response.json()) as { errors?: unknown };
+    if (body.errors) throw new Error(`listing failed: ${JSON.stringify(body.errors)}`);
+    return [...captured];
+  };
+
+  let firstPage: Captured[], withTotal: Captured[], deepPage: Captured[];
+  try {
+    firstPage = await ask();
+    withTotal = await ask(undefined, true);
+    deepPage = await ask(deepCursor);
+  } finally {
+    pg.Client.prototype.query = originalQuery;
+  }
+
+  const sections: string[] = ['### Query plans', ''];
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const explain = async (title: string, statement: Captured | undefined) => {
+      if (!statement) {
+        sections.push(`#### ${title}: not captured`, '');
+        return;
+      }
+      const plan = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, statement.values);
+      const lines = plan.rows.map((row) => row['QUERY PLAN']);
+      const verdict = lines.some((line) => /Seq Scan on "?ApiKey"?/.test(line)) ? 'SEQUENTIAL SCAN on ApiKey' : 'no sequential scan on ApiKey';
+      sections.push(`#### ${title} (${verdict})`, '', '```sql', statement.text.trim(), '```', '', '```', ...lines, '```', '');
+    };
+    const ordered = (statements: Captured[]) => statements.find((s) => /ORDER BY/.test(s.text));
+    await explain('`apiKeys(first: 20)`: the SQL Prisma sends', ordered(firstPage));
+    await explain('`totalCount`: the SQL Prisma sends', withTotal.find((s) => /COUNT\(/i.test(s.text)));
+    await explain('`apiKeys(first: 20, after: <cursor>)`: the SQL Prisma sends', ordered(deepPage));
+    const digest = (await client.query('SELECT "secretDigest" FROM "ApiKey" WHERE "tenantId" = $1 LIMIT 1', [tenantId])).rows[0].secretDigest;
+    const { PG_KEY_LOOKUP } = await import('../src/auth/key-lookup.js');
+    await explain('key verification by digest (src/auth/key-lookup.ts)', { text: PG_KEY_LOOKUP, values: [digest] });
+  } finally {
+    await client.end();
+  }
+  return sections;
+}
