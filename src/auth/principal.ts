@@ -87,6 +87,16 @@ export function canReachTenant(principal: Principal, tenantId: string): boolean 
   return principal.kind !== 'ANONYMOUS' && (principal.crossTenant || principal.tenantId === tenantId);
 }
 
+/**
+ * The row if the principal may reach its tenant. A missing row and another tenant's row get
+ * the same NOT_FOUND, so ids cannot be probed across tenants: every tenant-scoped lookup by
+ * id goes through here.
+ */
+export function withinReach<T extends { tenantId: string }>(principal: Principal, row: T | null, what: string): T {
+  if (!row || !canReachTenant(principal, row.tenantId)) throw notFound(what);
+  return row;
+}
+
 /** An organization-bound key may not touch any other organization's resources. */
 export function assertOrganizationAccess(principal: Principal, organizationId: string): void {
   if (principal.kind === 'API_KEY' && principal.apiKey.organizationId && principal.apiKey.organizationId !== organizationId) {

@@ -7,10 +7,10 @@
  * lock and SQLite's single writer make that atomic; a count-then-insert would not be.
  */
 import { publishKeyChange } from '../../auth/invalidation.js';
-import { actingTenantId, canReachTenant, requireAuthenticated, requirePermission, type AuthenticatedPrincipal, type Principal } from '../../auth/principal.js';
+import { actingTenantId, withinReach, requireAuthenticated, requirePermission, type AuthenticatedPrincipal, type Principal } from '../../auth/principal.js';
 import { getConfig } from '../../config.js';
 import { db, type Tx } from '../../db.js';
-import { badInput, forbidden, keyLimitReached, notFound } from '../../errors.js';
+import { badInput, forbidden, keyLimitReached } from '../../errors.js';
 import { parseAddressRange } from '../../lib/ip.js';
 import { optionalText, requireText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -169,8 +169,7 @@ async function validProjects(access: 'ALL' | 'SELECTED', ids: readonly string[],
 /** A key the principal may manage; another tenant's is NOT_FOUND. */
 async function findManagedKey(principal: Principal, id: string) {
   const { actor } = requireKeyManager(principal);
-  const key = await db.apiKey.findUnique({ where: { id } });
-  if (!key || !canReachTenant(actor, key.tenantId)) throw notFound('API key');
+  const key = withinReach(actor, await db.apiKey.findUnique({ where: { id } }), 'API key');
   return { actor, key };
 }
 
@@ -270,8 +269,7 @@ export function expirationState(expiresAt: Date | null, now = Date.now()): Expir
 
 export async function findReadableKey(principal: Principal, id: string) {
   const actor = requirePermission(principal, 'api_keys:read');
-  const key = await db.apiKey.findUnique({ where: { id } });
-  if (!key || !canReachTenant(actor, key.tenantId)) throw notFound('API key');
+  const key = withinReach(actor, await db.apiKey.findUnique({ where: { id } }), 'API key');
   // Inside its tenant a key outside the caller's organization is refused like any other
   // organization's resource (product.md §2, Scope); NOT_FOUND is for other tenants.
   const boundTo = actor.kind === 'API_KEY' ? actor.apiKey.organizationId : null;

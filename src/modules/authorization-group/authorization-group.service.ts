@@ -4,10 +4,10 @@
  * do on the next request (the key cache is invalidated for the group).
  */
 import { isPermission, type Permission } from '../../auth/permissions.js';
-import { actingTenantId, canReachTenant, requireAuthenticated, requireSessionPermission, type Principal } from '../../auth/principal.js';
+import { actingTenantId, withinReach, requireAuthenticated, requireSessionPermission, type Principal } from '../../auth/principal.js';
 import { publishKeyChange } from '../../auth/invalidation.js';
 import { db } from '../../db.js';
-import { badInput, notFound } from '../../errors.js';
+import { badInput } from '../../errors.js';
 import { writeUnique, optionalText, requireText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
@@ -28,9 +28,7 @@ export function groupFilter(principal: Principal, args: { tenantId?: string | nu
 }
 
 export async function findReachableGroup(principal: Principal, id: string) {
-  const group = await db.authorizationGroup.findUnique({ where: { id } });
-  if (!group || !canReachTenant(principal, group.tenantId)) throw notFound('Authorization group');
-  return group;
+  return withinReach(principal, await db.authorizationGroup.findUnique({ where: { id } }), 'Authorization group');
 }
 
 export async function createAuthorizationGroup(principal: Principal, input: CreateGroupInput) {

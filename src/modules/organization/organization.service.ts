@@ -1,6 +1,5 @@
-import { actingTenantId, assertOrganizationAccess, canReachTenant, requireAuthenticated, requireTenantAdmin, type Principal } from '../../auth/principal.js';
+import { actingTenantId, assertOrganizationAccess, withinReach, requireAuthenticated, requireTenantAdmin, type Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
-import { notFound } from '../../errors.js';
 import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
@@ -16,8 +15,7 @@ export function organizationFilter(principal: Principal, tenantId: string | null
 
 /** An organization the principal may act on; another tenant's is NOT_FOUND. */
 export async function findReachableOrganization(principal: Principal, id: string) {
-  const organization = await db.organization.findUnique({ where: { id } });
-  if (!organization || !canReachTenant(principal, organization.tenantId)) throw notFound('Organization');
+  const organization = withinReach(principal, await db.organization.findUnique({ where: { id } }), 'Organization');
   assertOrganizationAccess(principal, organization.id);
   return organization;
 }

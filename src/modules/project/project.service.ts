@@ -1,13 +1,13 @@
 import {
   actingTenantId,
   assertProjectAccess,
-  canReachTenant,
+  withinReach,
   requirePermission,
   type AuthenticatedPrincipal,
   type Principal,
 } from '../../auth/principal.js';
 import { db } from '../../db.js';
-import { badInput, forbidden, notFound } from '../../errors.js';
+import { badInput, forbidden } from '../../errors.js';
 import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableWorkspace, workspaceContext } from '../workspace/workspace.service.js';
@@ -46,8 +46,7 @@ export async function reachableProjectsWhere(
  * a project outside that workspace is FORBIDDEN too.
  */
 export async function findAccessibleProject(principal: Principal, id: string, contextWorkspaceId: string | null = null) {
-  const project = await db.project.findUnique({ where: { id } });
-  if (!project || !canReachTenant(principal, project.tenantId)) throw notFound('Project');
+  const project = withinReach(principal, await db.project.findUnique({ where: { id } }), 'Project');
   assertProjectAccess(principal, project);
   const context = await workspaceContext(principal, contextWorkspaceId);
   if (context && context.id !== project.workspaceId) throw forbidden('The project is not in the workspace named by X-Workspace-Id.');

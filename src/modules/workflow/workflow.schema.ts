@@ -1,6 +1,6 @@
 import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
-import { createWorkflow, deliverData, triggerWorkflow, workflowRunsFilter, workflowsFilter } from './workflow.service.js';
+import { createWorkflow, deliverData, triggerWorkflow, workflowScope } from './workflow.service.js';
 
 const WorkflowRunStatus = builder.enumType('WorkflowRunStatus', { values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const });
 const ActorKind = builder.enumType('ActorKind', { values: ['USER', 'API_KEY', 'SYSTEM'] as const });
@@ -46,7 +46,7 @@ builder.queryFields((t) => ({
     resolve: async (query, _root, args, { auth, workspaceId }) =>
       db.workflow.findMany({
         ...query,
-        where: await workflowsFilter(auth, { tenantId: args.tenantId?.toString(), projectId: args.projectId?.toString() }, workspaceId),
+        where: await workflowScope(auth, { tenantId: args.tenantId?.toString(), projectId: args.projectId?.toString() }, workspaceId),
         orderBy: { name: 'asc' },
       }),
   }),
@@ -60,7 +60,7 @@ builder.queryFields((t) => ({
       resolve: async (query, _root, args, { auth, workspaceId }) =>
         db.workflowRun.findMany({
           ...query,
-          where: await workflowRunsFilter(auth, { tenantId: args.tenantId?.toString(), projectId: args.projectId?.toString() }, workspaceId),
+          where: await workflowScope(auth, { tenantId: args.tenantId?.toString(), projectId: args.projectId?.toString() }, workspaceId),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         }),
     },

@@ -4,7 +4,7 @@
  */
 import { actingTenantId, actorOf, hasPermission, requireAuthenticated, requirePermission, type Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
-import { badInput, forbidden, notFound } from '../../errors.js';
+import { forbidden, notFound } from '../../errors.js';
 import { getConfig } from '../../config.js';
 import { writeUnique, requireText } from '../../lib/validate.js';
 import { assertJsonPayload } from '../../security/json-payload.js';
@@ -66,8 +66,8 @@ export async function deliverData(principal: Principal, input: DeliverDataInput,
   });
 }
 
-/** Workflows and runs are visible to whoever may read projects or trigger workflows there. */
-async function runsScope(principal: Principal, args: { tenantId?: string | null; projectId?: string | null }, workspaceId: string | null) {
+/** The `where` of workflows and of runs: visible to whoever may read projects or trigger workflows there. */
+export async function workflowScope(principal: Principal, args: { tenantId?: string | null; projectId?: string | null }, workspaceId: string | null) {
   const actor = requireAuthenticated(principal);
   if (!hasPermission(actor, 'projects:read') && !hasPermission(actor, 'workflows:trigger')) {
     throw forbidden('Missing permission projects:read or workflows:trigger.');
@@ -80,8 +80,6 @@ async function runsScope(principal: Principal, args: { tenantId?: string | null;
   return { tenantId: actingTenantId(actor, args.tenantId), project: projects };
 }
 
-export const workflowsFilter = runsScope;
-export const workflowRunsFilter = runsScope;
 
 function assertPayloadSize(field: string, value: unknown) {
   const { maxPayloadBytes, maxPayloadDepth } = getConfig();

@@ -2,12 +2,13 @@ import {
   actingTenantId,
   assertOrganizationAccess,
   canReachTenant,
+  withinReach,
   requirePermission,
   type Principal,
 } from '../../auth/principal.js';
 import { publishKeyChange } from '../../auth/invalidation.js';
 import { db } from '../../db.js';
-import { forbidden, notFound } from '../../errors.js';
+import { forbidden } from '../../errors.js';
 import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableOrganization } from '../organization/organization.service.js';
@@ -27,8 +28,7 @@ export function workspaceFilter(principal: Principal, args: { tenantId?: string 
 }
 
 export async function findReachableWorkspace(principal: Principal, id: string) {
-  const workspace = await db.workspace.findUnique({ where: { id } });
-  if (!workspace || !canReachTenant(principal, workspace.tenantId)) throw notFound('Workspace');
+  const workspace = withinReach(principal, await db.workspace.findUnique({ where: { id } }), 'Workspace');
   assertOrganizationAccess(principal, workspace.organizationId);
   return workspace;
 }
