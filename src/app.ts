@@ -15,6 +15,7 @@ import { db } from './db.js';
 import { serviceUnavailable } from './errors.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { schema } from './schema/index.js';
+import { connectionArgumentError, isConnectionArgumentError } from './schema/pagination.js';
 import { createSecurity, isDatabaseUnavailable, useReadiness } from './security/index.js';
 
 export type AppOptions = { config?: Config; logger?: Logger };
@@ -39,14 +40,24 @@ export function createApp(options: AppOptions = {}) {
       info: (...args) => logger.info(logMessage(args[0])),
       warn: (...args) => logger.warn(logMessage(args[0])),
       error: (...args) => {
-        if (!hasErrorCode(args[0])) logger.error(logMessage(args[0]));
+        if (hasErrorCode(args[0]) || isConnectionArgumentError(args[0])) return;
+        logger.error(logMessage(args[0]));
       },
     },
     maskedErrors: {
       // Masking stays on: clients see "Unexpected error."; the log gets the real error.
       maskError(error, message, isDev) {
         const original = (error as { originalError?: unknown }).originalError ?? error;
-        if (hasErrorCode(original)) return original as GraphQLError;
+        if (hasErrorCode(original)) return atPlaceOf(error, original as GraphQLError);
+        // Classified already, e.g. a variable that does not fit its type (BAD_USER_INPUT): the
+        // client's own input error. Its message quotes the value (a password sent as a
+        // number), so it is neither logged here nor masked.
+        if (hasErrorCode(error)) {
+          logger.debug('client input error', { code: (error as GraphQLError).extensions.code });
+          return error as GraphQLError;
+        }
+        const badConnectionArgument = connectionArgumentError(error as GraphQLError, original);
+        if (badConnectionArgument) return badConnectionArgument;
         if (isDatabaseUnavailable(original)) {
           logger.warn('database unavailable', { error: logMessage(original) });
           return serviceUnavailable();
@@ -70,6 +81,12 @@ export function createApp(options: AppOptions = {}) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** `coded` where `error` was in the response (its path and locations): clients see which field failed. */
+function atPlaceOf(error: unknown, coded: GraphQLError): GraphQLError {
+  if (!(error instanceof GraphQLError) || error === coded || !error.path) return coded;
+  return new GraphQLError(coded.message, { nodes: error.nodes, path: error.path, originalError: coded.originalError, extensions: coded.extensions });
+}
 
 function hasErrorCode(value: unknown): boolean {
   return value instanceof GraphQLError && typeof value.extensions.code === 'string';

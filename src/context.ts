@@ -1,6 +1,7 @@
 /** The one context type shared by Yoga and the Pothos builder. */
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Principal } from './auth/principal.js';
+import type { SignInAttempts } from './security/credential-throttle.js';
 
 /** What the HTTP layer hands Yoga: Node's request when served, or a test's stand-in. */
 export type ServerContext = {
@@ -15,4 +16,6 @@ export type Context = YogaInitialContext &
     clientAddress: string | null;
     /** The X-Workspace-Id header, checked by the operations that act inside a workspace. */
     workspaceId: string | null;
+    /** The failed-credential throttle, asked by signIn for every password it verifies. */
+    signInAttempts: SignInAttempts;
   };

@@ -6,7 +6,8 @@ import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
-import { hasPermission, isPlatformAdmin } from '../auth/principal.js';
+import { isPlatformAdminSession } from '../auth/access.js';
+import { hasPermission } from '../auth/principal.js';
 import type { Permission } from '../auth/permissions.js';
 import type { Context } from '../context.js';
 import { db } from '../db.js';
@@ -22,8 +23,8 @@ export const builder = new SchemaBuilder<{
     authenticated: boolean;
     /** A signed-in user's session: key management is never done with a key. */
     session: boolean;
-    /** Platform admins and ADMIN keys: may act in any tenant. */
-    crossTenant: boolean;
+    /** A platform administrator's session (not an ADMIN key): tenant administration. */
+    platformAdmin: boolean;
     permission: Permission;
   };
   Scalars: {
@@ -39,7 +40,7 @@ export const builder = new SchemaBuilder<{
     authScopes: (context) => ({
       authenticated: context.auth.kind !== 'ANONYMOUS',
       session: context.auth.kind === 'SESSION',
-      crossTenant: isPlatformAdmin(context.auth),
+      platformAdmin: isPlatformAdminSession(context.auth),
       permission: (permission) => hasPermission(context.auth, permission),
     }),
     unauthorizedError: (_parent, context, _info, result) =>
@@ -68,7 +69,7 @@ function describeFailure(failure: AuthFailure): string {
     case AuthScopeFailureType.AuthScope:
       if (failure.scope === 'session') return 'This operation needs a signed-in session; an API key cannot do it.';
       if (failure.scope === 'permission') return `Missing permission ${String(failure.parameter)}.`;
-      if (failure.scope === 'crossTenant') return 'Only platform administrators may do this.';
+      if (failure.scope === 'platformAdmin') return 'Only platform administrators may do this.';
       return 'You are not allowed to do this.';
     case AuthScopeFailureType.AllAuthScopes:
     case AuthScopeFailureType.AnyAuthScopes:

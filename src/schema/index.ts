@@ -1,5 +1,5 @@
 /** Imports every feature's types, queries and mutations, and builds the schema. */
-import { lexicographicSortSchema } from 'graphql';
+import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import './scalars.js';
 import '../modules/tenant/tenant.schema.js';
@@ -13,10 +13,30 @@ import '../modules/workflow/workflow.schema.js';
 import '../modules/audit/audit.schema.js';
 import '../modules/viewer/viewer.schema.js';
 
-builder.queryType({});
-builder.mutationType({});
+// Default deny at the schema edge: every root field needs a credential unless it opens
+// itself with `skipTypeScopes` (signIn, viewer), and must state its own rule on top, which
+// `assertEveryRootFieldHasARule` checks when the schema is built. The services decide
+// for good through auth/access.ts.
+builder.queryType({ authScopes: { authenticated: true } });
+builder.mutationType({ authScopes: { authenticated: true } });
 
-export const schema = builder.toSchema();
+export const schema = assertEveryRootFieldHasARule(builder.toSchema());
 
 /** The committed schema.graphql: sorted, so that diffs show real changes only. */
 export const sortedSchema = lexicographicSortSchema(schema);
+
+/**
+ * A root field without `authScopes` (or an explicit `skipTypeScopes` for a public one) is a
+ * programming error: the server refuses to start rather than serve a field nobody decided on.
+ */
+function assertEveryRootFieldHasARule(built: GraphQLSchema): GraphQLSchema {
+  for (const type of [built.getQueryType(), built.getMutationType(), built.getSubscriptionType()]) {
+    for (const field of Object.values(type?.getFields() ?? {})) {
+      const options = (field.extensions as { pothosOptions?: { authScopes?: unknown; skipTypeScopes?: boolean } }).pothosOptions;
+      if (!options?.authScopes && !options?.skipTypeScopes) {
+        throw new Error(`${type!.name}.${field.name} has no authScopes: say who may call it (or skipTypeScopes for a public field)`);
+      }
+    }
+  }
+  return built;
+}

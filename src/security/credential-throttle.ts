@@ -9,6 +9,12 @@
  * failure) ends. Successes do not reset the count: otherwise an attacker holding one valid
  * key could interleave it with guesses and never be throttled.
  *
+ * Password guesses are counted per signIn, not per HTTP request: one batched request (or
+ * one document with ten aliased signIn fields) would otherwise get ten guesses past one
+ * check. Each signIn takes a point before its password is verified (atomically, so
+ * concurrent operations of a batch cannot all pass at the limit's edge) and gives it back
+ * when it succeeds; see `SignInAttempts`.
+ *
  * The address is the one the auth plugin uses (the socket's, or X-Forwarded-For from a
  * trusted proxy). Behind a proxy that is not listed in KEYGATE_TRUSTED_PROXIES every
  * client shares the proxy's address, and a few failures would throttle everyone.
@@ -20,7 +26,18 @@ import type { ServerContext } from '../context.js';
 import { rateLimited } from '../errors.js';
 import type { AddressRange } from '../lib/ip.js';
 import type { Logger } from '../lib/logger.js';
-import { retryAfterSeconds, type LimiterStore } from './limiter-store.js';
+import { retryAfterSeconds, take, type LimiterStore } from './limiter-store.js';
+
+/** What signIn asks before and after verifying a password (on the GraphQL context). */
+export type SignInAttempts = {
+  /** Takes one attempt for the caller's address; RATE_LIMITED when none is left. */
+  begin(): Promise<void>;
+  /** The password was right: the attempt does not count as a failure. */
+  succeeded(): Promise<void>;
+};
+
+/** Without a throttle (limit 0) every attempt is allowed. */
+export const UNLIMITED_SIGN_IN_ATTEMPTS: SignInAttempts = { begin: async () => {}, succeeded: async () => {} };
 
 export type CredentialThrottleOptions = {
   /** Failures per window before the address is refused. 0 turns the throttle off. */
@@ -31,14 +48,28 @@ export type CredentialThrottleOptions = {
   logger: Logger;
 };
 
-export function useCredentialThrottle(options: CredentialThrottleOptions): Plugin<ServerContext> {
+export function useCredentialThrottle(options: CredentialThrottleOptions): Plugin<ServerContext & { signInAttempts: SignInAttempts }> {
   const { limit, windowSeconds, trustedProxies, store, logger } = options;
-  if (limit <= 0) return {};
+  if (limit <= 0) {
+    return { onContextBuilding: ({ extendContext }) => extendContext({ signInAttempts: UNLIMITED_SIGN_IN_ATTEMPTS }) };
+  }
   const failures = store.create({ name: 'auth-failures', points: limit, durationSeconds: windowSeconds });
 
   function clientAddressOf(request: Request, server: object): string | null {
     const socketAddress = (server as ServerContext).req?.socket?.remoteAddress ?? null;
     return resolveClientAddress(socketAddress, request.headers, trustedProxies);
+  }
+
+  function signInAttemptsFor(address: string): SignInAttempts {
+    return {
+      async begin() {
+        const refusal = await take(failures, address, logger);
+        if (refusal) throw rateLimited(retryAfterSeconds(refusal));
+      },
+      async succeeded() {
+        await failures.reward(address, 1).catch((error: unknown) => logger.warn('could not return a sign-in attempt', { error }));
+      },
+    };
   }
 
   return {
@@ -53,6 +84,10 @@ export function useCredentialThrottle(options: CredentialThrottleOptions): Plugi
       });
       if (record && record.consumedPoints >= limit) throw rateLimited(retryAfterSeconds(record));
     },
+    onContextBuilding({ context, extendContext }) {
+      const address = clientAddressOf(context.request, context);
+      extendContext({ signInAttempts: address ? signInAttemptsFor(address) : UNLIMITED_SIGN_IN_ATTEMPTS });
+    },
     async onExecutionResult({ result, context, request }) {
       const count = countCredentialFailures(result);
       if (count === 0) return;
@@ -65,12 +100,15 @@ export function useCredentialThrottle(options: CredentialThrottleOptions): Plugi
   };
 }
 
-/** 401s in one operation's result: the auth plugin's refusals and signIn's. */
+/**
+ * The auth plugin's refusals in one result: 401s of the whole request, which carry no path.
+ * signIn's failures (with a path) were counted by `signInAttempts` already.
+ */
 function countCredentialFailures(result: unknown): number {
   if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return 0;
   const errors = (result as ExecutionResult).errors ?? [];
   return errors.filter((error) => {
     const extensions = error.extensions as { code?: unknown; http?: { status?: unknown } } | undefined;
-    return extensions?.code === 'UNAUTHENTICATED' && extensions.http?.status === 401;
+    return !error.path && extensions?.code === 'UNAUTHENTICATED' && extensions.http?.status === 401;
   }).length;
 }

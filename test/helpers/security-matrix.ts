@@ -21,8 +21,9 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS } from '../../src/auth/permissions.js';
 import { db } from '../../src/db.js';
-import { revokeApiKey, rotateApiKey } from '../../src/modules/api-key/api-key.service.js';
-import { generateKey } from '../../src/modules/api-key/api-key.token.js';
+import { generateSessionToken } from '../../src/auth/strategies/session.js';
+import { createApiKey, revokeApiKey, rotateApiKey } from '../../src/modules/api-key/api-key.service.js';
+import { digestSecret, generateKey } from '../../src/modules/api-key/api-key.token.js';
 import { createAuthorizationGroup } from '../../src/modules/authorization-group/authorization-group.service.js';
 import { createOrganization } from '../../src/modules/organization/organization.service.js';
 import { createProject } from '../../src/modules/project/project.service.js';
@@ -69,6 +70,20 @@ export async function createMatrixWorld() {
     createAuthorizationGroup(root, { tenantId: other.tenant.id, name: 'Everything', type: 'TENANT_API_KEY', permissions: [...PERMISSIONS] }),
   ]);
 
+  // An ADMIN key of the system tenant: acts in every tenant, within its group's permissions.
+  const systemEverything = await createAuthorizationGroup(root, {
+    tenantId: seed.platform.tenant.id,
+    name: unique('Everything'),
+    type: 'TENANT_API_KEY',
+    permissions: [...PERMISSIONS],
+  });
+  const adminKey = await createApiKey(root, {
+    tenantId: seed.platform.tenant.id,
+    name: unique('admin key'),
+    role: 'ADMIN',
+    authorizationGroupId: systemEverything.id,
+  });
+
   // A second organization of this tenant, for the organization-bound key.
   const siblingOrganization = await createOrganization(root, { tenantId: seed.tenant.id, name: 'Sibling organization' });
   const siblingWorkspace = await createWorkspace(root, { organizationId: siblingOrganization.id, name: 'Sibling workspace' });
@@ -96,6 +111,13 @@ export async function createMatrixWorld() {
     organizationBound: (await seed.createKey({ authorizationGroupId: everything.id, organizationId: siblingOrganization.id })).secret,
     withoutPermission: (await seed.createKey({ authorizationGroupId: nothing.id })).secret,
     selected: (await seed.createKey({ authorizationGroupId: everything.id, projectAccess: 'SELECTED', projectIds: [selectedProject.id] })).secret,
+    admin: adminKey.secret,
+  };
+  const sessions = {
+    malformed: 'kgs_this-is-not-a-token',
+    unknown: generateSessionToken(),
+    expired: await expiredSession(seed.member.user.email),
+    signedOut: await signedOutSession(seed.member.user.email),
   };
   // What `apiKey(id:)` reads: a key bound to the main organization.
   const readableKey = await seed.createKey({ organizationId: seed.organization.id });
@@ -104,12 +126,25 @@ export async function createMatrixWorld() {
     seed,
     other,
     keys,
+    sessions,
     readableKeyId: readableKey.id,
     freshKey: async () => (await seed.createKey()).id,
     freshGroup: async () =>
       (await createAuthorizationGroup(root, { tenantId: seed.tenant.id, name: unique('Group'), type: 'TENANT_API_KEY', permissions: [] })).id,
     freshWorkspace: async () => (await createWorkspace(root, { organizationId: seed.organization.id, name: unique('Workspace') })).id,
   };
+}
+
+async function expiredSession(email: string): Promise<string> {
+  const { token } = await signIn(email, PASSWORD);
+  await db.session.update({ where: { tokenDigest: digestSecret(token) }, data: { expiresAt: new Date(Date.now() - 60_000) } });
+  return token;
+}
+
+async function signedOutSession(email: string): Promise<string> {
+  const { token } = await signIn(email, PASSWORD);
+  await db.session.delete({ where: { tokenDigest: digestSecret(token) } });
+  return token;
 }
 
 /** The same key with its first random character changed: same shape, wrong checksum. */
@@ -143,8 +178,18 @@ const refusedKey = (label: string, secret: (world: MatrixWorld) => string, outco
   outcome,
 });
 
+/** A session token refused before any resolver runs, sent from an address of its own. */
+const refusedSession = (label: string, token: (world: MatrixWorld) => string, outcome: Outcome) => ({
+  caller: { label, credentials: (w: MatrixWorld) => ({ token: token(w), ip: freshClientAddress() }) },
+  outcome,
+});
+
 /** Credentials that fail the whole request, whatever it asks. */
 const FAILING_CALLERS: { caller: Caller; outcome: Outcome }[] = [
+  refusedSession('malformed session token', (w) => w.sessions.malformed, rejected('INVALID')),
+  refusedSession('unknown session token', (w) => w.sessions.unknown, rejected('INVALID')),
+  refusedSession('expired session', (w) => w.sessions.expired, rejected('EXPIRED')),
+  refusedSession('signed-out session', (w) => w.sessions.signedOut, rejected('INVALID')),
   refusedKey('malformed key', (w) => w.keys.malformed, rejected('INVALID')),
   refusedKey('key with a bad checksum', (w) => w.keys.badChecksum, rejected('INVALID')),
   refusedKey('unknown key', (w) => w.keys.unknown, rejected('INVALID')),
@@ -170,6 +215,8 @@ const CALLERS = {
   selectedKey: { label: 'SELECTED key on another project (every permission)', credentials: (w) => ({ apiKey: w.keys.selected }) },
   member: { label: 'member session', credentials: (w) => session(w.seed.member.user.email) },
   admin: { label: 'tenant admin session', credentials: (w) => session(w.seed.admin.user.email) },
+  platformAdmin: { label: 'platform admin session', credentials: (w) => session(w.seed.platform.user.email) },
+  adminKey: { label: 'ADMIN key of the system tenant (every permission)', credentials: (w) => ({ apiKey: w.keys.admin }) },
 } satisfies Record<string, Caller>;
 
 type Row = [
@@ -181,6 +228,8 @@ type Row = [
   selectedKey: Outcome,
   member: Outcome,
   admin: Outcome,
+  platformAdmin: Outcome,
+  adminKey: Outcome,
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -328,52 +377,58 @@ const OPERATIONS = {
 type OperationName = keyof typeof OPERATIONS;
 
 // ---------------------------------------------------------------------------------------
-// What each caller gets. Rules behind the columns:
+// What each caller gets. Rules behind the columns (src/auth/access.ts decides them all):
 // - another tenant's objects are NOT_FOUND (existence never leaks), unless the operation is
 //   refused before any object is looked at (session-only, platform-admin-only, admin-only);
 // - an organization-bound key is FORBIDDEN on another organization's resources; a SELECTED
-//   key on projects it does not list; both only narrow, so tenant-wide operations work;
-// - key management, user and group administration, createWorkflow and signOut need a session; createTenant and updateTenant
-//   a platform admin (a tenant admin is not one); createOrganization a tenant admin;
+//   key on projects it does not list (and on workspaces holding others); both only narrow;
+// - key management, user and group administration, createWorkflow and signOut need a session;
+//   createTenant and updateTenant a platform admin's session (not an ADMIN key, not a tenant
+//   admin); createOrganization a tenant admin's session;
+// - platform admins and ADMIN keys act in every tenant, ADMIN keys within their group;
 // - signIn, viewer and permissionCatalogue are public.
 
-const EXPECTED: Record<OperationName, Row> = {
-  //                        anonymous        otherTenantKey otherTenantAdmin orgBoundKey keyWithoutPerm selectedKey member     admin
-  apiKey:                   [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     OK,         OK,        OK],
-  apiKeyUsage:              [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       OK,         FORBIDDEN,     OK,         OK,        OK],
-  apiKeys:                  [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       OK,         FORBIDDEN,     OK,         OK,        OK],
-  auditEvents:              [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       OK,         FORBIDDEN,     OK,         FORBIDDEN, OK],
-  authorizationGroups:      [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       OK,         OK,            OK,         OK,        OK],
-  organizations:            [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       OK,         OK,            OK,         OK,        OK],
-  permissionCatalogue:      [OK,              OK,            OK,              OK,         OK,            OK,         OK,        OK],
-  projects:                 [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       OK,         FORBIDDEN,     OK,         OK,        OK],
-  tenant:                   [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       OK,         OK,            OK,         OK,        OK],
-  tenants:                  [UNAUTHENTICATED, OK,            OK,              OK,         OK,            OK,         OK,        OK],
-  viewer:                   [OK,              OK,            OK,              OK,         OK,            OK,         OK,        OK],
-  workflowRuns:             [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  OK,        OK],
-  workflows:                [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  OK,        OK],
-  workspaces:               [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     OK,         OK,        OK],
+const U = UNAUTHENTICATED;
+const F = FORBIDDEN;
+const N = NOT_FOUND;
 
-  createApiKey:             [UNAUTHENTICATED, FORBIDDEN,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  createAuthorizationGroup: [UNAUTHENTICATED, FORBIDDEN,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  createOrganization:       [UNAUTHENTICATED, FORBIDDEN,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  createProject:            [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     OK,         FORBIDDEN, OK],
-  createTenant:             [UNAUTHENTICATED, FORBIDDEN,     FORBIDDEN,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, FORBIDDEN],
-  createUser:               [UNAUTHENTICATED, FORBIDDEN,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  createWorkflow:           [UNAUTHENTICATED, FORBIDDEN,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  createWorkspace:          [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     OK,         FORBIDDEN, OK],
-  deleteAuthorizationGroup: [UNAUTHENTICATED, FORBIDDEN,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  deleteWorkspace:          [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     OK,         FORBIDDEN, OK],
-  deliverData:              [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  revokeApiKey:             [UNAUTHENTICATED, FORBIDDEN,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  rotateApiKey:             [UNAUTHENTICATED, FORBIDDEN,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  signIn:                   [OK,              OK,            OK,              OK,         OK,            OK,         OK,        OK],
-  signOut:                  [UNAUTHENTICATED, FORBIDDEN,     OK,              FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  OK,        OK],
-  triggerWorkflow:          [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  updateApiKey:             [UNAUTHENTICATED, FORBIDDEN,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  updateAuthorizationGroup: [UNAUTHENTICATED, FORBIDDEN,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, OK],
-  updateTenant:             [UNAUTHENTICATED, FORBIDDEN,     FORBIDDEN,       FORBIDDEN,  FORBIDDEN,     FORBIDDEN,  FORBIDDEN, FORBIDDEN],
-  updateWorkspace:          [UNAUTHENTICATED, NOT_FOUND,     NOT_FOUND,       FORBIDDEN,  FORBIDDEN,     OK,         FORBIDDEN, OK],
+const EXPECTED: Record<OperationName, Row> = {
+  //                        anon otherKey otherAdmin orgBound noPerm selected member admin platform adminKey
+  apiKey:                   [U,  N,       N,         F,       F,     OK,      OK,    OK,   OK,      OK],
+  apiKeyUsage:              [U,  N,       N,         OK,      F,     OK,      OK,    OK,   OK,      OK],
+  apiKeys:                  [U,  N,       N,         OK,      F,     OK,      OK,    OK,   OK,      OK],
+  auditEvents:              [U,  N,       N,         OK,      F,     OK,      F,     OK,   OK,      OK],
+  authorizationGroups:      [U,  N,       N,         OK,      F,     OK,      OK,    OK,   OK,      OK],
+  organizations:            [U,  N,       N,         OK,      OK,    OK,      OK,    OK,   OK,      OK],
+  permissionCatalogue:      [OK, OK,      OK,        OK,      OK,    OK,      OK,    OK,   OK,      OK],
+  projects:                 [U,  N,       N,         OK,      F,     OK,      OK,    OK,   OK,      OK],
+  tenant:                   [U,  N,       N,         OK,      OK,    OK,      OK,    OK,   OK,      OK],
+  tenants:                  [U,  OK,      OK,        OK,      OK,    OK,      OK,    OK,   OK,      OK],
+  viewer:                   [OK, OK,      OK,        OK,      OK,    OK,      OK,    OK,   OK,      OK],
+  workflowRuns:             [U,  N,       N,         F,       F,     F,       OK,    OK,   OK,      OK],
+  workflows:                [U,  N,       N,         F,       F,     F,       OK,    OK,   OK,      OK],
+  workspaces:               [U,  N,       N,         F,       F,     OK,      OK,    OK,   OK,      OK],
+
+  createApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  createAuthorizationGroup: [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  createOrganization:       [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  createProject:            [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
+  createTenant:             [U,  F,       F,         F,       F,     F,       F,     F,    OK,      F],
+  createUser:               [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  createWorkflow:           [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  createWorkspace:          [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
+  deleteAuthorizationGroup: [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  deleteWorkspace:          [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
+  deliverData:              [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
+  revokeApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  rotateApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  signIn:                   [OK, OK,      OK,        OK,      OK,    OK,      OK,    OK,   OK,      OK],
+  signOut:                  [U,  F,       OK,        F,       F,     F,       OK,    OK,   OK,      F],
+  triggerWorkflow:          [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
+  updateApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  updateAuthorizationGroup: [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  updateTenant:             [U,  F,       F,         F,       F,     F,       F,     F,    OK,      F],
+  updateWorkspace:          [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
 };
 
 // ---------------------------------------------------------------------------------------
@@ -424,13 +479,32 @@ export function runSecurityMatrix(kind: 'query' | 'mutation') {
         for (const { caller, outcome } of cases) {
           it(`${caller.label} → ${describeOutcome(outcome)}`, async () => {
             const credentials = await caller.credentials(world);
-            const result = await execute(op.document, await op.variables(world), credentials);
+            const variables = await op.variables(world);
+            const before = kind === 'mutation' ? await writesSoFar(world, variables) : null;
+            const result = await execute(op.document, variables, credentials);
             expectOutcome(result, name, outcome);
+            // A refused mutation writes nothing: no audit event, run or delivery in either
+            // tenant (every change records its audit event in its own transaction), no tenant.
+            if (before && outcome.code !== 'OK' && name !== 'signIn') expect(await writesSoFar(world, variables)).toEqual(before);
           });
         }
       });
     }
   });
+}
+
+/** Counts that any write of the matrix's mutations moves. */
+async function writesSoFar(world: MatrixWorld, variables: unknown) {
+  const tenantIds = { tenantId: { in: [world.seed.tenant.id, world.other.tenant.id] } };
+  const newTenantName = (variables as { input?: { name?: unknown } }).input?.name;
+  const [auditEvents, runs, deliveries, namedTenants, sessions] = await Promise.all([
+    db.auditEvent.count({ where: tenantIds }),
+    db.workflowRun.count({ where: tenantIds }),
+    db.dataDelivery.count({ where: tenantIds }),
+    db.tenant.count({ where: { name: typeof newTenantName === 'string' ? newTenantName : '' } }),
+    db.session.count({ where: { user: tenantIds } }),
+  ]);
+  return { auditEvents, runs, deliveries, namedTenants, sessions };
 }
 
 /** The operations the matrix covers, to compare with the schema. */

@@ -1,5 +1,8 @@
+import { visibleUser } from '../../auth/access.js';
 import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
+import { CURSOR_ROW, keysetPage } from '../../schema/pagination.js';
+import { User } from '../user/user.schema.js';
 import { parseAddressRange } from '../../lib/ip.js';
 import {
   apiKeyFilter,
@@ -48,12 +51,24 @@ export const ApiKey = builder.prismaObject('ApiKey', {
       resolve: (key) => (Array.isArray(key.ipAllowlist) ? (key.ipAllowlist as string[]).map((e) => parseAddressRange(e).text) : []),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    createdBy: t.relation('createdBy', { nullable: true }),
+    createdBy: t.field({
+      type: User,
+      nullable: true,
+      description: 'Who created the key; null when that user is outside your reach (a platform administrator) or gone.',
+      select: { createdBy: true },
+      resolve: (key, _args, { auth }) => visibleUser(auth, key.createdBy),
+    }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
     lastUsedIp: t.exposeString('lastUsedIp', { nullable: true }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
-    revokedBy: t.relation('revokedBy', { nullable: true }),
+    revokedBy: t.field({
+      type: User,
+      nullable: true,
+      description: 'Who revoked the key; null when that user is outside your reach (a platform administrator) or gone.',
+      select: { revokedBy: true },
+      resolve: (key, _args, { auth }) => visibleUser(auth, key.revokedBy),
+    }),
     rotatedAt: t.expose('rotatedAt', { type: 'DateTime', nullable: true }),
   }),
 });
@@ -75,12 +90,13 @@ builder.queryFields((t) => ({
         expirationState: t.arg({ type: [ExpirationState] }),
       },
       authScopes: { permission: 'api_keys:read' },
-      resolve: (query, _root, args, { auth }) =>
-        db.apiKey.findMany({
-          ...query,
-          where: apiKeyFilter(auth, { ...args, tenantId: args.tenantId?.toString() }),
+      resolve: async (query, _root, args, { auth }) => {
+        const where = apiKeyFilter(auth, { ...args, tenantId: args.tenantId?.toString() });
+        return db.apiKey.findMany({
+          ...(await keysetPage(query, where, (id) => db.apiKey.findFirst({ where: { id, ...where }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
+        });
+      },
       totalCount: (_connection, args, { auth }) =>
         db.apiKey.count({ where: apiKeyFilter(auth, { ...args, tenantId: args.tenantId?.toString() }) }),
     },

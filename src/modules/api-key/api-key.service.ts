@@ -6,11 +6,21 @@
  * activeApiKeyCount < apiKeyLimit`, in the same transaction as the insert. PostgreSQL's row
  * lock and SQLite's single writer make that atomic; a count-then-insert would not be.
  */
+import {
+  actingTenantId,
+  assertCan,
+  assertMayGrant,
+  assertMayIssueKeyRole,
+  assertWithinScope,
+  reach,
+  tenantReach,
+} from '../../auth/access.js';
 import { publishKeyChange } from '../../auth/invalidation.js';
-import { actingTenantId, withinReach, requireAuthenticated, requirePermission, type AuthenticatedPrincipal, type Principal } from '../../auth/principal.js';
+import { toPermissions } from '../../auth/permissions.js';
+import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
 import { getConfig } from '../../config.js';
 import { db, type Tx } from '../../db.js';
-import { badInput, forbidden, keyLimitReached } from '../../errors.js';
+import { badInput, keyLimitReached, notFound } from '../../errors.js';
 import { parseAddressRange } from '../../lib/ip.js';
 import { optionalText, requireText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -44,21 +54,17 @@ export type UpdateApiKeyInput = {
 };
 
 /**
- * Key management needs a signed-in session: a leaked key must not be able to mint more keys.
- * Platform admins manage any tenant's keys; tenant admins and holders of api_keys:manage
- * their own tenant's.
+ * A new key. Key management needs a signed-in session (a leaked key must not mint keys);
+ * the actor must hold every permission of the key's group, and only a platform
+ * administrator issues an ADMIN key (it acts in every tenant).
  */
-export function requireKeyManager(principal: Principal, tenantId?: string | null): { actor: AuthenticatedPrincipal; tenantId: string } {
-  const actor = requireAuthenticated(principal);
-  if (actor.kind !== 'SESSION') throw forbidden('API keys are managed with a signed-in session; an API key cannot manage keys.');
-  if (!actor.permissions.has('api_keys:manage')) throw forbidden('Missing permission api_keys:manage.');
-  return { actor, tenantId: actingTenantId(actor, tenantId) };
-}
-
 export async function createApiKey(principal: Principal, input: CreateApiKeyInput) {
-  const { actor, tenantId } = requireKeyManager(principal, input.tenantId);
+  const actor = assertCan(principal, 'api_key:manage');
+  const tenantId = actingTenantId(actor, input.tenantId);
   const tenant = await findReachableTenant(actor, tenantId);
   const data = await validateNewKey(input, tenant);
+  assertMayIssueKeyRole(actor, data.fields.role);
+  assertMayGrant(actor, data.groupPermissions);
   const config = getConfig();
   const secret = generateKey(config.keyFormat, tenantId);
   const prefix = secret.slice(0, config.keyPrefixLength);
@@ -98,23 +104,24 @@ async function validateNewKey(input: CreateApiKeyInput, tenant: { id: string; is
   if (role === 'ADMIN' && !tenant.isSystem) throw badInput('role', 'ADMIN keys exist only in the system tenant');
   const name = requireText('name', input.name, { min: 2, max: 200 });
   const description = optionalText('description', input.description, 1000) ?? '';
-  const authorizationGroupId = await validGroup(input.authorizationGroupId, tenant.id);
+  const group = await validGroup(input.authorizationGroupId, tenant.id);
   const expiresAt = validExpiry(input.expiresAt, input.expiresIn);
   const ipAllowlist = validAllowlist(input.ipAllowlist ?? []);
   const organizationId = input.organizationId ? await validOrganization(input.organizationId, tenant.id) : null;
   const projectAccess = input.projectAccess ?? 'ALL';
   const projectIds = await validProjects(projectAccess, input.projectIds ?? [], tenant.id, organizationId);
   return {
-    fields: { name, description, role, authorizationGroupId, expiresAt, ipAllowlist, organizationId, projectAccess },
+    fields: { name, description, role, authorizationGroupId: group.id, expiresAt, ipAllowlist, organizationId, projectAccess },
     projectIds,
+    groupPermissions: toPermissions(group.permissions),
   };
 }
 
-async function validGroup(id: string, tenantId: string): Promise<string> {
-  const group = await db.authorizationGroup.findUnique({ where: { id } });
-  if (!group || group.tenantId !== tenantId) throw badInput('authorizationGroupId', 'no such authorization group in this tenant');
+async function validGroup(id: string, tenantId: string) {
+  const group = await db.authorizationGroup.findFirst({ where: { id, tenantId } });
+  if (!group) throw badInput('authorizationGroupId', 'no such authorization group in this tenant');
   if (group.type !== 'TENANT_API_KEY') throw badInput('authorizationGroupId', 'must be a group of type TENANT_API_KEY');
-  return group.id;
+  return group;
 }
 
 function validExpiry(expiresAt: Date | null | undefined, expiresIn: ExpiresIn | null | undefined): Date | null {
@@ -142,8 +149,8 @@ function validAllowlist(entries: readonly string[]): string[] {
 }
 
 async function validOrganization(id: string, tenantId: string): Promise<string> {
-  const organization = await db.organization.findUnique({ where: { id } });
-  if (!organization || organization.tenantId !== tenantId) throw badInput('organizationId', 'no such organization in this tenant');
+  const organization = await db.organization.findFirst({ where: { id, tenantId } });
+  if (!organization) throw badInput('organizationId', 'no such organization in this tenant');
   return organization.id;
 }
 
@@ -166,10 +173,21 @@ async function validProjects(access: 'ALL' | 'SELECTED', ids: readonly string[],
   return unique;
 }
 
-/** A key the principal may manage; another tenant's is NOT_FOUND. */
-async function findManagedKey(principal: Principal, id: string) {
-  const { actor } = requireKeyManager(principal);
-  const key = withinReach(actor, await db.apiKey.findUnique({ where: { id } }), 'API key');
+/**
+ * A key the principal may manage; another tenant's is NOT_FOUND. An ADMIN key is a platform
+ * administrator's alone. Editing or rotating a key hands its power to the actor (a rotation
+ * returns its secret), so the actor must hold every permission of the key's group; revoking
+ * only takes power away, so anyone who manages keys may revoke one (a leaked key must die fast).
+ */
+async function findManagedKey(principal: Principal, id: string, { revoking = false } = {}) {
+  const actor = assertCan(principal, 'api_key:manage');
+  const key = await db.apiKey.findFirst({
+    where: { id, ...tenantReach(actor) },
+    include: { authorizationGroup: { select: { permissions: true } } },
+  });
+  if (!key) throw notFound('API key');
+  assertMayIssueKeyRole(actor, key.role);
+  if (!revoking) assertMayGrant(actor, toPermissions(key.authorizationGroup.permissions));
   return { actor, key };
 }
 
@@ -179,7 +197,7 @@ export async function updateApiKey(principal: Principal, id: string, input: Upda
   const data = {
     ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
     ...(input.description != null ? { description: optionalText('description', input.description, 1000) } : {}),
-    ...(input.authorizationGroupId != null ? { authorizationGroupId: await validGroup(input.authorizationGroupId, key.tenantId) } : {}),
+    ...(input.authorizationGroupId != null ? { authorizationGroupId: await grantableGroup(actor, input.authorizationGroupId, key.tenantId) } : {}),
     ...(input.ipAllowlist != null ? { ipAllowlist: validAllowlist(input.ipAllowlist) } : {}),
   };
   const updated = await db.$transaction(async (tx) => {
@@ -189,6 +207,13 @@ export async function updateApiKey(principal: Principal, id: string, input: Upda
   });
   publishKeyChange({ keyId: id });
   return updated;
+}
+
+/** A group the actor may give to a key: of the key's tenant, and holding nothing the actor lacks. */
+async function grantableGroup(actor: AuthenticatedPrincipal, id: string, tenantId: string): Promise<string> {
+  const group = await validGroup(id, tenantId);
+  assertMayGrant(actor, toPermissions(group.permissions));
+  return group.id;
 }
 
 /** A new secret for the same key; the old one stops working the moment this returns. */
@@ -214,7 +239,7 @@ export async function rotateApiKey(principal: Principal, id: string) {
 
 /** Immediate, permanent and soft: the row stays, listed as REVOKED. */
 export async function revokeApiKey(principal: Principal, id: string) {
-  const { actor, key } = await findManagedKey(principal, id);
+  const { actor, key } = await findManagedKey(principal, id, { revoking: true });
   if (key.status === 'REVOKED') throw badInput('id', 'the key is already revoked');
   const revoked = await db.$transaction(async (tx) => {
     // Conditional on ACTIVE so two concurrent revokes free the tenant's slot only once.
@@ -238,13 +263,12 @@ export function apiKeyFilter(
   args: { tenantId?: string | null; status?: readonly ('ACTIVE' | 'REVOKED')[] | null; expirationState?: readonly ExpirationState[] | null },
   now = new Date(),
 ) {
-  const actor = requirePermission(principal, 'api_keys:read');
-  const boundTo = actor.kind === 'API_KEY' ? actor.apiKey.organizationId : null;
+  const actor = assertCan(principal, 'api_key:read');
   const status = args.status?.length ? [...args.status] : ['ACTIVE' as const];
   return {
+    ...reach(actor).apiKey,
     tenantId: actingTenantId(actor, args.tenantId),
     status: { in: status },
-    ...(boundTo ? { organizationId: boundTo } : {}),
     ...(args.expirationState?.length ? { OR: args.expirationState.map((s) => expirationWhere(s, now)) } : {}),
   };
 }
@@ -268,22 +292,28 @@ export function expirationState(expiresAt: Date | null, now = Date.now()): Expir
 }
 
 export async function findReadableKey(principal: Principal, id: string) {
-  const actor = requirePermission(principal, 'api_keys:read');
-  const key = withinReach(actor, await db.apiKey.findUnique({ where: { id } }), 'API key');
+  const actor = assertCan(principal, 'api_key:read');
+  const key = await db.apiKey.findFirst({ where: { id, ...tenantReach(actor) } });
+  if (!key) throw notFound('API key');
   // Inside its tenant a key outside the caller's organization is refused like any other
   // organization's resource (product.md §2, Scope); NOT_FOUND is for other tenants.
-  const boundTo = actor.kind === 'API_KEY' ? actor.apiKey.organizationId : null;
-  if (boundTo && key.organizationId !== boundTo) throw forbidden('This API key is bound to another organization.');
+  assertWithinScope(actor, { what: 'API key', tenantId: key.tenantId, organizationId: key.organizationId });
   return key;
 }
 
 export async function apiKeyUsage(principal: Principal, tenantId?: string | null) {
-  const actor = requirePermission(principal, 'api_keys:read');
+  const actor = assertCan(principal, 'api_key:read');
   const tenant = await findReachableTenant(actor, actingTenantId(actor, tenantId));
   return { active: tenant.activeApiKeyCount, limit: tenant.apiKeyLimit };
 }
 
 /** Audit metadata carries the key's id and prefix, never its secret or digest. */
-function audit(tx: Tx, actor: AuthenticatedPrincipal, key: { id: string; tenantId: string; prefix: string }, action: string, extra: Record<string, unknown>) {
-  return recordAudit(tx, actor, { tenantId: key.tenantId, action, targetType: 'ApiKey', targetId: key.id, metadata: { prefix: key.prefix, ...extra } });
+function audit(
+  tx: Tx,
+  actor: AuthenticatedPrincipal,
+  key: { id: string; tenantId: string; organizationId: string | null; prefix: string },
+  action: string,
+  extra: Record<string, unknown>,
+) {
+  return recordAudit(tx, actor, { tenantId: key.tenantId, organizationId: key.organizationId, action, targetType: 'ApiKey', targetId: key.id, metadata: { prefix: key.prefix, ...extra } });
 }

@@ -1,17 +1,26 @@
 import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
-import { auditTenantFor } from './audit.service.js';
+import { ActorKind } from '../../schema/enums.js';
+import { CURSOR_ROW, keysetPage } from '../../schema/pagination.js';
+import { auditEventFilter, visibleActorId } from './audit.service.js';
 
 builder.prismaObject('AuditEvent', {
+  description: 'One recorded change: who did what to which object, and when.',
   fields: (t) => ({
     id: t.exposeID('id'),
-    action: t.exposeString('action', { description: 'e.g. api_key.created, workspace.deleted' }),
-    actorKind: t.exposeString('actorKind'),
-    actorId: t.exposeID('actorId', { nullable: true }),
-    targetType: t.exposeString('targetType'),
-    targetId: t.exposeID('targetId'),
-    metadata: t.expose('metadata', { type: 'JSON' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    action: t.exposeString('action', { description: 'What happened, e.g. api_key.created, workspace.deleted.' }),
+    actorKind: t.expose('actorKind', { type: ActorKind, description: 'What kind of principal made the change.' }),
+    actorId: t.id({
+      nullable: true,
+      description:
+        "The user or key that made the change. Null for the system and for operators from outside the tenant (platform administrators), who are shown by their kind only.",
+      select: { tenantId: true, actorId: true, actorTenantId: true },
+      resolve: (event, _args, { auth }) => visibleActorId(auth, event),
+    }),
+    targetType: t.exposeString('targetType', { description: 'The kind of object changed, e.g. ApiKey.' }),
+    targetId: t.exposeID('targetId', { description: 'The id of the object changed.' }),
+    metadata: t.expose('metadata', { type: 'JSON', description: 'Non-secret details: names, key prefixes, changed fields.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the change was made.' }),
   }),
 });
 
@@ -20,19 +29,20 @@ builder.queryField('auditEvents', (t) =>
     {
       type: 'AuditEvent',
       cursor: 'id',
-      description: 'Newest first.',
-      args: { tenantId: t.arg.id(), action: t.arg.string(), targetId: t.arg.id() },
+      description: 'The audit trail, newest first. An organization-bound key reads only its organization’s events.',
+      args: {
+        tenantId: t.arg.id({ description: 'Platform administrators: the tenant to read.' }),
+        action: t.arg.string({ description: 'Only events with this action.' }),
+        targetId: t.arg.id({ description: 'Only events about this object.' }),
+      },
       authScopes: { permission: 'audit:read' },
-      resolve: (query, _root, args, { auth }) =>
-        db.auditEvent.findMany({
-          ...query,
-          where: {
-            tenantId: auditTenantFor(auth, args.tenantId?.toString()),
-            ...(args.action ? { action: args.action } : {}),
-            ...(args.targetId ? { targetId: String(args.targetId) } : {}),
-          },
+      resolve: async (query, _root, args, { auth }) => {
+        const where = auditEventFilter(auth, { tenantId: args.tenantId?.toString(), action: args.action, targetId: args.targetId?.toString() });
+        return db.auditEvent.findMany({
+          ...(await keysetPage(query, where, (id) => db.auditEvent.findFirst({ where: { id, ...where }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
+        });
+      },
     },
     { name: 'AuditEventConnection' },
     { name: 'AuditEventEdge' },

@@ -3,11 +3,14 @@
  * transaction as the change it records. Metadata holds names, ids and key prefixes; never
  * a secret, a token or a password.
  */
-import { actorOf, requirePermission, actingTenantId, type AuthenticatedPrincipal, type Principal } from '../../auth/principal.js';
+import { actingTenantId, actorOf, assertCan, reach } from '../../auth/access.js';
+import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
 import type { Tx } from '../../db.js';
 
 export type AuditEntry = {
   tenantId: string;
+  /** The organization the event is about, if any: organization-bound keys read only theirs. */
+  organizationId?: string | null;
   action: string;
   targetType: string;
   targetId: string;
@@ -15,11 +18,29 @@ export type AuditEntry = {
 };
 
 export async function recordAudit(tx: Tx, principal: AuthenticatedPrincipal | 'SYSTEM', entry: AuditEntry): Promise<void> {
-  const actor = principal === 'SYSTEM' ? { actorKind: 'SYSTEM' as const, actorId: null } : actorOf(principal);
-  await tx.auditEvent.create({ data: { ...entry, ...actor, metadata: (entry.metadata ?? {}) as object } });
+  const actor = principal === 'SYSTEM' ? { actorKind: 'SYSTEM' as const, actorId: null, actorTenantId: null } : actorOf(principal);
+  await tx.auditEvent.create({
+    data: { ...entry, organizationId: entry.organizationId ?? null, ...actor, metadata: (entry.metadata ?? {}) as object },
+  });
 }
 
-/** The tenant whose audit events the principal may read. */
-export function auditTenantFor(principal: Principal, tenantId: string | null | undefined): string {
-  return actingTenantId(requirePermission(principal, 'audit:read'), tenantId);
+/** The `where` of the audit events the principal may read, in the tenant it acts in. */
+export function auditEventFilter(principal: Principal, args: { tenantId?: string | null; action?: string | null; targetId?: string | null }) {
+  const actor = assertCan(principal, 'audit:read');
+  return {
+    ...reach(actor).auditEvent,
+    tenantId: actingTenantId(actor, args.tenantId),
+    ...(args.action ? { action: args.action } : {}),
+    ...(args.targetId ? { targetId: args.targetId } : {}),
+  };
+}
+
+/**
+ * An event's actor id, when the caller may know it: a platform administrator (or an ADMIN
+ * key) acting in this tenant is an operator from outside it, shown by its kind alone.
+ */
+export function visibleActorId(principal: Principal, event: { tenantId: string; actorId: string | null; actorTenantId: string | null }) {
+  if (principal.kind === 'ANONYMOUS') return null;
+  if (principal.crossTenant) return event.actorId;
+  return event.actorTenantId === event.tenantId ? event.actorId : null;
 }

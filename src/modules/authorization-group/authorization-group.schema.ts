@@ -38,7 +38,8 @@ builder.queryFields((t) => ({
       }),
   }),
   permissionCatalogue: t.stringList({
-    description: 'Every permission a group may grant.',
+    description: 'Every permission a group may grant. Public: it is the same for everyone.',
+    skipTypeScopes: true,
     resolve: () => [...PERMISSIONS],
   }),
 }));

@@ -3,11 +3,12 @@
  * USER groups refine what a MEMBER may do. Editing a group changes what every key in it may
  * do on the next request (the key cache is invalidated for the group).
  */
-import { isPermission, type Permission } from '../../auth/permissions.js';
-import { actingTenantId, withinReach, requireAuthenticated, requireSessionPermission, type Principal } from '../../auth/principal.js';
+import { actingTenantId, assertCan, assertMayGrant, reach, tenantReach } from '../../auth/access.js';
+import { isPermission, toPermissions, type Permission } from '../../auth/permissions.js';
+import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
 import { publishKeyChange } from '../../auth/invalidation.js';
 import { db } from '../../db.js';
-import { badInput } from '../../errors.js';
+import { badInput, notFound } from '../../errors.js';
 import { writeUnique, optionalText, requireText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
@@ -23,16 +24,22 @@ export type CreateGroupInput = {
 export type UpdateGroupInput = { name?: string | null; description?: string | null; permissions?: readonly string[] | null };
 
 export function groupFilter(principal: Principal, args: { tenantId?: string | null; type?: GroupType | null }) {
-  const actor = requireAuthenticated(principal);
-  return { tenantId: actingTenantId(actor, args.tenantId), ...(args.type ? { type: args.type } : {}) };
+  const actor = assertCan(principal, 'authorization_group:read');
+  return { ...reach(actor).authorizationGroup, tenantId: actingTenantId(actor, args.tenantId), ...(args.type ? { type: args.type } : {}) };
 }
 
-export async function findReachableGroup(principal: Principal, id: string) {
-  return withinReach(principal, await db.authorizationGroup.findUnique({ where: { id } }), 'Authorization group');
+/**
+ * A group within the actor's reach (of `tenantId` when given), for the operation the caller
+ * already authorized; NOT_FOUND otherwise.
+ */
+export async function findGroupInTenant(actor: AuthenticatedPrincipal, id: string, tenantId?: string) {
+  const group = await db.authorizationGroup.findFirst({ where: { id, ...tenantReach(actor), ...(tenantId ? { tenantId } : {}) } });
+  if (!group) throw notFound('Authorization group');
+  return group;
 }
 
 export async function createAuthorizationGroup(principal: Principal, input: CreateGroupInput) {
-  const actor = requireSessionPermission(principal, 'authorization_groups:manage');
+  const actor = assertCan(principal, 'authorization_group:manage');
   const tenantId = actingTenantId(actor, input.tenantId);
   await findReachableTenant(actor, tenantId);
   const data = {
@@ -42,6 +49,7 @@ export async function createAuthorizationGroup(principal: Principal, input: Crea
     description: optionalText('description', input.description, 1000) ?? '',
     permissions: validPermissions(input.permissions),
   };
+  assertMayGrant(actor, data.permissions);
   return writeUnique('name', duplicateName(data.name), () =>
     db.$transaction(async (tx) => {
       const group = await tx.authorizationGroup.create({ data });
@@ -58,13 +66,18 @@ export async function createAuthorizationGroup(principal: Principal, input: Crea
 }
 
 export async function updateAuthorizationGroup(principal: Principal, id: string, input: UpdateGroupInput) {
-  const actor = requireSessionPermission(principal, 'authorization_groups:manage');
-  const group = await findReachableGroup(actor, id);
+  const actor = assertCan(principal, 'authorization_group:manage');
+  const group = await findGroupInTenant(actor, id);
   const data = {
     ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
     ...(input.description != null ? { description: optionalText('description', input.description, 1000) } : {}),
     ...(input.permissions != null ? { permissions: validPermissions(input.permissions) } : {}),
   };
+  // Only what the edit adds is granted: removing a permission one does not hold is no escalation.
+  if (data.permissions) {
+    const before = new Set(toPermissions(group.permissions));
+    assertMayGrant(actor, data.permissions.filter((permission) => !before.has(permission)));
+  }
   const updated = await writeUnique('name', duplicateName(data.name ?? group.name), () =>
     db.$transaction(async (tx) => {
       const result = await tx.authorizationGroup.update({ where: { id }, data });
@@ -84,8 +97,8 @@ export async function updateAuthorizationGroup(principal: Principal, id: string,
 
 /** Refused while keys or users still reference the group: their permissions would vanish. */
 export async function deleteAuthorizationGroup(principal: Principal, id: string) {
-  const actor = requireSessionPermission(principal, 'authorization_groups:manage');
-  const group = await findReachableGroup(actor, id);
+  const actor = assertCan(principal, 'authorization_group:manage');
+  const group = await findGroupInTenant(actor, id);
   const [keys, users] = await Promise.all([
     db.apiKey.count({ where: { authorizationGroupId: id } }),
     db.user.count({ where: { authorizationGroupId: id } }),

@@ -34,7 +34,7 @@ builder.mutationField('createOrganization', (t) =>
   t.prismaField({
     type: 'Organization',
     args: { input: t.arg({ type: CreateOrganizationInput, required: true }) },
-    authScopes: { authenticated: true },
+    authScopes: { session: true },
     resolve: async (query, _root, { input }, { auth }) => {
       const { id } = await createOrganization(auth, { ...input, tenantId: input.tenantId?.toString() });
       return db.organization.findUniqueOrThrow({ ...query, where: { id } });

@@ -1,13 +1,7 @@
-import {
-  actingTenantId,
-  assertProjectAccess,
-  withinReach,
-  requirePermission,
-  type AuthenticatedPrincipal,
-  type Principal,
-} from '../../auth/principal.js';
+import { actingTenantId, assertCan, assertWithinScope, reach, requireAuthenticated, tenantReach } from '../../auth/access.js';
+import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
-import { badInput, forbidden } from '../../errors.js';
+import { badInput, forbidden, notFound } from '../../errors.js';
 import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableWorkspace, workspaceContext } from '../workspace/workspace.service.js';
@@ -20,7 +14,7 @@ export async function projectFilter(
   args: { tenantId?: string | null; workspaceId?: string | null },
   contextWorkspaceId: string | null,
 ) {
-  return reachableProjectsWhere(requirePermission(principal, 'projects:read'), args, contextWorkspaceId);
+  return reachableProjectsWhere(assertCan(principal, 'project:read'), args, contextWorkspaceId);
 }
 
 /** The `where` for the projects a principal can reach, whatever it means to do with them. */
@@ -31,13 +25,7 @@ export async function reachableProjectsWhere(
 ) {
   const context = await workspaceContext(actor, contextWorkspaceId);
   const workspaceId = args.workspaceId ?? context?.id;
-  const key = actor.kind === 'API_KEY' ? actor.apiKey : null;
-  return {
-    tenantId: actingTenantId(actor, args.tenantId),
-    ...(workspaceId ? { workspaceId } : {}),
-    ...(key?.organizationId ? { organizationId: key.organizationId } : {}),
-    ...(key?.projectAccess === 'SELECTED' ? { id: { in: [...key.projectIds] } } : {}),
-  };
+  return { ...reach(actor).project, tenantId: actingTenantId(actor, args.tenantId), ...(workspaceId ? { workspaceId } : {}) };
 }
 
 /**
@@ -46,15 +34,17 @@ export async function reachableProjectsWhere(
  * a project outside that workspace is FORBIDDEN too.
  */
 export async function findAccessibleProject(principal: Principal, id: string, contextWorkspaceId: string | null = null) {
-  const project = withinReach(principal, await db.project.findUnique({ where: { id } }), 'Project');
-  assertProjectAccess(principal, project);
+  const actor = requireAuthenticated(principal);
+  const project = await db.project.findFirst({ where: { id, ...tenantReach(actor) } });
+  if (!project) throw notFound('Project');
+  assertWithinScope(actor, { what: 'Project', tenantId: project.tenantId, organizationId: project.organizationId, projectIds: [project.id] });
   const context = await workspaceContext(principal, contextWorkspaceId);
   if (context && context.id !== project.workspaceId) throw forbidden('The project is not in the workspace named by X-Workspace-Id.');
   return project;
 }
 
 export async function createProject(principal: Principal, input: CreateProjectInput, contextWorkspaceId: string | null) {
-  const actor = requirePermission(principal, 'projects:manage');
+  const actor = assertCan(principal, 'project:manage');
   // The header is checked whenever it is sent (FORBIDDEN for a workspace out of reach, as for
   // every workspace-scoped operation), so it can neither probe ids nor be silently overridden.
   const context = await workspaceContext(actor, contextWorkspaceId);
@@ -73,6 +63,7 @@ export async function createProject(principal: Principal, input: CreateProjectIn
       });
       await recordAudit(tx, actor, {
         tenantId: workspace.tenantId,
+        organizationId: workspace.organizationId,
         action: 'project.created',
         targetType: 'Project',
         targetId: project.id,

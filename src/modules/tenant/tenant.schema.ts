@@ -1,6 +1,6 @@
 import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
-import { createTenant, findReachableTenant, updateTenant } from './tenant.service.js';
+import { createTenant, findReachableTenant, tenantFilter, updateTenant } from './tenant.service.js';
 
 export const Tenant = builder.prismaObject('Tenant', {
   fields: (t) => ({
@@ -21,7 +21,7 @@ builder.queryFields((t) => ({
     resolve: (query, _root, _args, { auth }) =>
       db.tenant.findMany({
         ...query,
-        where: auth.kind !== 'ANONYMOUS' && !auth.crossTenant ? { id: auth.tenantId } : {},
+        where: tenantFilter(auth),
         orderBy: { name: 'asc' },
       }),
   }),
@@ -52,7 +52,7 @@ builder.mutationFields((t) => ({
   createTenant: t.prismaField({
     type: 'Tenant',
     args: { input: t.arg({ type: CreateTenantInput, required: true }) },
-    authScopes: { crossTenant: true },
+    authScopes: { platformAdmin: true },
     resolve: async (query, _root, { input }, { auth }) => {
       const { id } = await createTenant(auth, input);
       return db.tenant.findUniqueOrThrow({ ...query, where: { id } });
@@ -62,7 +62,7 @@ builder.mutationFields((t) => ({
     type: 'Tenant',
     description: "Platform administrators rename a tenant or change its API-key limit.",
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateTenantInput, required: true }) },
-    authScopes: { crossTenant: true },
+    authScopes: { platformAdmin: true },
     resolve: async (query, _root, { id, input }, { auth }) => {
       await updateTenant(auth, String(id), input);
       return db.tenant.findUniqueOrThrow({ ...query, where: { id: String(id) } });

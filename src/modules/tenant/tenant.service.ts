@@ -1,8 +1,9 @@
 /** Tenants: the isolation boundary. Only platform administrators create them or change limits. */
-import { canReachTenant, requireAuthenticated, type Principal } from '../../auth/principal.js';
+import { assertCan, reach, requireAuthenticated } from '../../auth/access.js';
 import { publishKeyChange } from '../../auth/invalidation.js';
+import type { Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
-import { badInput, forbidden, notFound } from '../../errors.js';
+import { badInput, notFound } from '../../errors.js';
 import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 
@@ -13,13 +14,22 @@ export type UpdateTenantInput = { name?: string | null; apiKeyLimit?: number | n
 
 /** A tenant the principal may see, or NOT_FOUND: another tenant's existence never leaks. */
 export async function findReachableTenant(principal: Principal, id: string) {
-  const tenant = await db.tenant.findUnique({ where: { id } });
-  if (!tenant || !canReachTenant(principal, tenant.id)) throw notFound('Tenant');
+  const tenant = await db.tenant.findFirst({ where: { AND: [{ id }, reach(requireAuthenticated(principal)).tenant] } });
+  if (!tenant) throw notFound('Tenant');
   return tenant;
 }
 
+/** The tenants listed to the principal: every one for cross-tenant principals, else its own. */
+export function tenantFilter(principal: Principal) {
+  return reach(requireAuthenticated(principal)).tenant;
+}
+
+/**
+ * Creating tenants and changing their limits changes who may do what, like user and key
+ * administration: a platform administrator's session only, never an ADMIN key.
+ */
 export async function createTenant(principal: Principal, input: CreateTenantInput) {
-  const actor = requirePlatformAdmin(principal);
+  const actor = assertCan(principal, 'tenant:administer');
   const name = requireText('name', input.name, { min: 2, max: 200 });
   const slug = slugFor('slug', input.slug, name);
   const apiKeyLimit = validLimit(input.apiKeyLimit ?? 10);
@@ -39,7 +49,7 @@ export async function createTenant(principal: Principal, input: CreateTenantInpu
 }
 
 export async function updateTenant(principal: Principal, id: string, input: UpdateTenantInput) {
-  const actor = requirePlatformAdmin(principal);
+  const actor = assertCan(principal, 'tenant:administer');
   await findReachableTenant(actor, id);
   const data = {
     ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
@@ -59,10 +69,4 @@ function validLimit(limit: number): number {
     throw badInput('apiKeyLimit', `must be a whole number from 0 to ${MAX_API_KEY_LIMIT}`);
   }
   return limit;
-}
-
-function requirePlatformAdmin(principal: Principal) {
-  const actor = requireAuthenticated(principal);
-  if (!actor.crossTenant) throw forbidden('Only platform administrators may do this.');
-  return actor;
 }

@@ -39,9 +39,16 @@ const CreateUserInput = builder.inputType('CreateUserInput', {
 builder.mutationFields((t) => ({
   signIn: t.field({
     type: SignInPayload,
-    args: { email: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
-    resolve: async (_root, { email, password }) => {
-      const { token, expiresAt, user } = await signIn(email, password);
+    description:
+      'Signs in with an email and a password and returns a session token. Emails are unique within a tenant: when the same email and password belong to users of several tenants, give the tenant slug.',
+    skipTypeScopes: true,
+    args: {
+      email: t.arg.string({ required: true, description: 'The user’s email address.' }),
+      password: t.arg.string({ required: true, description: 'The user’s password.' }),
+      tenant: t.arg.string({ description: 'The slug of the user’s tenant. Optional unless the email and password match users of several tenants.' }),
+    },
+    resolve: async (_root, { email, password, tenant }, { signInAttempts }) => {
+      const { token, expiresAt, user } = await signIn(email, password, { tenant, attempts: signInAttempts });
       return { token, expiresAt, userId: user.id };
     },
   }),

@@ -64,4 +64,11 @@ builder.objectFields(Viewer, (t) => ({
   }),
 }));
 
-builder.queryField('viewer', (t) => t.field({ type: Viewer, resolve: (_root, _args, { auth }) => auth }));
+builder.queryField('viewer', (t) =>
+  t.field({
+    type: Viewer,
+    description: 'The caller as keygate sees it. Public: anonymous callers get kind ANONYMOUS.',
+    skipTypeScopes: true,
+    resolve: (_root, _args, { auth }) => auth,
+  }),
+);

@@ -1,9 +1,10 @@
 import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
+import { ActorKind } from '../../schema/enums.js';
+import { CURSOR_ROW, keysetPage } from '../../schema/pagination.js';
 import { createWorkflow, deliverData, triggerWorkflow, workflowScope } from './workflow.service.js';
 
 const WorkflowRunStatus = builder.enumType('WorkflowRunStatus', { values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const });
-const ActorKind = builder.enumType('ActorKind', { values: ['USER', 'API_KEY', 'SYSTEM'] as const });
 
 builder.prismaObject('Workflow', {
   fields: (t) => ({
@@ -57,12 +58,13 @@ builder.queryFields((t) => ({
       description: 'Newest first.',
       args: { tenantId: t.arg.id(), projectId: t.arg.id() },
       authScopes: { authenticated: true },
-      resolve: async (query, _root, args, { auth, workspaceId }) =>
-        db.workflowRun.findMany({
-          ...query,
-          where: await workflowScope(auth, { tenantId: args.tenantId?.toString(), projectId: args.projectId?.toString() }, workspaceId),
+      resolve: async (query, _root, args, { auth, workspaceId }) => {
+        const where = await workflowScope(auth, { tenantId: args.tenantId?.toString(), projectId: args.projectId?.toString() }, workspaceId);
+        return db.workflowRun.findMany({
+          ...(await keysetPage(query, where, (id) => db.workflowRun.findFirst({ where: { id, ...where }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
+        });
+      },
     },
     { name: 'WorkflowRunConnection' },
     { name: 'WorkflowRunEdge' },

@@ -2,9 +2,10 @@
  * What integrations do with a key: trigger workflow runs and deliver data, in the projects
  * their key allows. Every check is made here again, whatever the schema edge let through.
  */
-import { actingTenantId, actorOf, hasPermission, requireAuthenticated, requirePermission, type Principal } from '../../auth/principal.js';
+import { actingTenantId, actorOf, assertCan, reach } from '../../auth/access.js';
+import type { Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
-import { forbidden, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { getConfig } from '../../config.js';
 import { writeUnique, requireText } from '../../lib/validate.js';
 import { assertJsonPayload } from '../../security/json-payload.js';
@@ -15,23 +16,23 @@ export type TriggerWorkflowInput = { projectId: string; workflowId: string; inpu
 export type DeliverDataInput = { projectId: string; source: string; payload: unknown };
 
 export async function createWorkflow(principal: Principal, input: { projectId: string; name: string }, workspaceId: string | null) {
-  const actor = requirePermission(principal, 'projects:manage');
+  const actor = assertCan(principal, 'project:manage');
   const project = await findAccessibleProject(actor, input.projectId, workspaceId);
   const name = requireText('name', input.name, { min: 2, max: 200 });
   return writeUnique('name', `a workflow named "${name}" already exists in this project`, () =>
     db.$transaction(async (tx) => {
       const workflow = await tx.workflow.create({ data: { tenantId: project.tenantId, projectId: project.id, name } });
-      await recordAudit(tx, actor, { tenantId: project.tenantId, action: 'workflow.created', targetType: 'Workflow', targetId: workflow.id, metadata: { name, projectId: project.id } });
+      await recordAudit(tx, actor, { tenantId: project.tenantId, organizationId: project.organizationId, action: 'workflow.created', targetType: 'Workflow', targetId: workflow.id, metadata: { name, projectId: project.id } });
       return workflow;
     }),
   );
 }
 
 export async function triggerWorkflow(principal: Principal, input: TriggerWorkflowInput, workspaceId: string | null) {
-  const actor = requirePermission(principal, 'workflows:trigger');
+  const actor = assertCan(principal, 'workflow:trigger');
   const project = await findAccessibleProject(actor, input.projectId, workspaceId);
-  const workflow = await db.workflow.findUnique({ where: { id: input.workflowId } });
-  if (!workflow || workflow.projectId !== project.id) throw notFound('Workflow');
+  const workflow = await db.workflow.findFirst({ where: { id: input.workflowId, projectId: project.id } });
+  if (!workflow) throw notFound('Workflow');
   const runInput = input.input ?? {};
   assertPayloadSize('input', runInput);
   const actorFields = actorOf(actor);
@@ -49,7 +50,7 @@ export async function triggerWorkflow(principal: Principal, input: TriggerWorkfl
 }
 
 export async function deliverData(principal: Principal, input: DeliverDataInput, workspaceId: string | null) {
-  const actor = requirePermission(principal, 'data:deliver');
+  const actor = assertCan(principal, 'data:deliver');
   const project = await findAccessibleProject(actor, input.projectId, workspaceId);
   const source = requireText('source', input.source, { min: 1, max: 200 });
   assertPayloadSize('payload', input.payload);
@@ -68,16 +69,13 @@ export async function deliverData(principal: Principal, input: DeliverDataInput,
 
 /** The `where` of workflows and of runs: visible to whoever may read projects or trigger workflows there. */
 export async function workflowScope(principal: Principal, args: { tenantId?: string | null; projectId?: string | null }, workspaceId: string | null) {
-  const actor = requireAuthenticated(principal);
-  if (!hasPermission(actor, 'projects:read') && !hasPermission(actor, 'workflows:trigger')) {
-    throw forbidden('Missing permission projects:read or workflows:trigger.');
-  }
+  const actor = assertCan(principal, 'workflow:read');
   if (args.projectId) {
     const project = await findAccessibleProject(actor, args.projectId, workspaceId);
     return { tenantId: project.tenantId, projectId: project.id };
   }
   const projects = await reachableProjectsWhere(actor, { tenantId: args.tenantId }, workspaceId);
-  return { tenantId: actingTenantId(actor, args.tenantId), project: projects };
+  return { ...reach(actor).workflowRun, tenantId: actingTenantId(actor, args.tenantId), project: projects };
 }
 
 

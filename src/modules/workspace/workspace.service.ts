@@ -1,14 +1,8 @@
-import {
-  actingTenantId,
-  assertOrganizationAccess,
-  canReachTenant,
-  withinReach,
-  requirePermission,
-  type Principal,
-} from '../../auth/principal.js';
+import { actingTenantId, assertCan, assertWithinScope, reach, requireAuthenticated, tenantReach, type Action } from '../../auth/access.js';
 import { publishKeyChange } from '../../auth/invalidation.js';
+import type { Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
-import { forbidden } from '../../errors.js';
+import { forbidden, notFound } from '../../errors.js';
 import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableOrganization } from '../organization/organization.service.js';
@@ -18,18 +12,35 @@ export type CreateWorkspaceInput = WorkspaceInput & { organizationId: string };
 export type UpdateWorkspaceInput = { name?: string | null; slug?: string | null };
 
 export function workspaceFilter(principal: Principal, args: { tenantId?: string | null; organizationId?: string | null }) {
-  const actor = requirePermission(principal, 'workspaces:read');
-  const boundTo = actor.kind === 'API_KEY' ? actor.apiKey.organizationId : null;
-  if (boundTo && args.organizationId && args.organizationId !== boundTo) {
-    throw forbidden('This API key is bound to another organization.');
-  }
-  const organizationId = args.organizationId ?? boundTo;
-  return { tenantId: actingTenantId(actor, args.tenantId), ...(organizationId ? { organizationId } : {}) };
+  const actor = assertCan(principal, 'workspace:read');
+  const tenantId = actingTenantId(actor, args.tenantId);
+  if (args.organizationId) assertWithinScope(actor, { what: 'Organization', tenantId, organizationId: args.organizationId });
+  return { ...reach(actor).workspace, tenantId, ...(args.organizationId ? { organizationId: args.organizationId } : {}) };
 }
 
+/**
+ * A workspace the principal may `action`. Another tenant's is NOT_FOUND; one outside a key's
+ * organization is FORBIDDEN. Writing to a workspace reaches every project in it (a delete
+ * cascades into their workflows and runs), so a key with SELECTED projects needs all of them.
+ */
+export async function findWorkspaceFor(principal: Principal, action: Action, id: string) {
+  const actor = assertCan(principal, action);
+  const workspace = await db.workspace.findFirst({ where: { id, ...tenantReach(actor) } });
+  if (!workspace) throw notFound('Workspace');
+  const projectIds =
+    action === 'workspace:manage' && actor.kind === 'API_KEY' && actor.apiKey.projectAccess === 'SELECTED'
+      ? (await db.project.findMany({ where: { workspaceId: id }, select: { id: true } })).map((p) => p.id)
+      : undefined;
+  assertCan(actor, action, { what: 'Workspace', tenantId: workspace.tenantId, organizationId: workspace.organizationId, projectIds });
+  return { actor, workspace };
+}
+
+/** A workspace the principal can see (for the operations that act inside one). */
 export async function findReachableWorkspace(principal: Principal, id: string) {
-  const workspace = withinReach(principal, await db.workspace.findUnique({ where: { id } }), 'Workspace');
-  assertOrganizationAccess(principal, workspace.organizationId);
+  const actor = requireAuthenticated(principal);
+  const workspace = await db.workspace.findFirst({ where: { id, ...tenantReach(actor) } });
+  if (!workspace) throw notFound('Workspace');
+  assertWithinScope(actor, { what: 'Workspace', tenantId: workspace.tenantId, organizationId: workspace.organizationId });
   return workspace;
 }
 
@@ -40,16 +51,14 @@ export async function findReachableWorkspace(principal: Principal, id: string) {
  */
 export async function workspaceContext(principal: Principal, workspaceId: string | null) {
   if (!workspaceId) return null;
-  const workspace = await db.workspace.findUnique({ where: { id: workspaceId } });
-  if (!workspace || !canReachTenant(principal, workspace.tenantId)) {
-    throw forbidden('No access to the workspace named by X-Workspace-Id.');
-  }
-  assertOrganizationAccess(principal, workspace.organizationId);
+  const actor = requireAuthenticated(principal);
+  const workspace = await db.workspace.findFirst({ where: { id: workspaceId, ...reach(actor).workspace } });
+  if (!workspace) throw forbidden('No access to the workspace named by X-Workspace-Id.');
   return workspace;
 }
 
 export async function createWorkspace(principal: Principal, input: CreateWorkspaceInput) {
-  const actor = requirePermission(principal, 'workspaces:manage');
+  const actor = assertCan(principal, 'workspace:manage');
   const organization = await findReachableOrganization(actor, input.organizationId);
   const name = requireText('name', input.name, { min: 2, max: 200 });
   const slug = slugFor('slug', input.slug, name);
@@ -60,6 +69,7 @@ export async function createWorkspace(principal: Principal, input: CreateWorkspa
       });
       await recordAudit(tx, actor, {
         tenantId: organization.tenantId,
+        organizationId: organization.id,
         action: 'workspace.created',
         targetType: 'Workspace',
         targetId: workspace.id,
@@ -71,8 +81,7 @@ export async function createWorkspace(principal: Principal, input: CreateWorkspa
 }
 
 export async function updateWorkspace(principal: Principal, id: string, input: UpdateWorkspaceInput) {
-  const actor = requirePermission(principal, 'workspaces:manage');
-  const workspace = await findReachableWorkspace(actor, id);
+  const { actor, workspace } = await findWorkspaceFor(principal, 'workspace:manage', id);
   const data = {
     ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
     ...(input.slug != null ? { slug: slugFor('slug', input.slug, '') } : {}),
@@ -82,6 +91,7 @@ export async function updateWorkspace(principal: Principal, id: string, input: U
       const updated = await tx.workspace.update({ where: { id }, data });
       await recordAudit(tx, actor, {
         tenantId: workspace.tenantId,
+        organizationId: workspace.organizationId,
         action: 'workspace.updated',
         targetType: 'Workspace',
         targetId: id,
@@ -94,12 +104,12 @@ export async function updateWorkspace(principal: Principal, id: string, input: U
 
 /** Deletes the workspace with its projects; keys that selected those projects lose them. */
 export async function deleteWorkspace(principal: Principal, id: string) {
-  const actor = requirePermission(principal, 'workspaces:manage');
-  const workspace = await findReachableWorkspace(actor, id);
+  const { actor, workspace } = await findWorkspaceFor(principal, 'workspace:manage', id);
   await db.$transaction(async (tx) => {
     await tx.workspace.delete({ where: { id } });
     await recordAudit(tx, actor, {
       tenantId: workspace.tenantId,
+      organizationId: workspace.organizationId,
       action: 'workspace.deleted',
       targetType: 'Workspace',
       targetId: id,

@@ -35,13 +35,14 @@ describe('who may manage API keys', () => {
     await expectRefusedEverywhere(seed, { token: seed.member.token }, 'FORBIDDEN');
   });
 
-  it('a member whose USER group grants api_keys:manage can create and manage keys', async () => {
+  it('a member whose USER group grants api_keys:manage (and what the key grants) can create and manage keys', async () => {
     const seed = await seedTenant();
     const keyManagers = await createAuthorizationGroup(seed.platform.principal, {
       tenantId: seed.tenant.id,
       name: 'Key managers',
       type: 'USER',
-      permissions: ['api_keys:manage'],
+      // Nobody grants more than they hold: the key's group has these two on top of the reads.
+      permissions: ['api_keys:manage', 'workflows:trigger', 'data:deliver'],
     });
     const manager = await signedIn(seed.tenant.id, 'MEMBER', keyManagers.id);
     const { createApiKey } = await ok(CreateKey, { input: { name: 'By a manager', authorizationGroupId: seed.keyGroup.id } }, { token: manager.token });

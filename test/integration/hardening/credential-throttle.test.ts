@@ -97,7 +97,7 @@ describe('failed-credential throttle', () => {
       expect(errorOf(result)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
     }
 
-    const lookup = vi.spyOn(db.user, 'findUnique');
+    const lookup = vi.spyOn(db.user, 'findMany');
     try {
       expectThrottled(await executeWith(instance, SignIn, { email: seed.member.user.email, password: PASSWORD }, { ip }));
       expect(lookup).not.toHaveBeenCalled();
