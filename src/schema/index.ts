@@ -29,7 +29,7 @@ export const sortedSchema = lexicographicSortSchema(schema);
  * A root field without `authScopes` (or an explicit `skipTypeScopes` for a public one) is a
  * programming error: the server refuses to start rather than serve a field nobody decided on.
  */
-function assertEveryRootFieldHasARule(built: GraphQLSchema): GraphQLSchema {
+export function assertEveryRootFieldHasARule(built: GraphQLSchema): GraphQLSchema {
   for (const type of [built.getQueryType(), built.getMutationType(), built.getSubscriptionType()]) {
     for (const field of Object.values(type?.getFields() ?? {})) {
       const options = (field.extensions as { pothosOptions?: { authScopes?: unknown; skipTypeScopes?: boolean } }).pothosOptions;
