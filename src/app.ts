@@ -13,6 +13,7 @@ import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
 import { db } from './db.js';
 import { serviceUnavailable } from './errors.js';
+import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { schema } from './schema/index.js';
 import { connectionArgumentError, isConnectionArgumentError } from './schema/pagination.js';
@@ -29,7 +30,7 @@ export function createApp(options: AppOptions = {}) {
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: config.graphiql,
+    ...graphiqlOptions(config.graphiql),
     landingPage: false,
     ...security.yogaOptions,
     // Yoga's own log lines go through our logger, reduced to their message: printing a
@@ -67,6 +68,7 @@ export function createApp(options: AppOptions = {}) {
       },
     },
     plugins: [
+      ...(config.graphiql ? [useGraphiQLAssets()] : []),
       ...security.beforeAuth,
       useAuth({
         strategies: [sessionStrategy(db), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],
