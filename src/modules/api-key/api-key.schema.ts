@@ -5,6 +5,7 @@ import { CURSOR_ROW, keysetPage } from '../../schema/pagination.js';
 import { User } from '../user/user.schema.js';
 import { parseAddressRange } from '../../lib/ip.js';
 import {
+  apiKeyCount,
   apiKeyFilter,
   apiKeyUsage,
   createApiKey,
@@ -97,8 +98,7 @@ builder.queryFields((t) => ({
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
       },
-      totalCount: (_connection, args, { auth }) =>
-        db.apiKey.count({ where: apiKeyFilter(auth, { ...args, tenantId: args.tenantId?.toString() }) }),
+      totalCount: (_connection, args, { auth }) => apiKeyCount(auth, { ...args, tenantId: args.tenantId?.toString() }),
     },
     { name: 'ApiKeyConnection' },
     { name: 'ApiKeyEdge' },

@@ -273,6 +273,24 @@ export function apiKeyFilter(
   };
 }
 
+type KeyListArgs = Parameters<typeof apiKeyFilter>[1];
+
+/**
+ * `totalCount` of a key listing. The default listing (a whole tenant's ACTIVE keys) is the
+ * tenant's maintained `activeApiKeyCount`, one row read however many keys it has; narrower
+ * listings (other statuses, expiration states, an organization-bound caller) count rows.
+ */
+export async function apiKeyCount(principal: Principal, args: KeyListArgs): Promise<number> {
+  const where = apiKeyFilter(principal, args);
+  const wholeTenantActive =
+    (!args.status?.length || (args.status.length === 1 && args.status[0] === 'ACTIVE')) &&
+    !args.expirationState?.length &&
+    !('organizationId' in where);
+  if (!wholeTenantActive) return db.apiKey.count({ where });
+  const tenant = await db.tenant.findUnique({ where: { id: where.tenantId }, select: { activeApiKeyCount: true } });
+  return tenant?.activeApiKeyCount ?? 0;
+}
+
 function expirationWhere(state: ExpirationState, now: Date) {
   const soon = new Date(now.getTime() + getConfig().expiringSoonMs);
   switch (state) {
