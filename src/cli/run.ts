@@ -66,6 +66,8 @@ export async function runCli(argv: string[]): Promise<void> {
     } else if (command.name === 'migrate') {
       await migrate(config.databaseUrl);
     } else {
+      const { assertMigrated } = await import('../db/migrate.js');
+      await assertMigrated(config.databaseUrl);
       const { resetPassword } = await import('./reset-password.js');
       await resetPassword({ email: command.email, tenant: command.tenant, newPassword: process.env.KEYGATE_NEW_PASSWORD || undefined });
       await disconnect();

@@ -186,13 +186,13 @@ function sqliteTimestamp(): string {
 }
 
 /** Connects, creating the database first when it does not exist yet and the role may create it. */
-async function connectPg(url: string, log: (line: string) => void): Promise<pg.Client> {
+async function connectPg(url: string, log: (line: string) => void, mayCreate: boolean): Promise<pg.Client> {
   try {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     return client;
   } catch (error) {
-    if ((error as { code?: string }).code !== '3D000') throw pgConnectionFailure(error, url);
+    if (!mayCreate || (error as { code?: string }).code !== '3D000') throw pgConnectionFailure(error, url);
   }
   await createDatabase(url, log);
   const client = new pg.Client({ connectionString: url });
@@ -226,8 +226,8 @@ async function createDatabase(url: string, log: (line: string) => void): Promise
   }
 }
 
-async function postgresDriver(url: string, log: (line: string) => void): Promise<Driver> {
-  const client = await connectPg(url, log);
+async function postgresDriver(url: string, log: (line: string) => void, mayCreate = true): Promise<Driver> {
+  const client = await connectPg(url, log, mayCreate);
   try {
     // Session-level lock, held until close(): gateway instances starting together queue here.
     await client.query('SELECT pg_advisory_lock($1)', [PG_ADVISORY_LOCK_KEY]);
@@ -299,4 +299,23 @@ export async function applyMigrations(
     await driver.close();
   }
   return { applied };
+}
+
+/**
+ * For commands that need a migrated database but must not change its schema (`keygate admin
+ * …`): connects the way the migrator does, so an unreachable database is the same one line,
+ * and refuses with advice when migrations are pending.
+ */
+export async function assertMigrated(databaseUrl: string): Promise<void> {
+  const provider = providerOf(databaseUrl);
+  const migrations = readMigrations(path.join(repoRoot, 'prisma/migrations', provider));
+  const driver = provider === 'sqlite' ? await sqliteDriver(databaseUrl) : await postgresDriver(databaseUrl, () => {}, false);
+  try {
+    const pending = pendingMigrations(migrations, await driver.appliedRows(), () => {});
+    if (pending.length > 0) {
+      throw new StartupError(`the database lacks ${pending.length} migration(s) of this release: run \`keygate migrate\` (or start the server) first`);
+    }
+  } finally {
+    await driver.close();
+  }
 }
