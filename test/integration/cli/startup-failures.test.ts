@@ -24,7 +24,7 @@ function expectOneLineFailure(result: Finished, ...mentions: (string | RegExp)[]
 
 const sqliteSettings = (file: string) => ({ DATABASE_URL: `file:${file}`, HOST: '127.0.0.1' });
 
-describe('an SQLite path that cannot be written', () => {
+describe('an SQLite path that cannot be written', { timeout: 120_000 }, () => {
   it('under /proc: serve and migrate name the file and DATABASE_URL', async () => {
     for (const command of [['serve'], ['migrate']]) {
       const result = await runKeygate(command, { ...sqliteSettings('/proc/nope/keygate.db'), PORT: String(await freePort()) });
@@ -40,7 +40,7 @@ describe('an SQLite path that cannot be written', () => {
   });
 });
 
-describe('a PostgreSQL server that refuses the connection', () => {
+describe('a PostgreSQL server that refuses the connection', { timeout: 120_000 }, () => {
   it('serve, migrate and admin reset-password each say to start PostgreSQL or fix DATABASE_URL', async () => {
     const closedPort = await freePort();
     const settings = { DATABASE_URL: `postgresql://postgres@127.0.0.1:${closedPort}/keygate`, HOST: '127.0.0.1', PORT: String(await freePort()) };
@@ -51,7 +51,7 @@ describe('a PostgreSQL server that refuses the connection', () => {
   });
 });
 
-describe('a port already in use', () => {
+describe('a port already in use', { timeout: 120_000 }, () => {
   it('serve names the port and PORT, and the holder keeps it', async () => {
     const holder = createServer();
     const port = await freePort();
@@ -65,7 +65,7 @@ describe('a port already in use', () => {
   });
 });
 
-describe('a migration that fails', () => {
+describe('a migration that fails', { timeout: 120_000 }, () => {
   it('serve names the migration and the database error, and records nothing as applied', async () => {
     const file = path.join(tempDir(), 'k.db');
     // A table the first migration creates is already there, as after a botched manual repair.
@@ -92,7 +92,7 @@ describe('a migration that fails', () => {
   });
 });
 
-describe('bad usage', () => {
+describe('bad usage', { timeout: 120_000 }, () => {
   it('an unknown command or a missing email is one line, exit 1', async () => {
     expectOneLineFailure(await runKeygate(['serv'], {}), 'unknown command: serv', '--help');
     expectOneLineFailure(await runKeygate(['admin', 'reset-password'], {}), 'reset-password <email>');
@@ -103,7 +103,7 @@ describe('bad usage', () => {
   });
 });
 
-describe.runIf(databaseKind === 'postgresql')('a PostgreSQL database that does not exist', () => {
+describe.runIf(databaseKind === 'postgresql')('a PostgreSQL database that does not exist', { timeout: 120_000 }, () => {
   it('is created when the role may, then served', async () => {
     const name = `keygate_cli_new_${process.pid}_${Date.now()}`;
     dropAfterTest(name);
@@ -144,7 +144,7 @@ describe.runIf(databaseKind === 'postgresql')('a PostgreSQL database that does n
   });
 });
 
-describe('admin commands on a database that is not migrated', () => {
+describe('admin commands on a database that is not migrated', { timeout: 120_000 }, () => {
   it('say to run keygate migrate first, and change nothing', async () => {
     const file = path.join(tempDir(), 'empty.db');
     const result = await runKeygate(['admin', 'reset-password', 'admin@keygate.local'], sqliteSettings(file));
