@@ -9,7 +9,13 @@ type ErrorWithCode = Error & { code?: string; errors?: unknown[] };
 
 /** The parts of a PostgreSQL URL worth naming in a message (never the password). */
 export function pgTarget(url: string): { host: string; port: string; database: string; user: string } {
-  const parsed = new URL(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // pg parses some URLs WHATWG refuses; the advice must not fail for that.
+    return { host: 'the configured host', port: '5432', database: 'the configured database', user: 'the configured user' };
+  }
   return {
     host: parsed.hostname || 'localhost',
     port: parsed.port || '5432',

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { adminQuery, withDatabase } from '../../helpers/global-setup.js';
 import { dataOf, freePort, graphqlOverHttp, startServer, stopServer } from '../hardening/server-process.js';
+import { startPasswordPostgres, unavailableReason } from './password-postgres.js';
 import { afterTest, databaseKind, dropAfterTest, pgServerUrl, runKeygate, stderrLines, tempDir, type Finished } from './cli-process.js';
 
 function expectOneLineFailure(result: Finished, ...mentions: (string | RegExp)[]) {
@@ -151,3 +152,27 @@ describe('admin commands on a database that is not migrated', { timeout: 120_000
     expectOneLineFailure(result, 'keygate migrate');
   });
 });
+
+// Under CI a machine without the PostgreSQL server binaries fails this test instead of skipping it.
+const noPrivatePostgres = process.env.CI === 'true' ? null : unavailableReason();
+
+describe.skipIf(noPrivatePostgres)(
+  `a PostgreSQL server that checks passwords${noPrivatePostgres ? ` (skipped: ${noPrivatePostgres})` : ''}`,
+  { timeout: 120_000 },
+  () => {
+    it('a wrong password is one line naming the role and DATABASE_URL, without the password', async () => {
+      const server = await startPasswordPostgres();
+      afterTest(() => server.destroy());
+      const url = `postgresql://postgres:wrong-password-456@${server.host}:${server.port}/postgres`;
+
+      for (const command of [['serve'], ['migrate']]) {
+        const result = await runKeygate(command, { DATABASE_URL: url, HOST: '127.0.0.1', PORT: String(await freePort()) });
+        expectOneLineFailure(result, `rejected the password of role "postgres"`, 'DATABASE_URL');
+        expect(result.stderr).not.toContain('wrong-password-456');
+      }
+      // The right password works against the same server, so the failure above was the password.
+      const ok = await runKeygate(['migrate'], { DATABASE_URL: url.replace('wrong-password-456', server.password) });
+      expect(ok.code, ok.stderr).toBe(0);
+    });
+  },
+);
