@@ -18,7 +18,7 @@ import {
 } from '@prisma/driver-adapter-utils';
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
 import pg from 'pg';
-import { derivePgSchema, sqliteSchemaPath } from './generate.js';
+import { derivePgSchema, sqliteSchemaPath } from './generate.mjs';
 
 export type Provider = 'sqlite' | 'postgresql';
 

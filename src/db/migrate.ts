@@ -10,6 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client as LibsqlClient } from '@libsql/client';
 import pg from 'pg';
+import { StartupError } from '../lib/startup-error.js';
+import { pgConnectionFailure, pgTarget, sqliteOpenFailure } from './connection-errors.js';
 
 type Provider = 'sqlite' | 'postgresql';
 
@@ -88,7 +90,7 @@ function readMigrations(dir: string): Migration[] {
 function pendingMigrations(migrations: Migration[], rows: AppliedRow[], log: (line: string) => void): Migration[] {
   const failed = rows.filter((row) => row.finished_at === null);
   if (failed.length > 0) {
-    throw new Error(
+    throw new StartupError(
       `migration ${failed.map((r) => r.migration_name).join(', ')} failed or is unfinished in this database; ` +
         'repair the database by hand, then mark the row rolled back (rolled_back_at) before starting again',
     );
@@ -100,7 +102,7 @@ function pendingMigrations(migrations: Migration[], rows: AppliedRow[], log: (li
       // A newer release may already have migrated this database during a rolling deploy.
       log(`warning: migration ${row.migration_name} is applied in the database but missing from prisma/migrations`);
     } else if (migration.checksum !== row.checksum) {
-      throw new Error(
+      throw new StartupError(
         `migration ${row.migration_name} was modified after it was applied (checksum ${migration.checksum} ` +
           `differs from recorded ${row.checksum}); restore the original migration.sql and add a new migration instead`,
       );
@@ -116,12 +118,33 @@ function sqlitePath(url: string): string | null {
   return rest.startsWith('//') ? fileURLToPath(url.split('?')[0] ?? url) : rest;
 }
 
+/**
+ * mkdir -p by hand: Node's recursive mkdirSync never returns on some paths the kernel answers
+ * strangely (under /proc it loops on ENOENT), and a start-up must fail, not hang.
+ */
+function ensureDirectory(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = path.dirname(dir);
+  if (parent !== dir) ensureDirectory(parent);
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error; // another starter made it first
+  }
+}
+
 async function sqliteDriver(url: string): Promise<Driver> {
   const file = sqlitePath(url);
-  if (file) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  // The busy timeout makes concurrent starters queue on BEGIN IMMEDIATE instead of failing.
-  const client: LibsqlClient = createClient({ url, timeout: 30_000 });
-  await client.execute(MIGRATIONS_TABLE.sqlite);
+  let client: LibsqlClient;
+  try {
+    if (file) ensureDirectory(path.dirname(path.resolve(file)));
+    // The busy timeout makes concurrent starters queue on BEGIN IMMEDIATE instead of failing.
+    client = createClient({ url, timeout: 30_000 });
+    // The first write: an unwritable file or directory fails here, before any migration.
+    await client.execute(MIGRATIONS_TABLE.sqlite);
+  } catch (error) {
+    throw sqliteOpenFailure(error, file ? path.resolve(file) : url);
+  }
   return {
     appliedRows: async () => (await client.execute(SELECT_APPLIED)).rows as unknown as AppliedRow[],
     async apply(migration) {
@@ -162,9 +185,49 @@ function sqliteTimestamp(): string {
   return new Date().toISOString().replace('Z', '+00:00');
 }
 
-async function postgresDriver(url: string): Promise<Driver> {
+/** Connects, creating the database first when it does not exist yet and the role may create it. */
+async function connectPg(url: string, log: (line: string) => void, mayCreate: boolean): Promise<pg.Client> {
+  try {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    return client;
+  } catch (error) {
+    if (!mayCreate || (error as { code?: string }).code !== '3D000') throw pgConnectionFailure(error, url);
+  }
+  await createDatabase(url, log);
   const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  await client.connect().catch((error) => {
+    throw pgConnectionFailure(error, url);
+  });
+  return client;
+}
+
+/** CREATE DATABASE through the `postgres` maintenance database, with the same role and server. */
+async function createDatabase(url: string, log: (line: string) => void): Promise<void> {
+  const { database, user, host, port } = pgTarget(url);
+  const maintenance = new URL(url);
+  maintenance.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: maintenance.toString() });
+  try {
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
+    log(`created database ${database}`);
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P04') return; // another instance created it first
+    const why =
+      (error as { code?: string }).code === '42501' ? `role "${user}" may not create databases` : (error as Error).message;
+    throw new StartupError(
+      `database "${database}" does not exist on PostgreSQL at ${host}:${port} and keygate could not create it (${why}): ` +
+        `create it with \`createdb ${database}\` as a role that may, then start again`,
+      { cause: error },
+    );
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
+
+async function postgresDriver(url: string, log: (line: string) => void, mayCreate = true): Promise<Driver> {
+  const client = await connectPg(url, log, mayCreate);
   try {
     // Session-level lock, held until close(): gateway instances starting together queue here.
     await client.query('SELECT pg_advisory_lock($1)', [PG_ADVISORY_LOCK_KEY]);
@@ -216,16 +279,18 @@ export async function applyMigrations(
   const log = options.log ?? (() => {});
   const provider = providerOf(databaseUrl);
   const migrations = readMigrations(options.migrationsDir ?? path.join(repoRoot, 'prisma/migrations', provider));
-  const driver = provider === 'sqlite' ? await sqliteDriver(databaseUrl) : await postgresDriver(databaseUrl);
+  const driver = provider === 'sqlite' ? await sqliteDriver(databaseUrl) : await postgresDriver(databaseUrl, log);
   const applied: string[] = [];
   try {
     for (const migration of pendingMigrations(migrations, await driver.appliedRows(), log)) {
       try {
         if (!(await driver.apply(migration))) continue;
       } catch (error) {
-        throw new Error(`migration ${migration.name} failed and was rolled back: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new StartupError(
+          `migration ${migration.name} failed and was rolled back (${(error as Error).message}): ` +
+            'fix the database or the migration, then start again; until then this release cannot run on this database',
+          { cause: error },
+        );
       }
       applied.push(migration.name);
       log(`applied migration ${migration.name}`);
@@ -234,4 +299,23 @@ export async function applyMigrations(
     await driver.close();
   }
   return { applied };
+}
+
+/**
+ * For commands that need a migrated database but must not change its schema (`keygate admin
+ * …`): connects the way the migrator does, so an unreachable database is the same one line,
+ * and refuses with advice when migrations are pending.
+ */
+export async function assertMigrated(databaseUrl: string): Promise<void> {
+  const provider = providerOf(databaseUrl);
+  const migrations = readMigrations(path.join(repoRoot, 'prisma/migrations', provider));
+  const driver = provider === 'sqlite' ? await sqliteDriver(databaseUrl) : await postgresDriver(databaseUrl, () => {}, false);
+  try {
+    const pending = pendingMigrations(migrations, await driver.appliedRows(), () => {});
+    if (pending.length > 0) {
+      throw new StartupError(`the database lacks ${pending.length} migration(s) of this release: run \`keygate migrate\` (or start the server) first`);
+    }
+  } finally {
+    await driver.close();
+  }
 }

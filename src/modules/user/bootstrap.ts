@@ -18,7 +18,16 @@ export async function bootstrap(config: Config, logger: Logger, announce: (line:
     update: {},
     create: { slug: SYSTEM_TENANT_SLUG, name: 'System', isSystem: true },
   });
-  if (await db.user.count({ where: { tenantId: system.id, role: 'PLATFORM_ADMIN' } })) return;
+  if (await db.user.count({ where: { tenantId: system.id, role: 'PLATFORM_ADMIN' } })) {
+    // Operators set it again after losing the password and expect it to apply; say why it does not.
+    if (config.adminPassword) {
+      logger.warn(
+        'KEYGATE_ADMIN_PASSWORD is ignored: it only seeds the first platform administrator, who already exists. ' +
+          'To set a password, run `keygate admin reset-password <email>`',
+      );
+    }
+    return;
+  }
 
   const generated = config.adminPassword ? null : randomBytes(18).toString('base64url');
   try {

@@ -1,0 +1,65 @@
+/**
+ * `keygate admin reset-password <email> [--tenant <slug>]`: recovers a lost password from the
+ * host, where no session is needed. The new password is KEYGATE_NEW_PASSWORD, or a generated
+ * one printed once; every session of the user ends, and the audit trail records the reset
+ * (actor SYSTEM) in the same transaction.
+ */
+import { randomBytes } from 'node:crypto';
+import { db } from '../db.js';
+import { StartupError } from '../lib/startup-error.js';
+import { recordAudit } from '../modules/audit/audit.service.js';
+import { hashPassword } from '../modules/user/password.js';
+import { MIN_PASSWORD_LENGTH } from '../modules/user/user.service.js';
+
+export type ResetPasswordOptions = {
+  email: string;
+  tenant?: string;
+  /** KEYGATE_NEW_PASSWORD; generated when absent. */
+  newPassword?: string;
+};
+
+export async function resetPassword(options: ResetPasswordOptions, print: (line: string) => void = console.log): Promise<void> {
+  const email = options.email.trim().toLowerCase();
+  if (options.newPassword !== undefined && options.newPassword.length < MIN_PASSWORD_LENGTH) {
+    throw new StartupError(`KEYGATE_NEW_PASSWORD must be at least ${MIN_PASSWORD_LENGTH} characters; nothing was changed`);
+  }
+  const user = await findUser(email, options.tenant);
+  const generated = options.newPassword === undefined ? randomBytes(18).toString('base64url') : null;
+  // Hashed before the transaction: argon2 takes a while, and SQLite has one writer.
+  const passwordHash = await hashPassword(options.newPassword ?? generated!);
+  const ended = await db.$transaction(async (tx) => {
+    await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+    const { count } = await tx.session.deleteMany({ where: { userId: user.id } });
+    await recordAudit(tx, 'SYSTEM', {
+      tenantId: user.tenantId,
+      action: 'user.password_reset',
+      targetType: 'User',
+      targetId: user.id,
+      metadata: { email: user.email, sessionsEnded: count, via: 'cli' },
+    });
+    return count;
+  });
+  print(`keygate: password of ${user.email} (tenant ${user.tenant.slug}) reset; ${ended} session(s) ended.`);
+  if (generated) print(`keygate: new password: ${generated}\n(shown only this once; set KEYGATE_NEW_PASSWORD to choose it)`);
+}
+
+/**
+ * Emails are unique per tenant, not across tenants: with several matches the operator must
+ * name the tenant rather than have one picked for them.
+ */
+async function findUser(email: string, tenant: string | undefined) {
+  const users = await db.user.findMany({
+    where: { email, ...(tenant ? { tenant: { slug: tenant } } : {}) },
+    include: { tenant: { select: { slug: true } } },
+    orderBy: { createdAt: 'asc' },
+  });
+  const [first, ...others] = users;
+  if (!first) {
+    throw new StartupError(`no user with email ${email}${tenant ? ` in tenant ${tenant}` : ''}; nothing was changed`);
+  }
+  if (others.length > 0) {
+    const slugs = users.map((u) => u.tenant.slug).join(', ');
+    throw new StartupError(`${email} is a user in several tenants (${slugs}): pass --tenant <slug> to choose one; nothing was changed`);
+  }
+  return first;
+}

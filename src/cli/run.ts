@@ -1,0 +1,102 @@
+/**
+ * The `keygate` command line: parses the arguments, validates the configuration, runs one
+ * command. Every failure an operator can act on (a bad setting, an unreachable or missing
+ * database, a port in use, a failed migration, an unknown user) ends the process with one
+ * line on stderr and exit code 1; the stack is printed only at KEYGATE_LOG_LEVEL=debug.
+ *
+ * Modules that read the configuration on import (db.ts and everything using it) are imported
+ * only after it has been validated, so a bad setting is one line, not a stack trace.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, getConfig } from '../config.js';
+import { StartupError } from '../lib/startup-error.js';
+
+export const USAGE = `usage: keygate <command>
+
+commands:
+  serve                          apply pending migrations, then serve the API
+  migrate                        apply pending migrations and exit
+  admin reset-password <email>   set a user's password and end their sessions;
+        [--tenant <slug>]        the password is KEYGATE_NEW_PASSWORD, or generated and printed once
+
+Settings come from the environment (DATABASE_URL, PORT, …; see the README).`;
+
+type Command =
+  | { name: 'help' }
+  | { name: 'serve' }
+  | { name: 'migrate' }
+  | { name: 'reset-password'; email: string; tenant?: string };
+
+class UsageError extends StartupError {}
+
+export function parseCommand(argv: string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { tenant: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message} (see keygate --help)`);
+  }
+  const { positionals, values } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || command === 'help' || command === undefined) return { name: 'help' };
+  if (values.tenant !== undefined && command !== 'admin') throw new UsageError(`--tenant applies only to admin reset-password`);
+  if ((command === 'serve' || command === 'migrate') && rest.length === 0) return { name: command };
+  if (command === 'admin' && rest[0] === 'reset-password') {
+    if (rest.length !== 2 || !rest[1]) throw new UsageError('usage: keygate admin reset-password <email> [--tenant <slug>]');
+    return { name: 'reset-password', email: rest[1], tenant: values.tenant };
+  }
+  throw new UsageError(`unknown command: ${positionals.join(' ')} (see keygate --help)`);
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    const command = parseCommand(argv);
+    if (command.name === 'help') {
+      console.log(USAGE);
+      return;
+    }
+    const config = getConfig();
+    if (command.name === 'serve') {
+      const { serve } = await import('../server/serve.js');
+      await serve(config);
+    } else if (command.name === 'migrate') {
+      await migrate(config.databaseUrl);
+    } else {
+      const { assertMigrated } = await import('../db/migrate.js');
+      await assertMigrated(config.databaseUrl);
+      const { resetPassword } = await import('./reset-password.js');
+      await resetPassword({ email: command.email, tenant: command.tenant, newPassword: process.env.KEYGATE_NEW_PASSWORD || undefined });
+      await disconnect();
+    }
+  } catch (error) {
+    exitWithOneLine(error);
+  }
+}
+
+async function migrate(databaseUrl: string) {
+  const { applyMigrations } = await import('../db/migrate.js');
+  const { applied } = await applyMigrations(databaseUrl, { log: (line) => console.log(`keygate: ${line}`) });
+  console.log(applied.length ? `keygate: ${applied.length} migration(s) applied.` : 'keygate: the database is up to date; nothing to apply.');
+}
+
+async function disconnect() {
+  const { db } = await import('../db.js');
+  await db.$disconnect();
+}
+
+/** Prints `keygate: <what to do>` and exits 1; never returns. */
+export function exitWithOneLine(error: unknown): never {
+  const known = error instanceof StartupError || error instanceof ConfigError;
+  const message = known ? error.message : `unexpected error: ${(error as Error)?.message ?? String(error)} (run with KEYGATE_LOG_LEVEL=debug for details)`;
+  process.stderr.write(`keygate: ${oneLine(message)}\n`);
+  if (process.env.KEYGATE_LOG_LEVEL === 'debug') process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+  process.exit(1);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}

@@ -1,0 +1,101 @@
+/**
+ * `keygate serve`: migrate, bootstrap, serve over HTTP, shut down cleanly on SIGTERM/SIGINT.
+ * Imported only once the configuration is known to be valid (db.ts reads it on import).
+ */
+import { createServer, type Server } from 'node:http';
+import { createApp } from '../app.js';
+import { keyLookup } from '../auth/key-lookup.js';
+import { MAX_KEY_CACHE_TTL_MS, type Config } from '../config.js';
+import { db, isSqliteUrl } from '../db.js';
+import { applyMigrations } from '../db/migrate.js';
+import type { Logger } from '../lib/logger.js';
+import { StartupError } from '../lib/startup-error.js';
+import { bootstrap } from '../modules/user/bootstrap.js';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function serve(config: Config): Promise<void> {
+  const { yoga, lastUsed, logger, close: closeSecurity } = createApp({ config });
+  await applyMigrations(config.databaseUrl, {
+    log: (line) => (line.startsWith('warning') ? logger.warn(line) : logger.info(line)),
+  });
+  await bootstrap(config, logger);
+
+  // Several instances share one PostgreSQL: each must hear the others' key changes (see
+  // invalidation-pg.ts for the staleness bound). SQLite is one machine, one instance.
+  const keyInvalidation = await startKeyInvalidation(config, logger);
+
+  const server = createServer((req, res) => yoga.handle(req, res, { req }));
+  await listen(server, config);
+  logger.info('keygate is listening', { url: `http://localhost:${config.port}/graphql` });
+  console.log(`keygate: serving http://localhost:${config.port}/graphql`);
+
+  let stopping = false;
+  /** Stop accepting, let in-flight requests finish, write pending last-used times, exit 0. */
+  async function shutdown(signal: string) {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const forced = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    // A keep-alive connection goes idle once its last response is sent; closing idle ones
+    // again and again ends each as soon as its request finishes, instead of after the
+    // keep-alive timeout.
+    const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    clearInterval(closeIdle);
+    await lastUsed.flush();
+    await keyInvalidation?.stop();
+    await keyLookup.close();
+    await closeSecurity();
+    await db.$disconnect();
+    clearTimeout(forced);
+    process.exit(0);
+  }
+
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** Resolves once listening; a port that cannot be taken is a StartupError saying what to do. */
+function listen(server: Server, config: Config): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, config)));
+    server.listen(config.port, config.host, () => resolve());
+  });
+}
+
+export function listenFailure(error: NodeJS.ErrnoException, config: Pick<Config, 'port' | 'host'>): Error {
+  const address = `${config.host}:${config.port}`;
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new StartupError(`port ${config.port} is already in use (${address}): stop the other process, or set PORT to a free port`, { cause: error });
+    case 'EACCES':
+      return new StartupError(`not allowed to listen on ${address}: use a PORT above 1023, or grant this user the right to bind low ports`, { cause: error });
+    case 'EADDRNOTAVAIL':
+      return new StartupError(`cannot listen on ${address}: HOST is not an address of this machine; set HOST to one of its addresses or 0.0.0.0`, { cause: error });
+    default:
+      return error;
+  }
+}
+
+async function startKeyInvalidation(config: Config, logger: Logger) {
+  if (isSqliteUrl(config.databaseUrl)) return null;
+  const { startPgKeyInvalidation } = await import('../auth/invalidation-pg.js');
+  const { keyCache } = await import('../auth/invalidation.js');
+  const invalidation = startPgKeyInvalidation({
+    connectionString: config.databaseUrl,
+    cache: keyCache,
+    logger,
+    // Other instances may run with a longer TTL than this one: retry as long as any may keep an entry.
+    retryForMs: MAX_KEY_CACHE_TTL_MS,
+  });
+  // Serve without waiting forever: until LISTEN is up the cache is bypassed, not trusted.
+  await Promise.race([invalidation.ready, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  return invalidation;
+}
