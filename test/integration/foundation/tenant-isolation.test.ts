@@ -21,7 +21,11 @@ const TenantById = graphql(`
 const Organizations = graphql(`
   query IsolationOrganizations($tenantId: ID) {
     organizations(tenantId: $tenantId) {
-      id
+      edges {
+        node {
+          id
+        }
+      }
     }
   }
 `);
@@ -29,7 +33,11 @@ const Organizations = graphql(`
 const Workspaces = graphql(`
   query IsolationWorkspaces($tenantId: ID, $organizationId: ID) {
     workspaces(tenantId: $tenantId, organizationId: $organizationId) {
-      id
+      edges {
+        node {
+          id
+        }
+      }
     }
   }
 `);
@@ -37,7 +45,11 @@ const Workspaces = graphql(`
 const Projects = graphql(`
   query IsolationProjects($tenantId: ID, $workspaceId: ID) {
     projects(tenantId: $tenantId, workspaceId: $workspaceId) {
-      id
+      edges {
+        node {
+          id
+        }
+      }
     }
   }
 `);
@@ -247,7 +259,7 @@ describe('tenant isolation: a tenant admin of A naming tenant B', () => {
     for (const result of [workspaces, projects]) {
       if (result.errors) expect(errorOf(result).code).toBe('NOT_FOUND');
     }
-    expect(workspaces.data?.workspaces ?? []).toEqual([]);
-    expect(projects.data?.projects ?? []).toEqual([]);
+    expect(workspaces.data?.workspaces.edges ?? []).toEqual([]);
+    expect(projects.data?.projects.edges ?? []).toEqual([]);
   });
 });
