@@ -197,7 +197,7 @@ describe('introspection and GraphiQL', () => {
     expect(schema.errors).toBeUndefined();
     expect(schema.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
     const typo = await postQuery(instance, '{ viewr { kind } }');
-    expect(typo.errors![0]!.message).toContain('Did you mean "viewer"?');
+    expect(typo.errors![0]!.message).toMatch(/Did you mean .*"viewer"/);
   });
 
   it('GraphiQL is served to browsers only when KEYGATE_GRAPHIQL allows it', async () => {
