@@ -1,11 +1,18 @@
-import { visibleUser } from '../../auth/access.js';
 import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
 import { ActorKind } from '../../schema/enums.js';
 import { CURSOR_ROW, keysetPage } from '../../schema/pagination.js';
 import { ApiKey } from '../api-key/api-key.schema.js';
 import { User } from '../user/user.schema.js';
-import { createWorkflow, dataDeliveryScope, deliverData, triggerWorkflow, visibleKey, workflowScope } from './workflow.service.js';
+import {
+  createWorkflow,
+  dataDeliveryScope,
+  deliverData,
+  triggerWorkflow,
+  visibleActingUser,
+  visibleKey,
+  workflowScope,
+} from './workflow.service.js';
 
 const WorkflowRunStatus = builder.enumType('WorkflowRunStatus', {
   description: 'Where a run stands.',
@@ -32,9 +39,8 @@ const Actor = builder.objectRef<ActorShape>('Actor').implement({
     user: t.field({
       type: User,
       nullable: true,
-      description: 'The user, when kind is USER and the user is of your tenant; null otherwise (a platform administrator, or a user since deleted).',
-      resolve: async (actor, _args, { auth }) =>
-        actor.kind === 'USER' && actor.userId ? visibleUser(auth, await db.user.findUnique({ where: { id: actor.userId } })) : null,
+      description: 'The user, when kind is USER and you read with a session in the user’s tenant; null otherwise (API keys, a platform administrator, a user since deleted).',
+      resolve: (actor, _args, { auth }) => visibleActingUser(auth, actor.kind === 'USER' ? actor.userId : null),
     }),
   }),
 });

@@ -2,7 +2,7 @@
  * What integrations do with a key: trigger workflow runs and deliver data, in the projects
  * their key allows. Every check is made here again, whatever the schema edge let through.
  */
-import { actingTenantId, actorOf, assertCan, reach, requireAuthenticated } from '../../auth/access.js';
+import { actingTenantId, actorOf, assertCan, reach, requireAuthenticated, visibleUser } from '../../auth/access.js';
 import { hasPermission, type Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
 import { notFound } from '../../errors.js';
@@ -99,4 +99,13 @@ export async function visibleKey(principal: Principal, keyId: string | null) {
   if (!keyId || !hasPermission(principal, 'api_keys:read')) return null;
   const actor = requireAuthenticated(principal);
   return db.apiKey.findFirst({ where: { id: keyId, ...reach(actor).apiKey } });
+}
+
+/**
+ * The user behind a run or delivery, when within the caller's reach: users of its own tenant
+ * for sessions (keys read no users), never a platform administrator from outside the tenant.
+ */
+export async function visibleActingUser(principal: Principal, userId: string | null) {
+  if (!userId || principal.kind === 'ANONYMOUS') return null;
+  return visibleUser(principal, await db.user.findFirst({ where: { id: userId, ...reach(principal).user } }));
 }
