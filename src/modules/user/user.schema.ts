@@ -183,8 +183,8 @@ builder.mutationFields((t) => ({
       newPassword: t.arg.string({ required: true, description: 'The new password, at least 12 characters.' }),
     },
     authScopes: { session: true },
-    resolve: async (query, _root, { currentPassword, newPassword }, { auth }) => {
-      const { id } = await changePassword(auth, currentPassword, newPassword);
+    resolve: async (query, _root, { currentPassword, newPassword }, { auth, signInAttempts }) => {
+      const { id } = await changePassword(auth, currentPassword, newPassword, signInAttempts);
       return db.user.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),

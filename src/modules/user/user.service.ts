@@ -141,7 +141,7 @@ export function userFilter(principal: Principal, args: UserListArgs) {
 async function findUserFor(principal: Principal, action: 'user:read' | 'user:manage', id: string) {
   const actor = assertCan(principal, action);
   const user = await db.user.findFirst({
-    where: { id, ...tenantReach(actor), ...reach(actor).user },
+    where: { id, ...tenantReach(actor) },
     include: { tenant: true, authorizationGroup: true },
   });
   if (!user) throw notFound('User');
@@ -228,13 +228,22 @@ export async function deactivateUser(principal: Principal, id: string) {
 
 /**
  * The caller's own password. Needs the current one (a session left open on a shared machine
- * must not be enough to take the account over); ends every other session of the user.
+ * must not be enough to take the account over), and each try counts against the address's
+ * failed-credential throttle like a signIn, so a stolen session cannot guess it quickly.
+ * Ends every other session of the user.
  */
-export async function changePassword(principal: Principal, currentPassword: string, newPassword: string) {
+export async function changePassword(
+  principal: Principal,
+  currentPassword: string,
+  newPassword: string,
+  attempts: SignInAttempts = UNLIMITED_SIGN_IN_ATTEMPTS,
+) {
   const actor = requireAuthenticated(principal);
   if (actor.kind !== 'SESSION') throw forbidden('changePassword needs a signed-in session; an API key has no password.');
   const user = await db.user.findUniqueOrThrow({ where: { id: actor.user.id } });
+  await attempts.begin();
   if (!(await verifyPassword(user.passwordHash, currentPassword))) throw badInput('currentPassword', 'is not your current password');
+  await attempts.succeeded();
   if (newPassword.length < MIN_PASSWORD_LENGTH) throw badInput('newPassword', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
   const passwordHash = await hashPassword(newPassword);
   return db.$transaction(async (tx) => {
