@@ -29,3 +29,18 @@ export const MEMBER_DEFAULT_PERMISSIONS: readonly Permission[] = ['workspaces:re
 export function toPermissions(stored: unknown): Permission[] {
   return Array.isArray(stored) ? stored.filter((p): p is Permission => typeof p === 'string' && isPermission(p)) : [];
 }
+
+/** What each permission allows, for the `permissions` query (consoles show it next to each box). */
+export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
+  'workflows:trigger': 'Trigger workflow runs in the projects within reach, and read runs and workflows there.',
+  'data:deliver': 'Deliver data to the projects within reach, and read deliveries there.',
+  'workspaces:read': 'List and read workspaces.',
+  'workspaces:manage': 'Create, rename and delete workspaces (with their projects).',
+  'projects:read': 'List and read projects, their workflows, runs and data deliveries.',
+  'projects:manage': 'Create, rename and delete projects and create workflows in them.',
+  'api_keys:read': 'List and read API keys (never their secrets) and the key usage against the limit.',
+  'api_keys:manage': 'Create, edit, rotate and revoke API keys (with a signed-in session only).',
+  'authorization_groups:manage': 'Create, edit and delete authorization groups (with a signed-in session only).',
+  'users:manage': 'List, create, change and deactivate users (with a signed-in session only).',
+  'audit:read': 'Read the audit trail.',
+};

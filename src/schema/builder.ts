@@ -60,6 +60,20 @@ export const builder = new SchemaBuilder<{
     // that could bypass the tenant-scoped lookups of the feature services.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
+    // Descriptions of what the relay plugin generates, so schema.graphql documents it all.
+    pageInfoTypeOptions: { description: 'Where a page stands in its list.' },
+    hasNextPageFieldOptions: { description: 'Whether rows follow this page (ask with `after: endCursor`).' },
+    hasPreviousPageFieldOptions: { description: 'Whether rows precede this page (ask with `before: startCursor`).' },
+    startCursorFieldOptions: { description: 'The cursor of the first row of the page.' },
+    endCursorFieldOptions: { description: 'The cursor of the last row of the page.' },
+    pageInfoFieldOptions: { description: 'Where this page stands in the list.' },
+    edgesFieldOptions: { description: 'The rows of this page.' },
+    nodeFieldOptions: { description: 'The row.' },
+    cursorFieldOptions: { description: 'Give it as `after` (or `before`) to page on from this row.' },
+    firstArgOptions: { description: 'At most this many rows after `after` (default 20, at most 100).' },
+    lastArgOptions: { description: 'At most this many rows before `before` (at most 100).' },
+    afterArgOptions: { description: 'A cursor from a previous page: rows after it.' },
+    beforeArgOptions: { description: 'A cursor from a previous page: rows before it.' },
   },
 });
 

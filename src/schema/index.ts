@@ -1,5 +1,5 @@
 /** Imports every feature's types, queries and mutations, and builds the schema. */
-import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import { isObjectType, lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import './scalars.js';
 import '../modules/tenant/tenant.schema.js';
@@ -20,10 +20,23 @@ import '../modules/viewer/viewer.schema.js';
 builder.queryType({ authScopes: { authenticated: true } });
 builder.mutationType({ authScopes: { authenticated: true } });
 
-export const schema = assertEveryRootFieldHasARule(builder.toSchema());
+export const schema = describeTotalCounts(assertEveryRootFieldHasARule(builder.toSchema()));
 
 /** The committed schema.graphql: sorted, so that diffs show real changes only. */
 export const sortedSchema = lexicographicSortSchema(schema);
+
+/**
+ * plugin-prisma adds `totalCount` to a connection without a way to describe it; every
+ * element of schema.graphql carries a description (a test holds it), so it is set here.
+ */
+function describeTotalCounts(built: GraphQLSchema): GraphQLSchema {
+  for (const type of Object.values(built.getTypeMap())) {
+    if (!isObjectType(type) || !type.name.endsWith('Connection')) continue;
+    const field = type.getFields().totalCount;
+    if (field && !field.description) field.description = 'How many rows the whole list has, across all pages.';
+  }
+  return built;
+}
 
 /**
  * A root field without `authScopes` (or an explicit `skipTypeScopes` for a public one) is a

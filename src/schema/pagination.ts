@@ -23,21 +23,37 @@ export async function keysetPage<Q extends PothosQuery, W extends object>(
   where: W,
   findVisible: (id: string) => Promise<CursorRow | null>,
 ): Promise<Omit<Q, 'cursor'> & { where: W }> {
+  return keysetPageBy(query, where, findVisible, { field: 'createdAt', direction: 'desc' });
+}
+
+/**
+ * The same for lists ordered by `[{ [field]: direction }, { id: direction }]`: `name` ascending
+ * for organizations, workspaces and projects, which people look for by name.
+ */
+export async function keysetPageBy<Q extends PothosQuery, W extends object, F extends string>(
+  query: Q,
+  where: W,
+  findVisible: (id: string) => Promise<({ id: string } & Record<F, unknown>) | null>,
+  order: { field: F; direction: 'asc' | 'desc' },
+): Promise<Omit<Q, 'cursor'> & { where: W }> {
   const { cursor, ...rest } = query;
   if (!cursor) return { ...rest, where };
-  // A negative take is Pothos's backward page (`before`/`last`): rows newer than the cursor.
+  // A negative take is Pothos's backward page (`before`/`last`): rows before the cursor.
   const backward = (query.take ?? 0) < 0;
   const row = typeof cursor.id === 'string' ? await findVisible(cursor.id) : null;
   if (!row) throw badInput(backward ? 'before' : 'after', 'is not a cursor of this list');
-  const beyond = backward ? 'gt' : 'lt';
+  const beyond = backward === (order.direction === 'desc') ? 'gt' : 'lt';
   const bound = {
-    OR: [{ createdAt: { [beyond]: row.createdAt } }, { createdAt: row.createdAt, id: { [beyond]: row.id } }],
+    OR: [{ [order.field]: { [beyond]: row[order.field] } }, { [order.field]: row[order.field], id: { [beyond]: row.id } }],
   };
   return { ...rest, skip: 0, where: { AND: [where, bound] } as unknown as W };
 }
 
 /** What a cursor row is read with. */
 export const CURSOR_ROW = { id: true, createdAt: true } as const;
+
+/** What a cursor row of a list ordered by name is read with. */
+export const NAME_CURSOR_ROW = { id: true, name: true } as const;
 
 /**
  * Pothos refuses malformed connection arguments (a garbage cursor, a negative `first`) with

@@ -31,7 +31,7 @@ import { signIn } from '../../src/modules/user/user.service.js';
 import { createWorkspace } from '../../src/modules/workspace/workspace.service.js';
 import { graphql } from '../gql/index.js';
 import { app, errorOf, execute, type Credentials, type Result } from './app.js';
-import { PASSWORD, seedTenant, unique } from './seed.js';
+import { createUserRow, PASSWORD, seedTenant, unique } from './seed.js';
 
 // ---------------------------------------------------------------------------------------
 // Outcomes
@@ -113,11 +113,14 @@ export async function createMatrixWorld() {
     selected: (await seed.createKey({ authorizationGroupId: everything.id, projectAccess: 'SELECTED', projectIds: [selectedProject.id] })).secret,
     admin: adminKey.secret,
   };
+  // A user of its own: changePassword ends the caller's other sessions, and must not turn
+  // this expired session into an unknown one.
+  const sessionHolder = await createUserRow(seed.tenant.id, 'MEMBER');
   const sessions = {
     malformed: 'kgs_this-is-not-a-token',
     unknown: generateSessionToken(),
-    expired: await expiredSession(seed.member.user.email),
-    signedOut: await signedOutSession(seed.member.user.email),
+    expired: await expiredSession(sessionHolder.email),
+    signedOut: await signedOutSession(sessionHolder.email),
   };
   // What `apiKey(id:)` reads: a key bound to the main organization.
   const readableKey = await seed.createKey({ organizationId: seed.organization.id });
@@ -132,6 +135,9 @@ export async function createMatrixWorld() {
     freshGroup: async () =>
       (await createAuthorizationGroup(root, { tenantId: seed.tenant.id, name: unique('Group'), type: 'TENANT_API_KEY', permissions: [] })).id,
     freshWorkspace: async () => (await createWorkspace(root, { organizationId: seed.organization.id, name: unique('Workspace') })).id,
+    freshProject: async () => (await createProject(root, { workspaceId: seed.workspace.id, name: unique('Project') }, null)).id,
+    freshOrganization: async () => (await createOrganization(root, { tenantId: seed.tenant.id, name: unique('Organization') })).id,
+    freshUser: async () => (await createUserRow(seed.tenant.id, 'MEMBER')).id,
   };
 }
 
@@ -261,6 +267,10 @@ const OPERATIONS = {
     graphql(`query MatrixApiKeys($tenantId: ID) { apiKeys(tenantId: $tenantId) { totalCount } }`),
     (w) => ({ tenantId: w.seed.tenant.id }),
   ),
+  dataDeliveries: operation(
+    graphql(`query MatrixDataDeliveries($projectId: ID!) { dataDeliveries(projectId: $projectId) { totalCount } }`),
+    (w) => ({ projectId: w.seed.project.id }),
+  ),
   auditEvents: operation(
     graphql(`query MatrixAuditEvents($tenantId: ID) { auditEvents(tenantId: $tenantId) { edges { cursor } } }`),
     (w) => ({ tenantId: w.seed.tenant.id }),
@@ -270,16 +280,22 @@ const OPERATIONS = {
     (w) => ({ tenantId: w.seed.tenant.id }),
   ),
   organizations: operation(
-    graphql(`query MatrixOrganizations($tenantId: ID) { organizations(tenantId: $tenantId) { id } }`),
+    graphql(`query MatrixOrganizations($tenantId: ID) { organizations(tenantId: $tenantId) { totalCount edges { node { id } } } }`),
     (w) => ({ tenantId: w.seed.tenant.id }),
   ),
   permissionCatalogue: operation(graphql(`query MatrixPermissionCatalogue { permissionCatalogue }`), () => ({})),
+  permissions: operation(graphql(`query MatrixPermissions { permissions { name description } }`), () => ({})),
   projects: operation(
-    graphql(`query MatrixProjects($tenantId: ID) { projects(tenantId: $tenantId) { id } }`),
+    graphql(`query MatrixProjects($tenantId: ID) { projects(tenantId: $tenantId) { totalCount edges { node { id } } } }`),
     (w) => ({ tenantId: w.seed.tenant.id }),
   ),
   tenant: operation(graphql(`query MatrixTenant($id: ID!) { tenant(id: $id) { id } }`), (w) => ({ id: w.seed.tenant.id })),
   tenants: operation(graphql(`query MatrixTenants { tenants { id } }`), () => ({})),
+  user: operation(graphql(`query MatrixUser($id: ID!) { user(id: $id) { id } }`), (w) => ({ id: w.seed.member.user.id })),
+  users: operation(
+    graphql(`query MatrixUsers($tenantId: ID) { users(tenantId: $tenantId) { totalCount } }`),
+    (w) => ({ tenantId: w.seed.tenant.id }),
+  ),
   viewer: operation(graphql(`query MatrixViewer { viewer { kind } }`), () => ({})),
   workflowRuns: operation(
     graphql(`query MatrixWorkflowRuns($projectId: ID) { workflowRuns(projectId: $projectId) { edges { cursor } } }`),
@@ -290,11 +306,16 @@ const OPERATIONS = {
     (w) => ({ projectId: w.seed.project.id }),
   ),
   workspaces: operation(
-    graphql(`query MatrixWorkspaces($tenantId: ID, $organizationId: ID) { workspaces(tenantId: $tenantId, organizationId: $organizationId) { id } }`),
+    graphql(`query MatrixWorkspaces($tenantId: ID, $organizationId: ID) { workspaces(tenantId: $tenantId, organizationId: $organizationId) { totalCount edges { node { id } } } }`),
     (w) => ({ tenantId: w.seed.tenant.id, organizationId: w.seed.organization.id }),
   ),
 
   // Mutations
+  changePassword: operation(
+    // The caller's own password, changed to itself: every later case still signs in with it.
+    graphql(`mutation MatrixChangePassword($currentPassword: String!, $newPassword: String!) { changePassword(currentPassword: $currentPassword, newPassword: $newPassword) { id } }`),
+    () => ({ currentPassword: PASSWORD, newPassword: PASSWORD }),
+  ),
   createApiKey: operation(
     graphql(`mutation MatrixCreateApiKey($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }`),
     (w) => ({ input: { tenantId: w.seed.tenant.id, name: unique('key'), authorizationGroupId: w.seed.keyGroup.id } }),
@@ -331,6 +352,18 @@ const OPERATIONS = {
     graphql(`mutation MatrixDeleteAuthorizationGroup($id: ID!) { deleteAuthorizationGroup(id: $id) }`),
     async (w) => ({ id: await w.freshGroup() }),
   ),
+  deactivateUser: operation(
+    graphql(`mutation MatrixDeactivateUser($id: ID!) { deactivateUser(id: $id) { id } }`),
+    async (w) => ({ id: await w.freshUser() }),
+  ),
+  deleteOrganization: operation(
+    graphql(`mutation MatrixDeleteOrganization($id: ID!) { deleteOrganization(id: $id) }`),
+    async (w) => ({ id: await w.freshOrganization() }),
+  ),
+  deleteProject: operation(
+    graphql(`mutation MatrixDeleteProject($id: ID!) { deleteProject(id: $id) }`),
+    async (w) => ({ id: await w.freshProject() }),
+  ),
   deleteWorkspace: operation(
     graphql(`mutation MatrixDeleteWorkspace($id: ID!) { deleteWorkspace(id: $id) }`),
     async (w) => ({ id: await w.freshWorkspace() }),
@@ -364,6 +397,18 @@ const OPERATIONS = {
     graphql(`mutation MatrixUpdateAuthorizationGroup($id: ID!, $input: UpdateAuthorizationGroupInput!) { updateAuthorizationGroup(id: $id, input: $input) { id } }`),
     async (w) => ({ id: await w.freshGroup(), input: { description: 'edited by the matrix' } }),
   ),
+  updateOrganization: operation(
+    graphql(`mutation MatrixUpdateOrganization($id: ID!, $input: UpdateOrganizationInput!) { updateOrganization(id: $id, input: $input) { id } }`),
+    async (w) => ({ id: await w.freshOrganization(), input: { name: unique('Renamed organization') } }),
+  ),
+  updateProject: operation(
+    graphql(`mutation MatrixUpdateProject($id: ID!, $input: UpdateProjectInput!) { updateProject(id: $id, input: $input) { id } }`),
+    async (w) => ({ id: await w.freshProject(), input: { name: unique('Renamed project') } }),
+  ),
+  updateUser: operation(
+    graphql(`mutation MatrixUpdateUser($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id } }`),
+    async (w) => ({ id: await w.freshUser(), input: { role: 'MEMBER' as const } }),
+  ),
   updateTenant: operation(
     graphql(`mutation MatrixUpdateTenant($id: ID!, $input: UpdateTenantInput!) { updateTenant(id: $id, input: $input) { id } }`),
     (w) => ({ id: w.seed.tenant.id, input: { name: unique('Renamed tenant') } }),
@@ -386,7 +431,10 @@ type OperationName = keyof typeof OPERATIONS;
 //   createTenant and updateTenant a platform admin's session (not an ADMIN key, not a tenant
 //   admin); createOrganization a tenant admin's session;
 // - platform admins and ADMIN keys act in every tenant, ADMIN keys within their group;
-// - signIn, viewer and permissionCatalogue are public.
+// - users, user and user administration (updateUser, deactivateUser) need a session with
+//   users:manage; changePassword a session (any: it is the caller's own password);
+//   updateOrganization and deleteOrganization a tenant admin's session;
+// - signIn, viewer, permissionCatalogue and permissions are public.
 
 const U = UNAUTHENTICATED;
 const F = FORBIDDEN;
@@ -398,17 +446,22 @@ const EXPECTED: Record<OperationName, Row> = {
   apiKeyUsage:              [U,  N,       N,         OK,      F,     OK,      OK,    OK,   OK,      OK],
   apiKeys:                  [U,  N,       N,         OK,      F,     OK,      OK,    OK,   OK,      OK],
   auditEvents:              [U,  N,       N,         OK,      F,     OK,      F,     OK,   OK,      OK],
+  dataDeliveries:           [U,  N,       N,         F,       F,     F,       OK,    OK,   OK,      OK],
   authorizationGroups:      [U,  N,       N,         OK,      F,     OK,      OK,    OK,   OK,      OK],
   organizations:            [U,  N,       N,         OK,      OK,    OK,      OK,    OK,   OK,      OK],
   permissionCatalogue:      [OK, OK,      OK,        OK,      OK,    OK,      OK,    OK,   OK,      OK],
+  permissions:              [OK, OK,      OK,        OK,      OK,    OK,      OK,    OK,   OK,      OK],
   projects:                 [U,  N,       N,         OK,      F,     OK,      OK,    OK,   OK,      OK],
   tenant:                   [U,  N,       N,         OK,      OK,    OK,      OK,    OK,   OK,      OK],
   tenants:                  [U,  OK,      OK,        OK,      OK,    OK,      OK,    OK,   OK,      OK],
+  user:                     [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  users:                    [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   viewer:                   [OK, OK,      OK,        OK,      OK,    OK,      OK,    OK,   OK,      OK],
   workflowRuns:             [U,  N,       N,         F,       F,     F,       OK,    OK,   OK,      OK],
   workflows:                [U,  N,       N,         F,       F,     F,       OK,    OK,   OK,      OK],
   workspaces:               [U,  N,       N,         F,       F,     OK,      OK,    OK,   OK,      OK],
 
+  changePassword:           [U,  F,       OK,        F,       F,     F,       OK,    OK,   OK,      F],
   createApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   createAuthorizationGroup: [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   createOrganization:       [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
@@ -418,6 +471,9 @@ const EXPECTED: Record<OperationName, Row> = {
   createWorkflow:           [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   createWorkspace:          [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
   deleteAuthorizationGroup: [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  deactivateUser:           [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  deleteOrganization:       [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  deleteProject:            [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   deleteWorkspace:          [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
   deliverData:              [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   revokeApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
@@ -427,6 +483,9 @@ const EXPECTED: Record<OperationName, Row> = {
   triggerWorkflow:          [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   updateApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   updateAuthorizationGroup: [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  updateOrganization:       [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  updateProject:            [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
+  updateUser:               [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   updateTenant:             [U,  F,       F,         F,       F,     F,       F,     F,    OK,      F],
   updateWorkspace:          [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
 };

@@ -34,6 +34,9 @@ export function sessionStrategy(db: Db): AuthStrategy {
       if (!session) throw unauthenticated('INVALID');
       if (session.expiresAt.getTime() <= Date.now()) throw unauthenticated('EXPIRED', 'The session has expired; sign in again.');
       const { user } = session;
+      // deactivateUser deletes the user's sessions in the same transaction; this refuses any
+      // session that outlived it (one issued by a signIn racing the deactivation).
+      if (user.deactivatedAt) throw unauthenticated('INVALID');
       const role = user.role as UserRole;
       const principal: SessionPrincipal = {
         kind: 'SESSION',

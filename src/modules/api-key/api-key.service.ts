@@ -118,7 +118,8 @@ async function validateNewKey(input: CreateApiKeyInput, tenant: { id: string; is
 }
 
 async function validGroup(id: string, tenantId: string) {
-  const group = await db.authorizationGroup.findFirst({ where: { id, tenantId } });
+  // A deleted group (kept for its revoked keys) can no longer be given to a key.
+  const group = await db.authorizationGroup.findFirst({ where: { id, tenantId, deletedAt: null } });
   if (!group) throw badInput('authorizationGroupId', 'no such authorization group in this tenant');
   if (group.type !== 'TENANT_API_KEY') throw badInput('authorizationGroupId', 'must be a group of type TENANT_API_KEY');
   return group;
@@ -216,21 +217,31 @@ async function grantableGroup(actor: AuthenticatedPrincipal, id: string, tenantI
   return group.id;
 }
 
-/** A new secret for the same key; the old one stops working the moment this returns. */
-export async function rotateApiKey(principal: Principal, id: string) {
+export type RotateApiKeyInput = { expiresAt?: Date | null; expiresIn?: ExpiresIn | null };
+
+/**
+ * A new secret for the same key; the old one stops working the moment this returns. Rotation
+ * is also how a key's expiry changes (an edit cannot): `expiresAt` or `expiresIn` set a new
+ * one with the rules of creation, counted from now; without either the expiry stays.
+ */
+export async function rotateApiKey(principal: Principal, id: string, input: RotateApiKeyInput = {}) {
   const { actor, key } = await findManagedKey(principal, id);
   if (key.status === 'REVOKED') throw badInput('id', 'the key is revoked; revoked keys cannot be rotated');
   if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw badInput('id', 'the key has expired; create a new key instead');
+  const newExpiry = input.expiresAt || input.expiresIn ? { expiresAt: validExpiry(input.expiresAt, input.expiresIn) } : {};
   const config = getConfig();
   const secret = generateKey(config.keyFormat, key.tenantId);
   const apiKey = await db.$transaction(async (tx) => {
     const { count } = await tx.apiKey.updateMany({
       where: { id, status: 'ACTIVE' },
-      data: { secretDigest: digestSecret(secret), prefix: secret.slice(0, config.keyPrefixLength), rotatedAt: new Date() },
+      data: { secretDigest: digestSecret(secret), prefix: secret.slice(0, config.keyPrefixLength), rotatedAt: new Date(), ...newExpiry },
     });
     if (count === 0) throw badInput('id', 'the key is revoked; revoked keys cannot be rotated');
     const rotated = await tx.apiKey.findUniqueOrThrow({ where: { id } });
-    await audit(tx, actor, rotated, 'api_key.rotated', { previousPrefix: key.prefix });
+    await audit(tx, actor, rotated, 'api_key.rotated', {
+      previousPrefix: key.prefix,
+      ...('expiresAt' in newExpiry ? { expiresAt: rotated.expiresAt?.toISOString() ?? null, previousExpiresAt: key.expiresAt?.toISOString() ?? null } : {}),
+    });
     return rotated;
   });
   publishKeyChange({ keyId: id });

@@ -7,7 +7,7 @@ import { auditEventFilter, visibleActorId } from './audit.service.js';
 builder.prismaObject('AuditEvent', {
   description: 'One recorded change: who did what to which object, and when.',
   fields: (t) => ({
-    id: t.exposeID('id'),
+    id: t.exposeID('id', { description: 'The event’s id.' }),
     action: t.exposeString('action', { description: 'What happened, e.g. api_key.created, workspace.deleted.' }),
     actorKind: t.expose('actorKind', { type: ActorKind, description: 'What kind of principal made the change.' }),
     actorId: t.id({
@@ -44,7 +44,7 @@ builder.queryField('auditEvents', (t) =>
         });
       },
     },
-    { name: 'AuditEventConnection' },
-    { name: 'AuditEventEdge' },
+    { name: 'AuditEventConnection', description: 'A page of audit events.' },
+    { name: 'AuditEventEdge', description: 'An audit event in a page.' },
   ),
 );

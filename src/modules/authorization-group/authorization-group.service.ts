@@ -25,15 +25,23 @@ export type UpdateGroupInput = { name?: string | null; description?: string | nu
 
 export function groupFilter(principal: Principal, args: { tenantId?: string | null; type?: GroupType | null }) {
   const actor = assertCan(principal, 'authorization_group:read');
-  return { ...reach(actor).authorizationGroup, tenantId: actingTenantId(actor, args.tenantId), ...(args.type ? { type: args.type } : {}) };
+  return {
+    ...reach(actor).authorizationGroup,
+    tenantId: actingTenantId(actor, args.tenantId),
+    deletedAt: null,
+    ...(args.type ? { type: args.type } : {}),
+  };
 }
 
 /**
  * A group within the actor's reach (of `tenantId` when given), for the operation the caller
- * already authorized; NOT_FOUND otherwise.
+ * already authorized; NOT_FOUND otherwise, and for a deleted group too: it can be neither
+ * edited nor assigned any more.
  */
 export async function findGroupInTenant(actor: AuthenticatedPrincipal, id: string, tenantId?: string) {
-  const group = await db.authorizationGroup.findFirst({ where: { id, ...tenantReach(actor), ...(tenantId ? { tenantId } : {}) } });
+  const group = await db.authorizationGroup.findFirst({
+    where: { id, ...tenantReach(actor), ...(tenantId ? { tenantId } : {}), deletedAt: null },
+  });
   if (!group) throw notFound('Authorization group');
   return group;
 }
@@ -95,28 +103,35 @@ export async function updateAuthorizationGroup(principal: Principal, id: string,
   return updated;
 }
 
-/** Refused while keys or users still reference the group: their permissions would vanish. */
+/**
+ * Refused while ACTIVE keys or active (not deactivated) users use the group: their
+ * permissions would vanish under them. Revoked keys and deactivated users keep showing the
+ * group they had, so when any still point at it the group is soft-deleted (`deletedAt`):
+ * the row stays for them, hidden from lists and no longer assignable, and its name stays
+ * taken in the tenant. A group nothing points at is deleted outright.
+ */
 export async function deleteAuthorizationGroup(principal: Principal, id: string) {
   const actor = assertCan(principal, 'authorization_group:manage');
   const group = await findGroupInTenant(actor, id);
-  const [keys, users] = await Promise.all([
-    db.apiKey.count({ where: { authorizationGroupId: id } }),
-    db.user.count({ where: { authorizationGroupId: id } }),
-  ]);
-  if (keys > 0 || users > 0) {
-    throw badInput(
-      'id',
-      `the group is still used by ${keys} API key(s) (revoked keys included, they keep their history) and ${users} user(s); move them to another group first`,
-    );
-  }
   await db.$transaction(async (tx) => {
-    await tx.authorizationGroup.delete({ where: { id } });
+    // Counted inside the transaction, so a key or user moved into the group meanwhile counts.
+    const activeKeys = await tx.apiKey.count({ where: { authorizationGroupId: id, status: 'ACTIVE' } });
+    const activeUsers = await tx.user.count({ where: { authorizationGroupId: id, deactivatedAt: null } });
+    if (activeKeys > 0 || activeUsers > 0) {
+      throw badInput(
+        'id',
+        `the group is still used by ${activeKeys} active API key(s) and ${activeUsers} active user(s); move them to another group (or revoke, deactivate them) first`,
+      );
+    }
+    const history = (await tx.apiKey.count({ where: { authorizationGroupId: id } })) + (await tx.user.count({ where: { authorizationGroupId: id } }));
+    if (history > 0) await tx.authorizationGroup.update({ where: { id }, data: { deletedAt: new Date() } });
+    else await tx.authorizationGroup.delete({ where: { id } });
     await recordAudit(tx, actor, {
       tenantId: group.tenantId,
       action: 'authorization_group.deleted',
       targetType: 'AuthorizationGroup',
       targetId: id,
-      metadata: { name: group.name },
+      metadata: { name: group.name, keptForHistory: history > 0 },
     });
   });
   return group;
@@ -129,5 +144,5 @@ function validPermissions(permissions: readonly string[]): Permission[] {
 }
 
 function duplicateName(name: string): string {
-  return `a group named "${name}" already exists in this tenant`;
+  return `a group named "${name}" already exists in this tenant (a deleted group still used by revoked keys keeps its name)`;
 }

@@ -1,4 +1,5 @@
 import { actingTenantId, assertCan, assertWithinScope, reach, requireAuthenticated, tenantReach } from '../../auth/access.js';
+import { publishKeyChange } from '../../auth/invalidation.js';
 import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
 import { badInput, forbidden, notFound } from '../../errors.js';
@@ -72,4 +73,59 @@ export async function createProject(principal: Principal, input: CreateProjectIn
       return project;
     }),
   );
+}
+
+export type UpdateProjectInput = { name?: string | null; slug?: string | null };
+
+/** A project the principal may manage: project access as for any project action, then 'project:manage'. */
+async function findManagedProject(principal: Principal, id: string, contextWorkspaceId: string | null) {
+  const actor = assertCan(principal, 'project:manage');
+  const project = await findAccessibleProject(actor, id, contextWorkspaceId);
+  return { actor, project };
+}
+
+export async function updateProject(principal: Principal, id: string, input: UpdateProjectInput, contextWorkspaceId: string | null) {
+  const { actor, project } = await findManagedProject(principal, id, contextWorkspaceId);
+  const data = {
+    ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
+    ...(input.slug != null ? { slug: slugFor('slug', input.slug, '') } : {}),
+  };
+  return writeUnique('slug', `a project with slug "${data.slug ?? project.slug}" already exists in this workspace`, () =>
+    db.$transaction(async (tx) => {
+      const updated = await tx.project.update({ where: { id }, data });
+      await recordAudit(tx, actor, {
+        tenantId: project.tenantId,
+        organizationId: project.organizationId,
+        action: 'project.updated',
+        targetType: 'Project',
+        targetId: id,
+        metadata: data,
+      });
+      return updated;
+    }),
+  );
+}
+
+/**
+ * Deletes the project with its workflows, runs and deliveries. Keys that selected it lose it
+ * from their selection; a key whose selection becomes empty stays SELECTED and so reaches no
+ * project at all: it never falls back to ALL. The key cache forgets the tenant's keys, so the
+ * narrower selection applies on the next request.
+ */
+export async function deleteProject(principal: Principal, id: string, contextWorkspaceId: string | null) {
+  const { actor, project } = await findManagedProject(principal, id, contextWorkspaceId);
+  await db.$transaction(async (tx) => {
+    const selecting = await tx.apiKeyProject.count({ where: { projectId: id } });
+    await tx.project.delete({ where: { id } });
+    await recordAudit(tx, actor, {
+      tenantId: project.tenantId,
+      organizationId: project.organizationId,
+      action: 'project.deleted',
+      targetType: 'Project',
+      targetId: id,
+      metadata: { name: project.name, workspaceId: project.workspaceId, keysThatSelectedIt: selecting },
+    });
+  });
+  publishKeyChange({ tenantId: project.tenantId });
+  return project;
 }

@@ -3,13 +3,14 @@ import { builder } from '../../schema/builder.js';
 import { createTenant, findReachableTenant, tenantFilter, updateTenant } from './tenant.service.js';
 
 export const Tenant = builder.prismaObject('Tenant', {
+  description: 'The isolation boundary: nothing crosses from one tenant to another.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    slug: t.exposeString('slug'),
-    name: t.exposeString('name'),
+    id: t.exposeID('id', { description: 'The tenant’s id.' }),
+    slug: t.exposeString('slug', { description: 'URL-safe name, unique; given to signIn as `tenant`.' }),
+    name: t.exposeString('name', { description: 'Display name.' }),
     apiKeyLimit: t.exposeInt('apiKeyLimit', { description: 'Maximum number of ACTIVE API keys.' }),
     isSystem: t.exposeBoolean('isSystem', { description: 'The built-in tenant of the platform administrators.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the tenant was created.' }),
   }),
 });
 
@@ -27,7 +28,8 @@ builder.queryFields((t) => ({
   }),
   tenant: t.prismaField({
     type: 'Tenant',
-    args: { id: t.arg.id({ required: true }) },
+    description: 'One tenant: your own, or any for platform administrators; others are NOT_FOUND.',
+    args: { id: t.arg.id({ required: true, description: 'The tenant’s id.' }) },
     authScopes: { authenticated: true },
     resolve: async (query, _root, { id }, { auth }) => {
       await findReachableTenant(auth, String(id));
@@ -37,21 +39,27 @@ builder.queryFields((t) => ({
 }));
 
 const CreateTenantInput = builder.inputType('CreateTenantInput', {
+  description: 'A new tenant.',
   fields: (t) => ({
-    name: t.string({ required: true }),
+    name: t.string({ required: true, description: 'Display name, 2–200 characters.' }),
     slug: t.string({ description: 'Derived from the name when omitted.' }),
     apiKeyLimit: t.int({ description: 'Maximum ACTIVE API keys. Default 10.' }),
   }),
 });
 
 const UpdateTenantInput = builder.inputType('UpdateTenantInput', {
-  fields: (t) => ({ name: t.string(), apiKeyLimit: t.int() }),
+  description: 'What a tenant edit may change; omitted fields stay as they are.',
+  fields: (t) => ({
+    name: t.string({ description: 'Display name, 2–200 characters.' }),
+    apiKeyLimit: t.int({ description: 'Maximum ACTIVE API keys.' }),
+  }),
 });
 
 builder.mutationFields((t) => ({
   createTenant: t.prismaField({
     type: 'Tenant',
-    args: { input: t.arg({ type: CreateTenantInput, required: true }) },
+    description: 'Creates a tenant. Platform administrators only.',
+    args: { input: t.arg({ type: CreateTenantInput, required: true, description: 'The new tenant.' }) },
     authScopes: { platformAdmin: true },
     resolve: async (query, _root, { input }, { auth }) => {
       const { id } = await createTenant(auth, input);
@@ -61,7 +69,10 @@ builder.mutationFields((t) => ({
   updateTenant: t.prismaField({
     type: 'Tenant',
     description: "Platform administrators rename a tenant or change its API-key limit.",
-    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateTenantInput, required: true }) },
+    args: {
+      id: t.arg.id({ required: true, description: 'The tenant to change.' }),
+      input: t.arg({ type: UpdateTenantInput, required: true, description: 'The changes.' }),
+    },
     authScopes: { platformAdmin: true },
     resolve: async (query, _root, { id, input }, { auth }) => {
       await updateTenant(auth, String(id), input);

@@ -1,10 +1,19 @@
 /** Users, their sessions and how they sign in. Emails are unique within a tenant only. */
-import { actingTenantId, assertCan, assertMayGrant, assertMayGrantRole } from '../../auth/access.js';
+import {
+  actingTenantId,
+  assertCan,
+  assertMayGrant,
+  assertMayGrantRole,
+  isPlatformAdminSession,
+  reach,
+  requireAuthenticated,
+  tenantReach,
+} from '../../auth/access.js';
 import type { Principal, UserRole } from '../../auth/principal.js';
 import { generateSessionToken, userPermissions } from '../../auth/strategies/session.js';
 import { getConfig } from '../../config.js';
-import { db } from '../../db.js';
-import { badInput, forbidden, unauthenticated } from '../../errors.js';
+import { db, type Tx } from '../../db.js';
+import { badInput, forbidden, notFound, unauthenticated } from '../../errors.js';
 import { writeUnique, requireEmail } from '../../lib/validate.js';
 import { UNLIMITED_SIGN_IN_ATTEMPTS, type SignInAttempts } from '../../security/credential-throttle.js';
 import { digestSecret } from '../api-key/api-key.token.js';
@@ -43,7 +52,9 @@ export type SignInOptions = {
 export async function signIn(email: string, password: string, { tenant, attempts = UNLIMITED_SIGN_IN_ATTEMPTS }: SignInOptions = {}) {
   await attempts.begin();
   const candidates = await db.user.findMany({
-    where: { email: email.trim().toLowerCase(), ...(tenant ? { tenant: { slug: tenant.trim() } } : {}) },
+    // A deactivated user is simply not a candidate: the answer is the same as for a wrong
+    // password, so signIn does not tell whether an account exists but is deactivated.
+    where: { email: email.trim().toLowerCase(), deactivatedAt: null, ...(tenant ? { tenant: { slug: tenant.trim() } } : {}) },
     orderBy: { createdAt: 'asc' },
     take: MAX_SIGN_IN_CANDIDATES,
   });
@@ -108,3 +119,154 @@ async function validUserGroup(actor: Parameters<typeof findGroupInTenant>[0], id
   if (group.type !== 'USER') throw badInput('authorizationGroupId', 'must be a group of type USER');
   return group;
 }
+
+export type UserListArgs = {
+  tenantId?: string | null;
+  role?: UserRole | null;
+  authorizationGroupId?: string | null;
+};
+
+/** The `where` of a user listing: one tenant (sessions with users:manage only), the filters. */
+export function userFilter(principal: Principal, args: UserListArgs) {
+  const actor = assertCan(principal, 'user:read');
+  return {
+    ...reach(actor).user,
+    tenantId: actingTenantId(actor, args.tenantId),
+    ...(args.role ? { role: args.role } : {}),
+    ...(args.authorizationGroupId ? { authorizationGroupId: args.authorizationGroupId } : {}),
+  };
+}
+
+/** A user the principal may `action` (read or manage); another tenant's is NOT_FOUND. */
+async function findUserFor(principal: Principal, action: 'user:read' | 'user:manage', id: string) {
+  const actor = assertCan(principal, action);
+  const user = await db.user.findFirst({
+    where: { id, ...tenantReach(actor) },
+    include: { tenant: true, authorizationGroup: true },
+  });
+  if (!user) throw notFound('User');
+  assertCan(actor, action, { what: 'User', tenantId: user.tenantId });
+  return { actor, user };
+}
+
+export async function findReadableUser(principal: Principal, id: string) {
+  return (await findUserFor(principal, 'user:read', id)).user;
+}
+
+/**
+ * A user the actor may change. Changing a user's access, or ending it, is only for whoever
+ * holds at least that user's access: otherwise a member with users:manage could demote its
+ * tenant administrator, or deactivate it, and run the tenant alone. A platform administrator
+ * is only managed by platform administrators.
+ */
+async function findManagedUser(principal: Principal, id: string) {
+  const { actor, user } = await findUserFor(principal, 'user:manage', id);
+  if (user.role === 'PLATFORM_ADMIN' && !isPlatformAdminSession(actor)) {
+    throw forbidden('Only platform administrators may change a platform administrator.');
+  }
+  if (user.role === 'TENANT_ADMIN') assertMayGrantRole(actor, 'TENANT_ADMIN', user.tenant);
+  assertMayGrant(actor, userPermissions(user.role, user.authorizationGroup));
+  if (user.deactivatedAt) throw badInput('id', 'the user is deactivated');
+  return { actor, user };
+}
+
+export type UpdateUserInput = { role?: UserRole | null; authorizationGroupId?: string | null };
+
+/**
+ * Changes a user's role or USER group (explicit null removes the group). Both are grants:
+ * the actor must hold everything the user gets. Nobody changes their own role. Sessions read
+ * role and group on every request (strategies/session.ts), so the change applies to the
+ * user's next request.
+ */
+export async function updateUser(principal: Principal, id: string, input: UpdateUserInput) {
+  const { actor, user } = await findManagedUser(principal, id);
+  const role = input.role ?? (user.role as UserRole);
+  if (actor.kind === 'SESSION' && actor.user.id === id && role !== user.role) {
+    throw forbidden('You cannot change your own role.');
+  }
+  if (role !== user.role) assertMayGrantRole(actor, role, user.tenant);
+  const group =
+    input.authorizationGroupId === undefined
+      ? user.authorizationGroup
+      : input.authorizationGroupId === null
+        ? null
+        : await validUserGroup(actor, input.authorizationGroupId, user.tenantId);
+  assertMayGrant(actor, userPermissions(role, group));
+  return db.$transaction(async (tx) => {
+    const updated = await tx.user.update({ where: { id }, data: { role, authorizationGroupId: group?.id ?? null } });
+    await recordAudit(tx, actor, {
+      tenantId: user.tenantId,
+      action: 'user.updated',
+      targetType: 'User',
+      targetId: id,
+      metadata: { role, previousRole: user.role, authorizationGroupId: group?.id ?? null },
+    });
+    return updated;
+  });
+}
+
+/**
+ * Deactivates a user: it can no longer sign in and its sessions end at once. Keys it created
+ * keep working (they belong to the tenant, not to the person) and keep naming it as creator.
+ */
+export async function deactivateUser(principal: Principal, id: string) {
+  const { actor, user } = await findManagedUser(principal, id);
+  if (actor.kind === 'SESSION' && actor.user.id === id) throw badInput('id', 'you cannot deactivate yourself');
+  return db.$transaction(async (tx) => {
+    const deactivated = await tx.user.update({ where: { id }, data: { deactivatedAt: new Date() } });
+    const ended = await endSessions(tx, { userId: id });
+    await recordAudit(tx, actor, {
+      tenantId: user.tenantId,
+      action: 'user.deactivated',
+      targetType: 'User',
+      targetId: id,
+      metadata: { email: user.email, endedSessions: ended },
+    });
+    return deactivated;
+  });
+}
+
+/**
+ * The caller's own password. Needs the current one (a session left open on a shared machine
+ * must not be enough to take the account over), and each try counts against the address's
+ * failed-credential throttle like a signIn, so a stolen session cannot guess it quickly.
+ * Ends every other session of the user.
+ */
+export async function changePassword(
+  principal: Principal,
+  currentPassword: string,
+  newPassword: string,
+  attempts: SignInAttempts = UNLIMITED_SIGN_IN_ATTEMPTS,
+) {
+  const actor = requireAuthenticated(principal);
+  if (actor.kind !== 'SESSION') throw forbidden('changePassword needs a signed-in session; an API key has no password.');
+  const user = await db.user.findUniqueOrThrow({ where: { id: actor.user.id } });
+  await attempts.begin();
+  if (!(await verifyPassword(user.passwordHash, currentPassword))) throw badInput('currentPassword', 'is not your current password');
+  await attempts.succeeded();
+  if (newPassword.length < MIN_PASSWORD_LENGTH) throw badInput('newPassword', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  const passwordHash = await hashPassword(newPassword);
+  return db.$transaction(async (tx) => {
+    const updated = await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+    const ended = await endSessions(tx, { userId: user.id, id: { not: actor.sessionId } });
+    await recordAudit(tx, actor, {
+      tenantId: user.tenantId,
+      action: 'user.password_changed',
+      targetType: 'User',
+      targetId: user.id,
+      metadata: { endedSessions: ended },
+    });
+    return updated;
+  });
+}
+
+/**
+ * The one place sessions are ended for a user-management reason (deactivation, a password
+ * change). Sessions are verified against the database on every request today; a session
+ * cache must be invalidated here for the same sessions (after the transaction commits).
+ */
+export async function endSessions(tx: Tx, where: { userId: string; id?: { not: string } }): Promise<number> {
+  const { count } = await tx.session.deleteMany({ where });
+  return count;
+}
+

@@ -8,13 +8,20 @@ import { Project } from '../project/project.schema.js';
 import { Tenant } from '../tenant/tenant.schema.js';
 import { User } from '../user/user.schema.js';
 
-const PrincipalKind = builder.enumType('PrincipalKind', { values: ['ANONYMOUS', 'SESSION', 'API_KEY'] as const });
+const PrincipalKind = builder.enumType('PrincipalKind', {
+  description: 'How the caller authenticated.',
+  values: {
+    ANONYMOUS: { description: 'No credential.' },
+    SESSION: { description: 'A signed-in user’s session token.' },
+    API_KEY: { description: 'An API key.' },
+  } as const,
+});
 
 const Viewer = builder.objectRef<Principal>('Viewer').implement({
   description: 'Who is calling: a session, an API key, or nobody.',
   fields: (t) => ({
-    kind: t.field({ type: PrincipalKind, resolve: (p) => p.kind }),
-    permissions: t.stringList({ resolve: (p) => (p.kind === 'ANONYMOUS' ? [] : [...p.permissions].sort()) }),
+    kind: t.field({ type: PrincipalKind, description: 'ANONYMOUS, SESSION or API_KEY.', resolve: (p) => p.kind }),
+    permissions: t.stringList({ description: 'The permissions the caller holds, sorted.', resolve: (p) => (p.kind === 'ANONYMOUS' ? [] : [...p.permissions].sort()) }),
     crossTenant: t.boolean({
       description: 'Platform administrators and ADMIN keys act in every tenant.',
       resolve: (p) => p.kind !== 'ANONYMOUS' && p.crossTenant,
@@ -35,16 +42,19 @@ builder.objectFields(Viewer, (t) => ({
   user: t.field({
     type: User,
     nullable: true,
+    description: 'For sessions: the signed-in user.',
     resolve: (p) => (p.kind === 'SESSION' ? db.user.findUnique({ where: { id: p.user.id } }) : null),
   }),
   apiKey: t.field({
     type: ApiKey,
     nullable: true,
+    description: 'For API keys: the key (never its secret).',
     resolve: (p) => (p.kind === 'API_KEY' ? db.apiKey.findUnique({ where: { id: p.apiKey.id } }) : null),
   }),
   tenant: t.field({
     type: Tenant,
     nullable: true,
+    description: 'The caller’s own tenant; null when anonymous.',
     resolve: (p) => (p.kind === 'ANONYMOUS' ? null : db.tenant.findUnique({ where: { id: p.tenantId } })),
   }),
   organization: t.field({

@@ -2,97 +2,201 @@ import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
 import { ActorKind } from '../../schema/enums.js';
 import { CURSOR_ROW, keysetPage } from '../../schema/pagination.js';
-import { createWorkflow, deliverData, triggerWorkflow, workflowScope } from './workflow.service.js';
+import { ApiKey } from '../api-key/api-key.schema.js';
+import { User } from '../user/user.schema.js';
+import {
+  createWorkflow,
+  dataDeliveryScope,
+  deliverData,
+  triggerWorkflow,
+  visibleActingUser,
+  visibleKey,
+  workflowScope,
+} from './workflow.service.js';
 
-const WorkflowRunStatus = builder.enumType('WorkflowRunStatus', { values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const });
+const WorkflowRunStatus = builder.enumType('WorkflowRunStatus', {
+  description: 'Where a run stands.',
+  values: {
+    QUEUED: { description: 'Recorded, waiting to run.' },
+    RUNNING: { description: 'Running.' },
+    SUCCEEDED: { description: 'Finished successfully.' },
+    FAILED: { description: 'Finished with a failure.' },
+  } as const,
+});
+
+type ActorShape = { kind: 'USER' | 'API_KEY' | 'SYSTEM'; keyId: string | null; userId: string | null };
+
+const Actor = builder.objectRef<ActorShape>('Actor').implement({
+  description: 'Who did something: a user, an API key or keygate itself. The key or user is shown only when within your reach.',
+  fields: (t) => ({
+    kind: t.field({ type: ActorKind, description: 'USER, API_KEY or SYSTEM.', resolve: (actor) => actor.kind }),
+    apiKey: t.field({
+      type: ApiKey,
+      nullable: true,
+      description: 'The key, when kind is API_KEY and you may read keys (api_keys:read) and reach it; null otherwise.',
+      resolve: (actor, _args, { auth }) => visibleKey(auth, actor.kind === 'API_KEY' ? actor.keyId : null),
+    }),
+    user: t.field({
+      type: User,
+      nullable: true,
+      description: 'The user, when kind is USER and you read with a session in the user’s tenant; null otherwise (API keys, a platform administrator, a user since deleted).',
+      resolve: (actor, _args, { auth }) => visibleActingUser(auth, actor.kind === 'USER' ? actor.userId : null),
+    }),
+  }),
+});
 
 builder.prismaObject('Workflow', {
+  description: 'Something integrations trigger in a project.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    name: t.exposeString('name'),
-    project: t.relation('project'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    id: t.exposeID('id', { description: 'The workflow’s id.' }),
+    name: t.exposeString('name', { description: 'Name, unique within the project.' }),
+    project: t.relation('project', { description: 'The project the workflow belongs to.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the workflow was created.' }),
   }),
 });
 
 builder.prismaObject('WorkflowRun', {
+  description: 'One triggering of a workflow.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    project: t.relation('project'),
-    workflow: t.relation('workflow'),
-    input: t.expose('input', { type: 'JSON' }),
-    status: t.expose('status', { type: WorkflowRunStatus }),
-    triggeredByKind: t.expose('triggeredByKind', { type: ActorKind }),
-    triggeredByKeyId: t.exposeID('triggeredByKeyId', { nullable: true }),
-    triggeredByUserId: t.exposeID('triggeredByUserId', { nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    id: t.exposeID('id', { description: 'The run’s id.' }),
+    project: t.relation('project', { description: 'The project the run belongs to.' }),
+    workflow: t.relation('workflow', { description: 'The workflow that was triggered.' }),
+    input: t.expose('input', { type: 'JSON', description: 'The input given when triggering.' }),
+    status: t.expose('status', { type: WorkflowRunStatus, description: 'Where the run stands.' }),
+    triggeredBy: t.field({
+      type: Actor,
+      description: 'Who triggered the run.',
+      select: { triggeredByKind: true, triggeredByKeyId: true, triggeredByUserId: true },
+      resolve: (run) => ({ kind: run.triggeredByKind, keyId: run.triggeredByKeyId, userId: run.triggeredByUserId }),
+    }),
+    triggeredByKind: t.expose('triggeredByKind', {
+      type: ActorKind,
+      description: 'What kind of principal triggered the run.',
+      deprecationReason: 'Use triggeredBy { kind }.',
+    }),
+    triggeredByKeyId: t.exposeID('triggeredByKeyId', {
+      nullable: true,
+      description: 'The id of the key that triggered the run, if a key did.',
+      deprecationReason: 'Use triggeredBy { apiKey { id } }.',
+    }),
+    triggeredByUserId: t.exposeID('triggeredByUserId', {
+      nullable: true,
+      description: 'The id of the user who triggered the run, if a user did.',
+      deprecationReason: 'Use triggeredBy { user { id } }.',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the run was triggered.' }),
   }),
 });
 
 builder.prismaObject('DataDelivery', {
+  description: 'Data an integration delivered to a project.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    project: t.relation('project'),
-    source: t.exposeString('source'),
-    deliveredByKind: t.expose('deliveredByKind', { type: ActorKind }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    id: t.exposeID('id', { description: 'The delivery’s id.' }),
+    project: t.relation('project', { description: 'The project the data was delivered to.' }),
+    source: t.exposeString('source', { description: 'Where the data came from, as the integration named it.' }),
+    payload: t.expose('payload', { type: 'JSON', description: 'The data as delivered.' }),
+    deliveredBy: t.field({
+      type: Actor,
+      description: 'Who delivered the data.',
+      select: { deliveredByKind: true, deliveredById: true },
+      resolve: (delivery) => ({
+        kind: delivery.deliveredByKind,
+        keyId: delivery.deliveredByKind === 'API_KEY' ? delivery.deliveredById : null,
+        userId: delivery.deliveredByKind === 'USER' ? delivery.deliveredById : null,
+      }),
+    }),
+    deliveredByKind: t.expose('deliveredByKind', { type: ActorKind, description: 'What kind of principal delivered the data.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the data was delivered.' }),
   }),
 });
+
+type ScopeArgs = { tenantId?: string | number | null; projectId?: string | number | null };
+const scopeOf = (args: ScopeArgs) => ({ tenantId: args.tenantId?.toString(), projectId: args.projectId?.toString() });
 
 builder.queryFields((t) => ({
   workflows: t.prismaField({
     type: ['Workflow'],
-    args: { tenantId: t.arg.id(), projectId: t.arg.id() },
+    description: 'The workflows of the projects the caller reaches, by name. Needs projects:read or workflows:trigger.',
+    args: {
+      tenantId: t.arg.id({ description: 'Platform administrators: the tenant to list.' }),
+      projectId: t.arg.id({ description: 'Only the workflows of this project.' }),
+    },
     authScopes: { authenticated: true },
     resolve: async (query, _root, args, { auth, workspaceId }) =>
-      db.workflow.findMany({
-        ...query,
-        where: await workflowScope(auth, { tenantId: args.tenantId?.toString(), projectId: args.projectId?.toString() }, workspaceId),
-        orderBy: { name: 'asc' },
-      }),
+      db.workflow.findMany({ ...query, where: await workflowScope(auth, scopeOf(args), workspaceId), orderBy: { name: 'asc' } }),
   }),
   workflowRuns: t.prismaConnection(
     {
       type: 'WorkflowRun',
       cursor: 'id',
-      description: 'Newest first.',
-      args: { tenantId: t.arg.id(), projectId: t.arg.id() },
+      description: 'Runs in the projects the caller reaches, newest first. Needs projects:read or workflows:trigger.',
+      args: {
+        tenantId: t.arg.id({ description: 'Platform administrators: the tenant to list.' }),
+        projectId: t.arg.id({ description: 'Only the runs of this project.' }),
+      },
       authScopes: { authenticated: true },
       resolve: async (query, _root, args, { auth, workspaceId }) => {
-        const where = await workflowScope(auth, { tenantId: args.tenantId?.toString(), projectId: args.projectId?.toString() }, workspaceId);
+        const where = await workflowScope(auth, scopeOf(args), workspaceId);
         return db.workflowRun.findMany({
           ...(await keysetPage(query, where, (id) => db.workflowRun.findFirst({ where: { id, ...where }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
       },
     },
-    { name: 'WorkflowRunConnection' },
-    { name: 'WorkflowRunEdge' },
+    { name: 'WorkflowRunConnection', description: 'A page of workflow runs.' },
+    { name: 'WorkflowRunEdge', description: 'A workflow run in a page.' },
+  ),
+  dataDeliveries: t.prismaConnection(
+    {
+      type: 'DataDelivery',
+      cursor: 'id',
+      description: 'What integrations delivered to a project, newest first, payload included. Needs projects:read or data:deliver, and access to the project.',
+      args: { projectId: t.arg.id({ required: true, description: 'The project to read.' }) },
+      authScopes: { authenticated: true },
+      resolve: async (query, _root, { projectId }, { auth, workspaceId }) => {
+        const where = await dataDeliveryScope(auth, String(projectId), workspaceId);
+        return db.dataDelivery.findMany({
+          ...(await keysetPage(query, where, (id) => db.dataDelivery.findFirst({ where: { id, ...where }, select: CURSOR_ROW }))),
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        });
+      },
+      totalCount: async (_connection, { projectId }, { auth, workspaceId }) =>
+        db.dataDelivery.count({ where: await dataDeliveryScope(auth, String(projectId), workspaceId) }),
+    },
+    { name: 'DataDeliveryConnection', description: 'A page of data deliveries.' },
+    { name: 'DataDeliveryEdge', description: 'A data delivery in a page.' },
   ),
 }));
 
 const CreateWorkflowInput = builder.inputType('CreateWorkflowInput', {
-  fields: (t) => ({ projectId: t.id({ required: true }), name: t.string({ required: true }) }),
+  description: 'A new workflow.',
+  fields: (t) => ({
+    projectId: t.id({ required: true, description: 'The project the workflow belongs to.' }),
+    name: t.string({ required: true, description: '2–200 characters, unique within the project.' }),
+  }),
 });
 const TriggerWorkflowInput = builder.inputType('TriggerWorkflowInput', {
+  description: 'A workflow to trigger.',
   fields: (t) => ({
-    projectId: t.id({ required: true }),
-    workflowId: t.id({ required: true }),
+    projectId: t.id({ required: true, description: 'The project of the workflow.' }),
+    workflowId: t.id({ required: true, description: 'The workflow to trigger.' }),
     input: t.field({ type: 'JSON', description: 'Any JSON value, up to the payload size limit.' }),
   }),
 });
 const DeliverDataInput = builder.inputType('DeliverDataInput', {
+  description: 'Data to deliver to a project.',
   fields: (t) => ({
-    projectId: t.id({ required: true }),
-    source: t.string({ required: true }),
-    payload: t.field({ type: 'JSON', required: true }),
+    projectId: t.id({ required: true, description: 'The project the data is for.' }),
+    source: t.string({ required: true, description: 'Where the data comes from, 1–200 characters.' }),
+    payload: t.field({ type: 'JSON', required: true, description: 'Any JSON value, up to the payload size limit.' }),
   }),
 });
 
 builder.mutationFields((t) => ({
   createWorkflow: t.prismaField({
     type: 'Workflow',
-    args: { input: t.arg({ type: CreateWorkflowInput, required: true }) },
+    description: 'Creates a workflow in a project. Needs a session with projects:manage.',
+    args: { input: t.arg({ type: CreateWorkflowInput, required: true, description: 'The new workflow.' }) },
     authScopes: { session: true },
     resolve: async (query, _root, { input }, { auth, workspaceId }) => {
       const { id } = await createWorkflow(auth, { projectId: String(input.projectId), name: input.name }, workspaceId);
@@ -101,7 +205,8 @@ builder.mutationFields((t) => ({
   }),
   triggerWorkflow: t.prismaField({
     type: 'WorkflowRun',
-    args: { input: t.arg({ type: TriggerWorkflowInput, required: true }) },
+    description: 'Records a run of a workflow (status QUEUED). Needs workflows:trigger and access to the project.',
+    args: { input: t.arg({ type: TriggerWorkflowInput, required: true, description: 'What to trigger.' }) },
     authScopes: { permission: 'workflows:trigger' },
     resolve: async (query, _root, { input }, { auth, workspaceId }) => {
       const run = await triggerWorkflow(
@@ -114,7 +219,8 @@ builder.mutationFields((t) => ({
   }),
   deliverData: t.prismaField({
     type: 'DataDelivery',
-    args: { input: t.arg({ type: DeliverDataInput, required: true }) },
+    description: 'Stores data for a project. Needs data:deliver and access to the project.',
+    args: { input: t.arg({ type: DeliverDataInput, required: true, description: 'The data.' }) },
     authScopes: { permission: 'data:deliver' },
     resolve: async (query, _root, { input }, { auth, workspaceId }) => {
       const delivery = await deliverData(auth, { projectId: String(input.projectId), source: input.source, payload: input.payload }, workspaceId);

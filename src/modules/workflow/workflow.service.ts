@@ -2,8 +2,8 @@
  * What integrations do with a key: trigger workflow runs and deliver data, in the projects
  * their key allows. Every check is made here again, whatever the schema edge let through.
  */
-import { actingTenantId, actorOf, assertCan, reach } from '../../auth/access.js';
-import type { Principal } from '../../auth/principal.js';
+import { actingTenantId, actorOf, assertCan, reach, requireAuthenticated, visibleUser } from '../../auth/access.js';
+import { hasPermission, type Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
 import { notFound } from '../../errors.js';
 import { getConfig } from '../../config.js';
@@ -82,4 +82,30 @@ export async function workflowScope(principal: Principal, args: { tenantId?: str
 function assertPayloadSize(field: string, value: unknown) {
   const { maxPayloadBytes, maxPayloadDepth } = getConfig();
   assertJsonPayload(field, value, { maxBytes: maxPayloadBytes, maxDepth: maxPayloadDepth });
+}
+
+/** The `where` of a project's data deliveries: 'data:read' and access to the project. */
+export async function dataDeliveryScope(principal: Principal, projectId: string, workspaceId: string | null) {
+  const actor = assertCan(principal, 'data:read');
+  const project = await findAccessibleProject(actor, projectId, workspaceId);
+  return { ...reach(actor).dataDelivery, tenantId: project.tenantId, projectId: project.id };
+}
+
+/**
+ * The key behind a run or delivery, when the caller may read keys and reaches this one (an
+ * organization-bound key sees its organization's keys only); null otherwise.
+ */
+export async function visibleKey(principal: Principal, keyId: string | null) {
+  if (!keyId || !hasPermission(principal, 'api_keys:read')) return null;
+  const actor = requireAuthenticated(principal);
+  return db.apiKey.findFirst({ where: { id: keyId, ...reach(actor).apiKey } });
+}
+
+/**
+ * The user behind a run or delivery, when within the caller's reach: users of its own tenant
+ * for sessions (keys read no users), never a platform administrator from outside the tenant.
+ */
+export async function visibleActingUser(principal: Principal, userId: string | null) {
+  if (!userId || principal.kind === 'ANONYMOUS') return null;
+  return visibleUser(principal, await db.user.findFirst({ where: { id: userId, ...reach(principal).user } }));
 }

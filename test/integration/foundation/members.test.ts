@@ -81,8 +81,12 @@ const AuditEvents = graphql(`
 const Workspaces = graphql(`
   query MembersWorkspaces {
     workspaces {
-      id
-      name
+      edges {
+        node {
+          id
+          name
+        }
+      }
     }
   }
 `);
@@ -90,8 +94,12 @@ const Workspaces = graphql(`
 const Projects = graphql(`
   query MembersProjects {
     projects {
-      id
-      name
+      edges {
+        node {
+          id
+          name
+        }
+      }
     }
   }
 `);
@@ -158,8 +166,8 @@ describe('members', () => {
     const { workspaces } = await ok(Workspaces, {}, { token: seed.member.token });
     const { projects } = await ok(Projects, {}, { token: seed.member.token });
 
-    expect(workspaces).toEqual([{ id: seed.workspace.id, name: seed.workspace.name }]);
-    expect(projects).toEqual([{ id: seed.project.id, name: seed.project.name }]);
+    expect(workspaces.edges.map((e) => e.node)).toEqual([{ id: seed.workspace.id, name: seed.workspace.name }]);
+    expect(projects.edges.map((e) => e.node)).toEqual([{ id: seed.project.id, name: seed.project.name }]);
   });
 
   it('a MEMBER whose USER group grants workspaces:manage can create a workspace, and only that', async () => {

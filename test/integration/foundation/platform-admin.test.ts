@@ -21,13 +21,26 @@ const Tenants = graphql(`
 const TenantLists = graphql(`
   query PlatformTenantLists($tenantId: ID!) {
     organizations(tenantId: $tenantId) {
-      id
+      totalCount
+      edges {
+        node {
+          id
+        }
+      }
     }
     workspaces(tenantId: $tenantId) {
-      id
+      edges {
+        node {
+          id
+        }
+      }
     }
     projects(tenantId: $tenantId) {
-      id
+      edges {
+        node {
+          id
+        }
+      }
     }
     authorizationGroups(tenantId: $tenantId) {
       id
@@ -119,9 +132,10 @@ describe('platform administrators', () => {
 
     const data = await ok(TenantLists, { tenantId: seed.tenant.id }, { token: seed.platform.token });
 
-    expect(data.organizations).toEqual([{ id: seed.organization.id }]);
-    expect(data.workspaces).toEqual([{ id: seed.workspace.id }]);
-    expect(data.projects).toEqual([{ id: seed.project.id }]);
+    expect(data.organizations.edges.map((e) => e.node)).toEqual([{ id: seed.organization.id }]);
+    expect(data.organizations.totalCount).toBe(1);
+    expect(data.workspaces.edges.map((e) => e.node)).toEqual([{ id: seed.workspace.id }]);
+    expect(data.projects.edges.map((e) => e.node)).toEqual([{ id: seed.project.id }]);
     expect(data.authorizationGroups).toEqual([{ id: seed.keyGroup.id }]);
     const audited = data.auditEvents.edges.map((e) => e.node.targetId);
     expect(audited).toEqual(expect.arrayContaining([seed.tenant.id, seed.organization.id, seed.workspace.id, seed.project.id]));

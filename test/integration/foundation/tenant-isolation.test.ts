@@ -21,7 +21,11 @@ const TenantById = graphql(`
 const Organizations = graphql(`
   query IsolationOrganizations($tenantId: ID) {
     organizations(tenantId: $tenantId) {
-      id
+      edges {
+        node {
+          id
+        }
+      }
     }
   }
 `);
@@ -29,7 +33,11 @@ const Organizations = graphql(`
 const Workspaces = graphql(`
   query IsolationWorkspaces($tenantId: ID, $organizationId: ID) {
     workspaces(tenantId: $tenantId, organizationId: $organizationId) {
-      id
+      edges {
+        node {
+          id
+        }
+      }
     }
   }
 `);
@@ -37,7 +45,11 @@ const Workspaces = graphql(`
 const Projects = graphql(`
   query IsolationProjects($tenantId: ID, $workspaceId: ID) {
     projects(tenantId: $tenantId, workspaceId: $workspaceId) {
-      id
+      edges {
+        node {
+          id
+        }
+      }
     }
   }
 `);
@@ -130,14 +142,84 @@ const CreateUser = graphql(`
   }
 `);
 
+const Users = graphql(`
+  query IsolationUsers($tenantId: ID) {
+    users(tenantId: $tenantId) {
+      totalCount
+    }
+  }
+`);
+
+const UserById = graphql(`
+  query IsolationUser($id: ID!) {
+    user(id: $id) {
+      email
+    }
+  }
+`);
+
+const UpdateUser = graphql(`
+  mutation IsolationUpdateUser($id: ID!, $input: UpdateUserInput!) {
+    updateUser(id: $id, input: $input) {
+      id
+    }
+  }
+`);
+
+const DeactivateUser = graphql(`
+  mutation IsolationDeactivateUser($id: ID!) {
+    deactivateUser(id: $id) {
+      id
+    }
+  }
+`);
+
+const UpdateOrganization = graphql(`
+  mutation IsolationUpdateOrganization($id: ID!, $input: UpdateOrganizationInput!) {
+    updateOrganization(id: $id, input: $input) {
+      id
+    }
+  }
+`);
+
+const DeleteOrganization = graphql(`
+  mutation IsolationDeleteOrganization($id: ID!) {
+    deleteOrganization(id: $id)
+  }
+`);
+
+const UpdateProject = graphql(`
+  mutation IsolationUpdateProject($id: ID!, $input: UpdateProjectInput!) {
+    updateProject(id: $id, input: $input) {
+      id
+    }
+  }
+`);
+
+const DeleteProject = graphql(`
+  mutation IsolationDeleteProject($id: ID!) {
+    deleteProject(id: $id)
+  }
+`);
+
+const DataDeliveries = graphql(`
+  query IsolationDataDeliveries($projectId: ID!) {
+    dataDeliveries(projectId: $projectId) {
+      totalCount
+    }
+  }
+`);
+
 /** The ids an operation names: tenant B's real ones, or ids that exist nowhere. */
-type Target = { tenantId: string; organizationId: string; workspaceId: string; groupId: string };
+type Target = { tenantId: string; organizationId: string; workspaceId: string; groupId: string; projectId: string; userId: string };
 
 const targetOf = (seed: Seed): Target => ({
   tenantId: seed.tenant.id,
   organizationId: seed.organization.id,
   workspaceId: seed.workspace.id,
   groupId: seed.keyGroup.id,
+  projectId: seed.project.id,
+  userId: seed.member.user.id,
 });
 
 const missing = (): Target => ({
@@ -145,6 +227,8 @@ const missing = (): Target => ({
   organizationId: unique('no-org'),
   workspaceId: unique('no-ws'),
   groupId: unique('no-group'),
+  projectId: unique('no-project'),
+  userId: unique('no-user'),
 });
 
 const operations: { name: string; run: (t: Target, token: string) => Promise<Result<unknown>> }[] = [
@@ -182,6 +266,18 @@ const operations: { name: string; run: (t: Target, token: string) => Promise<Res
       execute(UpdateGroup, { id: t.groupId, input: { name: 'Hijacked', permissions: ['api_keys:manage', 'users:manage'] } }, { token }),
   },
   { name: 'deleteAuthorizationGroup(id)', run: (t, token) => execute(DeleteGroup, { id: t.groupId }, { token }) },
+  { name: 'users(tenantId)', run: (t, token) => execute(Users, { tenantId: t.tenantId }, { token }) },
+  { name: 'user(id)', run: (t, token) => execute(UserById, { id: t.userId }, { token }) },
+  { name: 'updateUser(id)', run: (t, token) => execute(UpdateUser, { id: t.userId, input: { role: 'MEMBER' } }, { token }) },
+  { name: 'deactivateUser(id)', run: (t, token) => execute(DeactivateUser, { id: t.userId }, { token }) },
+  {
+    name: 'updateOrganization(id)',
+    run: (t, token) => execute(UpdateOrganization, { id: t.organizationId, input: { name: 'Hijacked' } }, { token }),
+  },
+  { name: 'deleteOrganization(id)', run: (t, token) => execute(DeleteOrganization, { id: t.organizationId }, { token }) },
+  { name: 'updateProject(id)', run: (t, token) => execute(UpdateProject, { id: t.projectId, input: { name: 'Hijacked' } }, { token }) },
+  { name: 'deleteProject(id)', run: (t, token) => execute(DeleteProject, { id: t.projectId }, { token }) },
+  { name: 'dataDeliveries(projectId)', run: (t, token) => execute(DataDeliveries, { projectId: t.projectId }, { token }) },
   {
     name: 'createUser(tenantId)',
     run: (t, token) =>
@@ -247,7 +343,7 @@ describe('tenant isolation: a tenant admin of A naming tenant B', () => {
     for (const result of [workspaces, projects]) {
       if (result.errors) expect(errorOf(result).code).toBe('NOT_FOUND');
     }
-    expect(workspaces.data?.workspaces ?? []).toEqual([]);
-    expect(projects.data?.projects ?? []).toEqual([]);
+    expect(workspaces.data?.workspaces.edges ?? []).toEqual([]);
+    expect(projects.data?.projects.edges ?? []).toEqual([]);
   });
 });

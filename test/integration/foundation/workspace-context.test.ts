@@ -11,9 +11,14 @@ import { seedTenant, unique, type Seed } from '../../helpers/seed.js';
 const Projects = graphql(`
   query WorkspaceHeaderProjects {
     projects {
-      id
-      workspace {
-        id
+      totalCount
+      edges {
+        node {
+          id
+          workspace {
+            id
+          }
+        }
       }
     }
   }
@@ -56,9 +61,10 @@ describe('X-Workspace-Id', () => {
     const inFirst = await ok(Projects, {}, { token: seed.member.token, workspaceId: seed.workspace.id });
     const inSecond = await ok(Projects, {}, { token: seed.member.token, workspaceId: second.workspaceId });
 
-    expect(all.projects.map((p) => p.id).sort()).toEqual([seed.project.id, second.projectId].sort());
-    expect(inFirst.projects).toEqual([{ id: seed.project.id, workspace: { id: seed.workspace.id } }]);
-    expect(inSecond.projects).toEqual([{ id: second.projectId, workspace: { id: second.workspaceId } }]);
+    expect(all.projects.edges.map((e) => e.node.id).sort()).toEqual([seed.project.id, second.projectId].sort());
+    expect(inFirst.projects.edges.map((e) => e.node)).toEqual([{ id: seed.project.id, workspace: { id: seed.workspace.id } }]);
+    expect(inFirst.projects.totalCount).toBe(1);
+    expect(inSecond.projects.edges.map((e) => e.node)).toEqual([{ id: second.projectId, workspace: { id: second.workspaceId } }]);
   });
 
   it('`projects` with a header naming another tenant’s workspace → FORBIDDEN, as for a workspace that does not exist', async () => {

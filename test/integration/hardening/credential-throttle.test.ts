@@ -33,6 +33,14 @@ const SignIn = graphql(`
   }
 `);
 
+const ChangePassword = graphql(`
+  mutation HardeningThrottleChangePassword($currentPassword: String!, $newPassword: String!) {
+    changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {
+      id
+    }
+  }
+`);
+
 const redis = new Redis(REDIS_URL);
 const prefixes: string[] = [];
 afterAll(async () => {
@@ -106,6 +114,21 @@ describe('failed-credential throttle', () => {
     }
     const elsewhere = await executeWith(instance, SignIn, { email: seed.member.user.email, password: PASSWORD }, { ip: '203.0.113.31' });
     expect(elsewhere.errors).toBeUndefined();
+  });
+
+  it('wrong current passwords in changePassword count too: a stolen session cannot guess the password quickly', async () => {
+    const seed = await seedTenant();
+    const instance = await throttled(3);
+    const ip = '203.0.113.35';
+    const change = (currentPassword: string) =>
+      executeWith(instance, ChangePassword, { currentPassword, newPassword: 'a-new-long-password' }, { token: seed.member.token, ip });
+    const storedHash = async () => (await db.user.findUniqueOrThrow({ where: { id: seed.member.user.id } })).passwordHash;
+    const hash = await storedHash();
+    for (let i = 0; i < 3; i++) expect(errorOf(await change(`wrong-password-${i}`))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'currentPassword' });
+    expectThrottled(await change(PASSWORD));
+    expect(await storedHash()).toBe(hash);
+    // The right password from an address under the limit works.
+    expect((await executeWith(instance, ChangePassword, { currentPassword: PASSWORD, newPassword: 'a-new-long-password' }, { token: seed.member.token, ip: '203.0.113.36' })).errors).toBeUndefined();
   });
 
   it('every failed signIn of a batch counts', async () => {

@@ -37,11 +37,11 @@ describe('query limits', () => {
     const instance = limited({ maxDepth: 4 });
     const headers = { authorization: `Bearer ${seed.member.token}` };
 
-    const under = await postQuery(instance, '{ projects { workspace { organization { id } } } }', { headers });
+    const under = await postQuery(instance, '{ projects { edges { node { id } } } }', { headers });
     expectServed(under);
-    expect((under.data!.projects as unknown[]).length).toBeGreaterThan(0);
+    expect((under.data!.projects as { edges: unknown[] }).edges.length).toBeGreaterThan(0);
 
-    const over = await postQuery(instance, '{ projects { workspace { organization { tenant { id } } } } }', { headers });
+    const over = await postQuery(instance, '{ projects { edges { node { workspace { id } } } } }', { headers });
     expectRefused(over, 'MAX_DEPTH', 4);
     expect(over.errors![0]!.message).toContain('found 5');
   });
@@ -197,7 +197,7 @@ describe('introspection and GraphiQL', () => {
     expect(schema.errors).toBeUndefined();
     expect(schema.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
     const typo = await postQuery(instance, '{ viewr { kind } }');
-    expect(typo.errors![0]!.message).toContain('Did you mean "viewer"?');
+    expect(typo.errors![0]!.message).toMatch(/Did you mean .*"viewer"/);
   });
 
   it('GraphiQL is served to browsers only when KEYGATE_GRAPHIQL allows it', async () => {
