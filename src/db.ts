@@ -6,9 +6,11 @@
  * generated for SQLite refuses the pg adapter. Their APIs are identical, so the code is
  * typed against the SQLite one.
  */
+import type { Client as LibsqlClient, Config as LibsqlConfig } from '@libsql/client';
 import { PrismaLibSql } from '@prisma/adapter-libsql';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { getConfig } from './config.js';
+import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, withPragmas } from './db/sqlite.js';
 import { Prisma, PrismaClient } from './generated/prisma/client.js';
 import { PrismaClient as PgPrismaClient } from './generated/prisma-pg/client.js';
 
@@ -21,9 +23,21 @@ export function isSqliteUrl(url: string): boolean {
 
 export function createDb(url: string): Db {
   if (isSqliteUrl(url)) {
-    return new PrismaClient({ adapter: new PrismaLibSql({ url }) });
+    return new PrismaClient({ adapter: new ConfiguredLibSql({ url, timeout: SQLITE_BUSY_TIMEOUT_MS }) });
   }
   return new PgPrismaClient({ adapter: new PrismaPg({ connectionString: url }) }) as unknown as Db;
 }
 
+/**
+ * PrismaLibSql whose connections all run SQLITE_PRAGMAS. The libsql client opens connections
+ * itself: one at creation, and a new one after each `transaction()` (the transaction takes the
+ * old one away). So the pragmas run before the first statement on each fresh connection.
+ */
+class ConfiguredLibSql extends PrismaLibSql {
+  override createClient(config: LibsqlConfig): LibsqlClient {
+    return withPragmas(super.createClient(config), SQLITE_PRAGMAS);
+  }
+}
+
 export const db: Db = createDb(getConfig().databaseUrl);
+export const dbProvider: 'sqlite' | 'postgresql' = isSqliteUrl(getConfig().databaseUrl) ? 'sqlite' : 'postgresql';

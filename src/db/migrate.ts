@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client as LibsqlClient } from '@libsql/client';
 import pg from 'pg';
+import { SQLITE_PRAGMAS, withPragmas } from './sqlite.js';
 
 type Provider = 'sqlite' | 'postgresql';
 
@@ -120,7 +121,7 @@ async function sqliteDriver(url: string): Promise<Driver> {
   const file = sqlitePath(url);
   if (file) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   // The busy timeout makes concurrent starters queue on BEGIN IMMEDIATE instead of failing.
-  const client: LibsqlClient = createClient({ url, timeout: 30_000 });
+  const client: LibsqlClient = withPragmas(createClient({ url, timeout: 30_000 }), SQLITE_PRAGMAS);
   await client.execute(MIGRATIONS_TABLE.sqlite);
   return {
     appliedRows: async () => (await client.execute(SELECT_APPLIED)).rows as unknown as AppliedRow[],
@@ -153,7 +154,12 @@ async function sqliteDriver(url: string): Promise<Driver> {
         tx.close(); // rolls back unless committed
       }
     },
-    close: async () => client.close(),
+    async close() {
+      // In WAL mode committed pages may still sit in the -wal file; fold them into the
+      // database file, so a migrated file is complete on its own (copied as a template, say).
+      await client.execute('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => {});
+      client.close();
+    },
   };
 }
 

@@ -101,22 +101,22 @@ builder.mutationFields((t) => ({
     type: 'WorkflowRun',
     args: { input: t.arg({ type: TriggerWorkflowInput, required: true }) },
     authScopes: { permission: 'workflows:trigger' },
-    resolve: async (query, _root, { input }, { auth, workspaceId }) => {
-      const run = await triggerWorkflow(
+    resolve: async (_query, _root, { input }, { auth, workspaceId }) => {
+      // The stored row itself, not a re-read: relations a client selects are loaded by
+      // Pothos's fallback queries, and the write path stays one batched INSERT (group-commit.ts).
+      return triggerWorkflow(
         auth,
         { projectId: String(input.projectId), workflowId: String(input.workflowId), input: input.input },
         workspaceId,
       );
-      return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });
     },
   }),
   deliverData: t.prismaField({
     type: 'DataDelivery',
     args: { input: t.arg({ type: DeliverDataInput, required: true }) },
     authScopes: { permission: 'data:deliver' },
-    resolve: async (query, _root, { input }, { auth, workspaceId }) => {
-      const delivery = await deliverData(auth, { projectId: String(input.projectId), source: input.source, payload: input.payload }, workspaceId);
-      return db.dataDelivery.findUniqueOrThrow({ ...query, where: { id: delivery.id } });
+    resolve: async (_query, _root, { input }, { auth, workspaceId }) => {
+      return deliverData(auth, { projectId: String(input.projectId), source: input.source, payload: input.payload }, workspaceId);
     },
   }),
 }));
