@@ -4,7 +4,7 @@
  * bad setting is one clear line rather than a stack trace.
  */
 import { createServer } from 'node:http';
-import { ConfigError, getConfig, MAX_KEY_CACHE_TTL_MS } from './config.js';
+import { ConfigError, getConfig, MAX_KEY_CACHE_TTL_MS, MAX_SESSION_CACHE_TTL_MS } from './config.js';
 
 let config: ReturnType<typeof getConfig>;
 try {
@@ -22,6 +22,7 @@ const { createApp } = await import('./app.js');
 const { bootstrap } = await import('./modules/user/bootstrap.js');
 const { db, isSqliteUrl } = await import('./db.js');
 const { keyLookup } = await import('./auth/key-lookup.js');
+const { sessionLookup } = await import('./auth/session-lookup.js');
 
 const { yoga, lastUsed, logger, close: closeSecurity } = createApp({ config });
 const { applied } = await applyMigrations(config.databaseUrl);
@@ -30,7 +31,7 @@ await bootstrap(config, logger);
 
 // Several instances share one PostgreSQL: each must hear the others' key changes (see
 // invalidation-pg.ts for the staleness bound). SQLite is one machine, one instance.
-const keyInvalidation = await startKeyInvalidation();
+const [keyInvalidation, sessionInvalidation] = await Promise.all([startKeyInvalidation(), startSessionInvalidation()]);
 
 const server = createServer((req, res) => yoga.handle(req, res, { req }));
 server.listen(config.port, config.host, () => {
@@ -60,8 +61,8 @@ async function shutdown(signal: string) {
   });
   clearInterval(closeIdle);
   await lastUsed.flush();
-  await keyInvalidation?.stop();
-  await keyLookup.close();
+  await Promise.all([keyInvalidation?.stop(), sessionInvalidation?.stop()]);
+  await Promise.all([keyLookup.close(), sessionLookup.close()]);
   await closeSecurity();
   await db.$disconnect();
   clearTimeout(forced);
@@ -83,6 +84,21 @@ async function startKeyInvalidation() {
     retryForMs: MAX_KEY_CACHE_TTL_MS,
   });
   // Serve without waiting forever: until LISTEN is up the cache is bypassed, not trusted.
+  await Promise.race([invalidation.ready, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  return invalidation;
+}
+
+/** The same for sessions (signOut, a group's permissions…), on their own channel. */
+async function startSessionInvalidation() {
+  if (isSqliteUrl(config.databaseUrl)) return null;
+  const { startPgSessionInvalidation } = await import('./auth/invalidation-pg.js');
+  const { sessionCache } = await import('./auth/invalidation.js');
+  const invalidation = startPgSessionInvalidation({
+    connectionString: config.databaseUrl,
+    cache: sessionCache,
+    logger,
+    retryForMs: MAX_SESSION_CACHE_TTL_MS,
+  });
   await Promise.race([invalidation.ready, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   return invalidation;
 }

@@ -145,7 +145,7 @@ function toVerifiedKey(row: KeyRow, projectIds: string[]): VerifiedKey {
 }
 
 /** SQLite returns JSON columns as text; pg has parsed jsonb already. */
-function fromJson(value: unknown): unknown {
+export function fromJson(value: unknown): unknown {
   return typeof value === 'string' ? JSON.parse(value) : value;
 }
 
@@ -153,7 +153,7 @@ function toStringArray(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
 }
 
-function toDate(value: KeyRow['expiresAt']): Date | null {
+export function toDate(value: string | number | Date | null | undefined): Date | null {
   if (value === null || value === undefined) return null;
   const date = value instanceof Date ? value : new Date(typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
   // An unreadable expiry must not read as "never expires": treat it as already expired.

@@ -5,7 +5,7 @@
  */
 import { isPermission, type Permission } from '../../auth/permissions.js';
 import { actingTenantId, withinReach, requireAuthenticated, requireSessionPermission, type Principal } from '../../auth/principal.js';
-import { publishKeyChange } from '../../auth/invalidation.js';
+import { publishKeyChange, publishSessionChange } from '../../auth/invalidation.js';
 import { db } from '../../db.js';
 import { badInput } from '../../errors.js';
 import { writeUnique, optionalText, requireText } from '../../lib/validate.js';
@@ -79,6 +79,8 @@ export async function updateAuthorizationGroup(principal: Principal, id: string,
     }),
   );
   publishKeyChange({ authorizationGroupId: id });
+  // A USER group's permissions are what its members' sessions may do.
+  publishSessionChange({ authorizationGroupId: id });
   return updated;
 }
 

@@ -9,6 +9,7 @@ import { recordAudit } from '../audit/audit.service.js';
 import { findReachableGroup } from '../authorization-group/authorization-group.service.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
 import { hashPassword, verifyPassword } from './password.js';
+import { publishSessionChange } from '../../auth/invalidation.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
 
@@ -36,6 +37,7 @@ export async function signOut(principal: Principal): Promise<boolean> {
   const actor = requireAuthenticated(principal);
   if (actor.kind !== 'SESSION') throw forbidden('signOut ends a session; an API key has none.');
   await db.session.deleteMany({ where: { id: actor.sessionId } });
+  publishSessionChange({ sessionId: actor.sessionId });
   return true;
 }
 
