@@ -67,7 +67,7 @@ async function main() {
     '',
     ...describeMachine(),
     '',
-    `autocannon, ${load.connections} connections, ${load.durationS} s per measurement after a ${load.warmupS} s warm-up; the read scenarios (a)–(d) in ${args.rounds} interleaved rounds, then (e) ${args.rounds} times; medians shown. Servers run with NODE_ENV=production, KEYGATE_LOG_LEVEL=silent, KEYGATE_LAST_USED_FLUSH_MS=60000. Latencies in ms.`,
+    `autocannon, ${load.connections} connections, ${load.durationS} s per measurement after a ${load.warmupS} s warm-up; the read scenarios (a)–(d) and (f) in ${args.rounds} interleaved rounds, then the write (e) ${args.rounds} times; medians shown. Servers run with NODE_ENV=production, KEYGATE_LOG_LEVEL=silent, KEYGATE_LAST_USED_FLUSH_MS=60000. Latencies in ms.`,
   ];
   const databases: (() => Promise<TempDatabase>)[] = args['skip-sqlite'] ? [] : [async () => tempSqlite()];
   const pgUrl = process.env.KEYGATE_BENCH_PG_URL;
