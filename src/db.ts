@@ -29,15 +29,13 @@ export function createDb(url: string): Db {
 }
 
 /**
- * PrismaLibSql whose connections all run SQLITE_PRAGMAS. The libsql client opens connections
- * itself: one at creation, and a new one after each `transaction()` (the transaction takes the
- * old one away). So the pragmas run before the first statement on each fresh connection.
+ * PrismaLibSql whose connections all run SQLITE_PRAGMAS and whose transactions begin
+ * IMMEDIATE (see withPragmas in db/sqlite.ts).
  */
 class ConfiguredLibSql extends PrismaLibSql {
   override createClient(config: LibsqlConfig): LibsqlClient {
-    return withPragmas(super.createClient(config), SQLITE_PRAGMAS);
+    return withPragmas(super.createClient(config), SQLITE_PRAGMAS, { immediateTransactions: true });
   }
 }
 
 export const db: Db = createDb(getConfig().databaseUrl);
-export const dbProvider: 'sqlite' | 'postgresql' = isSqliteUrl(getConfig().databaseUrl) ? 'sqlite' : 'postgresql';

@@ -2,7 +2,7 @@
  * How keygate opens SQLite: the settings every connection gets, whoever opens it (the Prisma
  * client in db.ts, the key and session lookups, the migrator). No side effects on import.
  */
-import type { Client as LibsqlClient } from '@libsql/client';
+import type { Client as LibsqlClient, TransactionMode } from '@libsql/client';
 import Database from 'libsql';
 
 /**
@@ -23,11 +23,11 @@ import Database from 'libsql';
 export const SQLITE_PRAGMAS = ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = FULL'] as const;
 
 /**
- * How long the Prisma client's connection waits for another process's write lock (a CLI run,
- * a migration) before failing with SQLITE_BUSY. libsql is synchronous, so the wait blocks
- * the event loop: worth it for a rare cross-process collision, where failing an acknowledged
- * request would be worse. Within this process every write goes through the one Prisma
- * connection (see db/group-commit.ts), so it never waits on itself.
+ * How long a writing connection waits for another's write lock before failing with
+ * SQLITE_BUSY: another process's (a CLI run, a migration), or within this process the group
+ * commit's (insert-many.ts, milliseconds: one fsync). The Prisma client's libsql is
+ * synchronous, so its wait blocks the event loop: worth it, where failing an acknowledged
+ * request would be worse.
  */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
@@ -35,8 +35,14 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
  * A libsql client whose every connection runs `pragmas` first. The client opens connections
  * itself: one at creation, and a new one after each `transaction()` (the transaction takes
  * the old one away); so the pragmas run before the next statement on each fresh one.
+ *
+ * `immediateTransactions`: every transaction begins IMMEDIATE (takes the write lock at BEGIN,
+ * waiting up to the busy timeout) whatever mode the caller asked for. Prisma's adapter asks
+ * for DEFERRED, which fails outright (SQLITE_BUSY_SNAPSHOT, no waiting) when another
+ * connection commits between the transaction's first read and its first write — and the
+ * group commit's connection (insert-many.ts) commits all the time.
  */
-export function withPragmas(client: LibsqlClient, pragmas: readonly string[]): LibsqlClient {
+export function withPragmas(client: LibsqlClient, pragmas: readonly string[], options: { immediateTransactions?: boolean } = {}): LibsqlClient {
   let fresh = true;
   const configure = async () => {
     if (!fresh) return;
@@ -54,9 +60,9 @@ export function withPragmas(client: LibsqlClient, pragmas: readonly string[]): L
     execute: call('execute'),
     batch: call('batch'),
     executeMultiple: call('executeMultiple'),
-    transaction: async (...args: Parameters<LibsqlClient['transaction']>) => {
+    transaction: async (mode?: TransactionMode) => {
       await configure();
-      const transaction = await client.transaction(...args);
+      const transaction = await client.transaction(options.immediateTransactions ? 'write' : mode);
       fresh = true;
       return transaction;
     },

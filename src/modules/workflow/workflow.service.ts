@@ -3,10 +3,10 @@
  * their key allows. Every check is made here again, whatever the schema edge let through.
  */
 import { actingTenantId, actorOf, hasPermission, requireAuthenticated, requirePermission, type Principal } from '../../auth/principal.js';
-import { db, dbProvider } from '../../db.js';
+import { db } from '../../db.js';
 import { GroupCommit } from '../../db/group-commit.js';
 import { newId } from '../../db/ids.js';
-import { insertMany, type InsertColumn } from '../../db/insert-many.js';
+import { createInsertMany, type InsertColumn } from '../../db/insert-many.js';
 import type { DataDelivery, WorkflowRun } from '../../generated/prisma/client.js';
 import { forbidden, notFound } from '../../errors.js';
 import { getConfig } from '../../config.js';
@@ -45,8 +45,9 @@ const DELIVERY_COLUMNS: InsertColumn<DataDelivery>[] = [
   { name: 'deliveredById' },
   { name: 'createdAt' },
 ];
-const runWrites = new GroupCommit<WorkflowRun>((rows) => insertMany(db, dbProvider, 'WorkflowRun', RUN_COLUMNS, rows));
-const deliveryWrites = new GroupCommit<DataDelivery>((rows) => insertMany(db, dbProvider, 'DataDelivery', DELIVERY_COLUMNS, rows));
+const insertMany = createInsertMany(getConfig().databaseUrl, db);
+const runWrites = new GroupCommit<WorkflowRun>((rows) => insertMany('WorkflowRun', RUN_COLUMNS, rows));
+const deliveryWrites = new GroupCommit<DataDelivery>((rows) => insertMany('DataDelivery', DELIVERY_COLUMNS, rows));
 
 export async function createWorkflow(principal: Principal, input: { projectId: string; name: string }, workspaceId: string | null) {
   const actor = requirePermission(principal, 'projects:manage');

@@ -3,10 +3,11 @@
  * are written by one INSERT, and a row the database refuses fails only its own caller.
  */
 import { describe, expect, it } from 'vitest';
-import { db, dbProvider } from '../../../src/db.js';
+import { getConfig } from '../../../src/config.js';
+import { db } from '../../../src/db.js';
 import { GroupCommit } from '../../../src/db/group-commit.js';
 import { newId } from '../../../src/db/ids.js';
-import { insertMany, type InsertColumn } from '../../../src/db/insert-many.js';
+import { createInsertMany, type InsertColumn } from '../../../src/db/insert-many.js';
 import type { AuditEvent } from '../../../src/generated/prisma/client.js';
 import { seedTenant } from '../../helpers/seed.js';
 
@@ -26,11 +27,13 @@ function event(tenantId: string, n: number, id = newId()): AuditEvent {
   return { id, tenantId, actorKind: 'SYSTEM', actorId: null, action: 'group-commit.test', targetType: 'Test', targetId: String(n), metadata: { n }, createdAt: new Date() };
 }
 
+const insertMany = createInsertMany(getConfig().databaseUrl, db);
+
 function recordingCommit() {
   const batches: number[] = [];
   const commit = new GroupCommit<AuditEvent>((rows) => {
     batches.push(rows.length);
-    return insertMany(db, dbProvider, 'AuditEvent', COLUMNS, rows);
+    return insertMany('AuditEvent', COLUMNS, rows);
   });
   return { commit, batches };
 }
@@ -64,5 +67,25 @@ describe('group commit', () => {
     expect(batches).toEqual([3, 1, 1, 1]);
     const stored = await db.auditEvent.findMany({ where: { tenantId: tenant.id, action: 'group-commit.test' } });
     expect(stored.map((row) => row.targetId).sort()).toEqual(['0', '1', '3']);
+  });
+
+  it("Prisma transactions that read, then write, succeed while batches commit beside them (no SQLITE_BUSY_SNAPSHOT)", async () => {
+    const { tenant } = await seedTenant();
+    const { commit } = recordingCommit();
+    const batches = Array.from({ length: 200 }, (_, n) => commit.insert(event(tenant.id, n)));
+    // Each reads first (a snapshot), yields, then writes: on SQLite a DEFERRED transaction
+    // would fail if a batch committed in between.
+    const transactions = Array.from({ length: 20 }, (_, n) =>
+      db.$transaction(async (tx) => {
+        await tx.tenant.findUniqueOrThrow({ where: { id: tenant.id } });
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        return tx.auditEvent.create({ data: { ...event(tenant.id, 1000 + n), metadata: { n } } });
+      }),
+    );
+
+    const results = await Promise.allSettled([...batches, ...transactions]);
+
+    expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
+    expect(await db.auditEvent.count({ where: { tenantId: tenant.id, action: 'group-commit.test' } })).toBe(220);
   });
 });
