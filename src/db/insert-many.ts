@@ -95,6 +95,6 @@ function sqliteValue(value: unknown, json = false): unknown {
   return value;
 }
 
-function names(columns: readonly InsertColumn<never>[] | readonly { name: string }[]): string {
+function names(columns: readonly { name: string }[]): string {
   return columns.map((column) => `"${column.name}"`).join(', ');
 }
