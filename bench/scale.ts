@@ -6,6 +6,8 @@
  *     cache off (each request is a lookup in the 1M-row digest index) and warm;
  *   - `apiKeys(first: 20)`: one request at a time (latency) and under 50 connections,
  *     with and without `totalCount`, and a page deep in the list (cursor);
+ *   - deep pages: page 1 against the last ACTIVE page and against page 5,000 of the big
+ *     tenant's 100,000 keys (all statuses), with the ratio the issue sets (≤ 2× page 1's p99);
  *   - EXPLAIN (ANALYZE) of the SQL Prisma actually sends for the listing (captured from the
  *     pg driver while an in-process app answers the same query) and of the key lookup.
  *
@@ -26,8 +28,8 @@ type Args = Record<string, string | boolean | undefined>;
 
 const VIEWER = JSON.stringify({ query: '{ viewer { kind } }' });
 const LIST = (withTotal: boolean) =>
-  `query BenchScaleList($tenantId: ID!, $after: String) {
-    apiKeys(tenantId: $tenantId, first: 20, after: $after) {
+  `query BenchScaleList($tenantId: ID!, $after: String, $status: [ApiKeyStatus!]) {
+    apiKeys(tenantId: $tenantId, first: 20, after: $after, status: $status) {
       ${withTotal ? 'totalCount' : ''}
       edges { cursor node { id name prefix status createdAt } }
       pageInfo { hasNextPage endCursor }
@@ -69,7 +71,8 @@ export async function runScaleBenchmark(args: Args): Promise<void> {
       console.error(`  ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, status codes ${JSON.stringify(result.statusCodes)}`);
       rows.push({ label, result });
     };
-    const listBody = (withTotal: boolean, after?: string) => JSON.stringify({ query: LIST(withTotal), variables: { tenantId: seed.bigTenantId, after } });
+    const listBody = (withTotal: boolean, after?: string, status?: string[]) =>
+      JSON.stringify({ query: LIST(withTotal), variables: { tenantId: seed.bigTenantId, after, status } });
 
     await run(`verification, ${secrets.length} different keys, cache off (${load.connections} connections)`, () =>
       measure({ url: cacheOff.url, body: VIEWER, pickHeaders: randomKey }, load),
@@ -86,7 +89,22 @@ export async function runScaleBenchmark(args: Args): Promise<void> {
     await run('`apiKeys(first: 20, after: <cursor halfway down>)`, one at a time', () => sequential(keygate.url, listBody(false, deepCursor), admin));
     await run(`\`apiKeys(first: 20)\` (${load.connections} connections)`, () => measure({ url: keygate.url, body: listBody(false), headers: admin }, load));
 
-    const plans = await explainListing(database.url, seed.bigTenantId, admin.authorization, deepCursor);
+    // Deep pages (issue 12: p99 at page 5,000 within 2× of page 1). The cursor is the last
+    // key of the page before, computed from the seed's numbering (newest = highest number).
+    const pages = deepPages(options.bigTenantKeys);
+    const deepRows: { label: string; first: Measurement; deep: Measurement }[] = [];
+    for (const { label, status, afterKey } of pages) {
+      const firstPage = await sequential(keygate.url, listBody(false, undefined, status), admin);
+      const deep = await sequential(keygate.url, listBody(false, cursorFor(page1.apiKeys.pageInfo.endCursor, keyId(afterKey)), status), admin);
+      console.error(`[scale] ${label}: page 1 p99 ${firstPage.p99} ms, deep p99 ${deep.p99} ms`);
+      deepRows.push({ label, first: firstPage, deep });
+    }
+
+    const page5000 = pages.find((page) => page.status.includes('REVOKED'))!;
+    const plans = await explainListing(database.url, seed.bigTenantId, admin.authorization, deepCursor, {
+      cursor: cursorFor(page1.apiKeys.pageInfo.endCursor, keyId(page5000.afterKey)),
+      status: page5000.status,
+    });
 
     const report = [
       '## Scale benchmark (PostgreSQL)',
@@ -104,6 +122,15 @@ export async function runScaleBenchmark(args: Args): Promise<void> {
       '|---|---:|---:|---:|---:|',
       ...rows.map(({ label, result }) => `| ${label} | ${Math.round(result.rps).toLocaleString('en-US')} | ${result.p50} | ${result.p99} | ${result.failures} |`),
       '',
+      '### Deep pages (one request at a time; target: deep p99 ≤ 2× page 1 p99)',
+      '',
+      '| listing | page 1 p50 / p99 | deep page p50 / p99 | p99 ratio | target |',
+      '|---|---:|---:|---:|---|',
+      ...deepRows.map(({ label, first, deep }) => {
+        const ratio = deep.p99 / first.p99;
+        return `| ${label} | ${first.p50} / ${first.p99} | ${deep.p50} / ${deep.p99} | ${ratio.toFixed(1)}× | ${ratio <= 2 ? 'met' : 'MISSED'} |`;
+      }),
+      '',
       ...plans,
     ].join('\n') + '\n';
     console.log('\n' + report);
@@ -112,6 +139,22 @@ export async function runScaleBenchmark(args: Args): Promise<void> {
     await Promise.all(servers.map((server) => server.stop()));
     await database.drop();
   }
+}
+
+/**
+ * The deep pages to measure: the last page of the ACTIVE listing (90 % of the keys are
+ * ACTIVE: every 10th is REVOKED), and page 5,000 of the listing with every status (the
+ * 100,000 keys' last page). `afterKey` is the number of the key the cursor points at.
+ */
+function deepPages(bigTenantKeys: number): { label: string; status: string[]; afterKey: number }[] {
+  const active: number[] = [];
+  for (let i = bigTenantKeys; i >= 1; i--) if (i % 10 !== 0) active.push(i);
+  const lastActivePage = Math.floor((active.length - 1) / 20) + 1;
+  const allPages = Math.floor((bigTenantKeys - 1) / 20) + 1;
+  return [
+    { label: `ACTIVE keys, page ${lastActivePage.toLocaleString('en-US')} (${active.length.toLocaleString('en-US')} keys)`, status: ['ACTIVE'], afterKey: active[20 * (lastActivePage - 1) - 1]! },
+    { label: `all statuses, page ${allPages.toLocaleString('en-US')} (${bigTenantKeys.toLocaleString('en-US')} keys)`, status: ['ACTIVE', 'REVOKED'], afterKey: bigTenantKeys - 20 * (allPages - 1) + 1 },
+  ];
 }
 
 /** Latency without queueing: one request at a time. */
@@ -144,7 +187,13 @@ function cursorFor(sample: string, id: string): string {
  * Runs the listing through an in-process app on the same database and captures the SQL the
  * pg driver receives, then EXPLAINs exactly that (same text, same parameters).
  */
-async function explainListing(databaseUrl: string, tenantId: string, authorization: string, deepCursor: string): Promise<string[]> {
+async function explainListing(
+  databaseUrl: string,
+  tenantId: string,
+  authorization: string,
+  deepCursor: string,
+  page5000: { cursor: string; status: string[] },
+): Promise<string[]> {
   process.env.DATABASE_URL = databaseUrl;
   process.env.KEYGATE_LOG_LEVEL = 'silent';
   process.env.NODE_ENV = 'production';
@@ -162,23 +211,24 @@ async function explainListing(databaseUrl: string, tenantId: string, authorizati
 
   const { createApp } = await import('../src/app.js');
   const app = createApp();
-  const ask = async (after?: string, withTotal = false) => {
+  const ask = async (after?: string, withTotal = false, status?: string[]) => {
     captured.length = 0;
     const response = await app.yoga.fetch('http://bench/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization },
-      body: JSON.stringify({ query: LIST(withTotal), variables: { tenantId, after } }),
+      body: JSON.stringify({ query: LIST(withTotal), variables: { tenantId, after, status } }),
     });
     const body = (await response.json()) as { errors?: unknown };
     if (body.errors) throw new Error(`listing failed: ${JSON.stringify(body.errors)}`);
     return [...captured];
   };
 
-  let firstPage: Captured[], withTotal: Captured[], deepPage: Captured[];
+  let firstPage: Captured[], withTotal: Captured[], deepPage: Captured[], lastPage: Captured[];
   try {
     firstPage = await ask();
     withTotal = await ask(undefined, true);
     deepPage = await ask(deepCursor);
+    lastPage = await ask(page5000.cursor, false, page5000.status);
   } finally {
     pg.Client.prototype.query = originalQuery;
   }
@@ -201,6 +251,7 @@ async function explainListing(databaseUrl: string, tenantId: string, authorizati
     await explain('`apiKeys(first: 20)`: the SQL Prisma sends', ordered(firstPage));
     await explain('`totalCount`: the SQL Prisma sends', withTotal.find((s) => /COUNT\(/i.test(s.text)));
     await explain('`apiKeys(first: 20, after: <cursor>)`: the SQL Prisma sends', ordered(deepPage));
+    await explain('`apiKeys(first: 20, status: [ACTIVE, REVOKED], after: <page 4,999>)`: the SQL Prisma sends', ordered(lastPage));
     const digest = (await client.query('SELECT "secretDigest" FROM "ApiKey" WHERE "tenantId" = $1 LIMIT 1', [tenantId])).rows[0].secretDigest;
     const { PG_KEY_LOOKUP } = await import('../src/auth/key-lookup.js');
     await explain('key verification by digest (src/auth/key-lookup.ts)', { text: PG_KEY_LOOKUP, values: [digest] });

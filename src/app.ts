@@ -4,7 +4,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
-import { keyCache } from './auth/invalidation.js';
+import { keyCache, sessionCache } from './auth/invalidation.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { apiKeyStrategy } from './auth/strategies/api-key.js';
 import { sessionStrategy } from './auth/strategies/session.js';
@@ -71,7 +71,7 @@ export function createApp(options: AppOptions = {}) {
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
       ...security.beforeAuth,
       useAuth({
-        strategies: [sessionStrategy(db), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],
+        strategies: [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],
         trustedProxies: config.trustedProxies,
       }),
       ...security.afterAuth,

@@ -9,6 +9,8 @@ import { checkSecuritySettings, securityConfig, securitySettings } from './secur
 
 /** The longest any instance may serve a verified key from memory (bounds cross-instance retries too). */
 export const MAX_KEY_CACHE_TTL_MS = 10 * 60_000;
+/** The longest any instance may serve a verified session from memory. */
+export const MAX_SESSION_CACHE_TTL_MS = 60_000;
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -35,6 +37,11 @@ const schema = z.object({
   /** How long a verified key may be served from memory before the database is asked again. */
   KEYGATE_KEY_CACHE_TTL_MS: int(0, MAX_KEY_CACHE_TTL_MS).default(30_000),
   KEYGATE_KEY_CACHE_MAX_ENTRIES: int(0, 10_000_000).default(100_000),
+  /**
+   * How long a verified session may be served from memory. Short: a change made by another
+   * process without a channel to this one (a CLI run on SQLite) applies within this time.
+   */
+  KEYGATE_SESSION_CACHE_TTL_MS: int(0, MAX_SESSION_CACHE_TTL_MS).default(5_000),
   /** lastUsedAt/lastUsedIp are coalesced in memory and written at most once per key per interval. */
   KEYGATE_LAST_USED_FLUSH_MS: int(100, 60_000).default(30_000),
   KEYGATE_MAX_PAYLOAD_BYTES: int(1, 10 * 1024 * 1024).default(256 * 1024),
@@ -75,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ),
     keyCacheTtlMs: e.KEYGATE_KEY_CACHE_TTL_MS,
     keyCacheMaxEntries: e.KEYGATE_KEY_CACHE_MAX_ENTRIES,
+    sessionCacheTtlMs: e.KEYGATE_SESSION_CACHE_TTL_MS,
     lastUsedFlushMs: e.KEYGATE_LAST_USED_FLUSH_MS,
     maxPayloadBytes: e.KEYGATE_MAX_PAYLOAD_BYTES,
     graphiql: e.KEYGATE_GRAPHIQL ?? !production,

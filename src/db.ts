@@ -6,9 +6,11 @@
  * generated for SQLite refuses the pg adapter. Their APIs are identical, so the code is
  * typed against the SQLite one.
  */
+import type { Client as LibsqlClient, Config as LibsqlConfig } from '@libsql/client';
 import { PrismaLibSql } from '@prisma/adapter-libsql';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { getConfig } from './config.js';
+import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, withPragmas } from './db/sqlite.js';
 import { Prisma, PrismaClient } from './generated/prisma/client.js';
 import { PrismaClient as PgPrismaClient } from './generated/prisma-pg/client.js';
 
@@ -21,9 +23,19 @@ export function isSqliteUrl(url: string): boolean {
 
 export function createDb(url: string): Db {
   if (isSqliteUrl(url)) {
-    return new PrismaClient({ adapter: new PrismaLibSql({ url }) });
+    return new PrismaClient({ adapter: new ConfiguredLibSql({ url, timeout: SQLITE_BUSY_TIMEOUT_MS }) });
   }
   return new PgPrismaClient({ adapter: new PrismaPg({ connectionString: url }) }) as unknown as Db;
+}
+
+/**
+ * PrismaLibSql whose connections all run SQLITE_PRAGMAS and whose transactions begin
+ * IMMEDIATE (see withPragmas in db/sqlite.ts).
+ */
+class ConfiguredLibSql extends PrismaLibSql {
+  override createClient(config: LibsqlConfig): LibsqlClient {
+    return withPragmas(super.createClient(config), SQLITE_PRAGMAS, { immediateTransactions: true });
+  }
 }
 
 export const db: Db = createDb(getConfig().databaseUrl);

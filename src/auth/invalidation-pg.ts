@@ -25,17 +25,27 @@
  *   may have); after that every entry read before the change has expired anyway.
  *
  * In every case the bound is at most KEYGATE_KEY_CACHE_TTL_MS, the cache's own TTL.
+ *
+ * Sessions (session-cache.ts) have the same bridge on their own channel
+ * (`keygate_session_changes`, startPgSessionInvalidation), with the same bounds and
+ * KEYGATE_SESSION_CACHE_TTL_MS in place of the key cache's TTL.
  */
 import pg from 'pg';
 import type { Logger } from '../lib/logger.js';
-import { onKeyChange } from './invalidation.js';
-import type { KeyCache, KeyChange } from './key-cache.js';
+import { onKeyChange, onSessionChange } from './invalidation.js';
+import type { KeyChange, VerifiedCache } from './key-cache.js';
+import { parseSessionChange, type SessionChange } from './session-cache.js';
 
 export const KEY_CHANGES_CHANNEL = 'keygate_key_changes';
+/** Sessions have their own channel, listener and cache, with the same bounds as keys. */
+export const SESSION_CHANGES_CHANNEL = 'keygate_session_changes';
 
-export type PgKeyInvalidationOptions = {
+/** The part of a verified cache the bridge drives. */
+type InvalidatedCache<Change> = Pick<VerifiedCache<unknown, Change>, 'suspend' | 'resume' | 'invalidate' | 'clear'>;
+
+export type PgInvalidationOptions<Change> = {
   connectionString: string;
-  cache: KeyCache;
+  cache: InvalidatedCache<Change>;
   logger: Logger;
   /**
    * How long a NOTIFY that cannot be sent is retried: the staleness bound in that case.
@@ -43,13 +53,13 @@ export type PgKeyInvalidationOptions = {
    * older than the change.
    */
   retryForMs: number;
-  /** @default 'keygate_key_changes' */
-  channel?: string;
-  /**
-   * Where local changes come from; each is sent to every instance.
-   * @default onKeyChange (src/auth/invalidation.ts)
-   */
-  subscribe?: (listener: (change: KeyChange) => void) => () => void;
+  channel: string;
+  /** Where local changes come from; each is sent to every instance. */
+  subscribe: (listener: (change: Change) => void) => () => void;
+  /** A notification's payload → the change, or null when unreadable. */
+  parse: (payload: string | undefined) => Change | null;
+  /** What changes are about, for log lines: `key` or `session`. */
+  subject: string;
   /** @default 5000 */
   heartbeatIntervalMs?: number;
   /** A heartbeat slower than this counts as a lost connection. @default 2000 */
@@ -58,30 +68,61 @@ export type PgKeyInvalidationOptions = {
   reconnectDelayMs?: number;
   /** @default 5000 */
   maxReconnectDelayMs?: number;
-  /** Shown in pg_stat_activity. @default 'keygate-key-invalidation' */
+  /** Shown in pg_stat_activity. @default 'keygate-<subject>-invalidation' */
   applicationName?: string;
 };
 
-export type PgKeyInvalidation = {
+export type PgKeyInvalidationOptions = Omit<PgInvalidationOptions<KeyChange>, 'channel' | 'subscribe' | 'parse' | 'subject'> & {
+  /** @default 'keygate_key_changes' */
+  channel?: string;
+  /** @default onKeyChange (src/auth/invalidation.ts) */
+  subscribe?: (listener: (change: KeyChange) => void) => () => void;
+};
+
+export type PgSessionInvalidationOptions = Omit<PgInvalidationOptions<SessionChange>, 'channel' | 'subscribe' | 'parse' | 'subject'> & {
+  /** @default 'keygate_session_changes' */
+  channel?: string;
+  /** @default onSessionChange (src/auth/invalidation.ts) */
+  subscribe?: (listener: (change: SessionChange) => void) => () => void;
+};
+
+export type PgInvalidation<Change> = {
   /** Resolves when LISTEN is first active (never rejects; the cache stays bypassed until then). */
   readonly ready: Promise<void>;
   /** Whether this instance hears other instances' changes right now. */
   readonly listening: boolean;
   /** Sends a change to every instance, this one included. */
-  notify(change: KeyChange): Promise<void>;
+  notify(change: Change): Promise<void>;
   /** Stops listening, waits (briefly) for NOTIFYs still being sent, closes the connections. */
   stop(): Promise<void>;
 };
 
 const STOP_GRACE_MS = 2_000;
 
+export type PgKeyInvalidation = PgInvalidation<KeyChange>;
+
 export function startPgKeyInvalidation(options: PgKeyInvalidationOptions): PgKeyInvalidation {
-  const channel = options.channel ?? KEY_CHANGES_CHANNEL;
+  return startPgInvalidation({ ...options, channel: options.channel ?? KEY_CHANGES_CHANNEL, subscribe: options.subscribe ?? onKeyChange, parse: parseChange, subject: 'key' });
+}
+
+/** The same bridge for the verified-session cache (session-cache.ts), on its own channel. */
+export function startPgSessionInvalidation(options: PgSessionInvalidationOptions): PgInvalidation<SessionChange> {
+  return startPgInvalidation({
+    ...options,
+    channel: options.channel ?? SESSION_CHANGES_CHANNEL,
+    subscribe: options.subscribe ?? onSessionChange,
+    parse: parseSessionChange,
+    subject: 'session',
+  });
+}
+
+export function startPgInvalidation<Change>(options: PgInvalidationOptions<Change>): PgInvalidation<Change> {
+  const { channel, subject } = options;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5_000;
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 2_000;
   const reconnectDelayMs = options.reconnectDelayMs ?? 100;
   const maxReconnectDelayMs = options.maxReconnectDelayMs ?? 5_000;
-  const applicationName = options.applicationName ?? 'keygate-key-invalidation';
+  const applicationName = options.applicationName ?? `keygate-${subject}-invalidation`;
   const { cache, logger } = options;
 
   let listener: pg.Client | null = null;
@@ -100,7 +141,7 @@ export function startPgKeyInvalidation(options: PgKeyInvalidationOptions): PgKey
   // not wait for a TCP and authentication handshake before the other instances hear of it.
   const notifier = new pg.Pool({ connectionString: options.connectionString, max: 2, idleTimeoutMillis: 0, application_name: `${applicationName}-notify` });
   // An idle pooled connection that dies emits here; without a handler it would crash the process.
-  notifier.on('error', (error) => logger.warn('key-change notifier connection lost', { error: error.message }));
+  notifier.on('error', (error) => logger.warn(`${subject}-change notifier connection lost`, { error: error.message }));
   notifier.query('SELECT 1').catch(() => {});
 
   async function connect(): Promise<void> {
@@ -117,7 +158,7 @@ export function startPgKeyInvalidation(options: PgKeyInvalidationOptions): PgKey
       await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     } catch (error) {
       client.end().catch(() => {});
-      logger.warn('cannot listen for key changes; the verification cache stays off', { error: (error as Error).message });
+      logger.warn(`cannot listen for ${subject} changes; the ${subject} cache stays off`, { error: (error as Error).message });
       scheduleReconnect();
       return;
     }
@@ -129,7 +170,7 @@ export function startPgKeyInvalidation(options: PgKeyInvalidationOptions): PgKey
     failedAttempts = 0;
     cache.resume();
     heartbeat = setInterval(() => void checkHeartbeat(client), heartbeatIntervalMs).unref();
-    logger.info('listening for key changes', { channel });
+    logger.info(`listening for ${subject} changes`, { channel });
     markReady();
   }
 
@@ -141,7 +182,7 @@ export function startPgKeyInvalidation(options: PgKeyInvalidationOptions): PgKey
     cache.suspend();
     client.end().catch(() => {});
     if (stopped) return;
-    logger.warn('lost the key-change listener; verification cache off until it is back', { error: error?.message });
+    logger.warn(`lost the ${subject}-change listener; ${subject} cache off until it is back`, { error: error?.message });
     scheduleReconnect();
   }
 
@@ -168,18 +209,19 @@ export function startPgKeyInvalidation(options: PgKeyInvalidationOptions): PgKey
   }
 
   function applyNotification(payload: string | undefined): void {
-    const change = parseChange(payload);
+    const change = options.parse(payload);
     if (change) {
-      // Not publishKeyChange: that would send the change out again, to every instance, forever.
+      // Not publishKeyChange/publishSessionChange: that would send the change out again, to
+      // every instance, forever.
       cache.invalidate(change);
     } else {
-      // Something we do not understand may still concern a cached key: forget them all.
-      logger.warn('unreadable key-change notification; clearing the verification cache');
+      // Something we do not understand may still concern a cached entry: forget them all.
+      logger.warn(`unreadable ${subject}-change notification; clearing the ${subject} cache`);
       cache.clear();
     }
   }
 
-  async function send(change: KeyChange): Promise<void> {
+  async function send(change: Change): Promise<void> {
     const payload = JSON.stringify(change);
     const giveUpAt = Date.now() + options.retryForMs;
     for (let attempt = 0; ; attempt++) {
@@ -188,7 +230,7 @@ export function startPgKeyInvalidation(options: PgKeyInvalidationOptions): PgKey
         return;
       } catch (error) {
         if (stopped || Date.now() >= giveUpAt) {
-          logger.error('could not tell other instances about a key change; they may serve it stale until their cache TTL', { change, error: (error as Error).message });
+          logger.error(`could not tell other instances about a ${subject} change; they may serve it stale until their cache TTL`, { change, error: (error as Error).message });
           return;
         }
         await sleep(Math.min(maxReconnectDelayMs, reconnectDelayMs * 2 ** attempt));
@@ -196,13 +238,13 @@ export function startPgKeyInvalidation(options: PgKeyInvalidationOptions): PgKey
     }
   }
 
-  function notify(change: KeyChange): Promise<void> {
+  function notify(change: Change): Promise<void> {
     const sending = send(change).finally(() => pendingNotifies.delete(sending));
     pendingNotifies.add(sending);
     return sending;
   }
 
-  const unsubscribe = (options.subscribe ?? onKeyChange)((change) => void notify(change));
+  const unsubscribe = options.subscribe((change) => void notify(change));
   void connect();
 
   return {

@@ -32,14 +32,19 @@ export type VerifiedKey = {
   ipAllowlist: readonly AddressRange[];
 };
 
-type Entry = { key: VerifiedKey | null; storedAt: number };
+type Entry<Value> = { value: Value | null; storedAt: number };
 
 const NEGATIVE_TTL_MS = 5_000;
 
-export class KeyCache {
+/**
+ * A cache of records verified against the database (keys here, sessions in session-cache.ts),
+ * keyed by a credential's digest, with the guarantees above: bounded LRU, TTL, negative
+ * entries, eviction by change, and a generation counter against re-caching a stale read.
+ */
+export class VerifiedCache<Value, Change> {
   // A Map iterates in insertion order, which makes it a cheap LRU: re-insert on hit,
   // evict from the front when full.
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, Entry<Value>>();
   /**
    * Bumped by every invalidation. A lookup notes it before reading the database and may
    * store its result only if it is unchanged: otherwise a read that started before a
@@ -53,7 +58,11 @@ export class KeyCache {
    */
   private suspended = false;
 
-  constructor(private readonly options: { ttlMs: number; maxEntries: number }) {}
+  constructor(
+    private readonly options: { ttlMs: number; maxEntries: number },
+    /** Whether a cached record is affected by a change (and must be evicted). */
+    private readonly affects: (value: Value, change: Change) => boolean,
+  ) {}
 
   get enabled(): boolean {
     return this.options.ttlMs > 0 && this.options.maxEntries > 0 && !this.suspended;
@@ -79,44 +88,37 @@ export class KeyCache {
   }
 
   /** `undefined`: not cached (ask the database). `null`: known not to exist. */
-  get(digest: string, now = Date.now()): VerifiedKey | null | undefined {
+  get(digest: string, now = Date.now()): Value | null | undefined {
     const entry = this.entries.get(digest);
     if (!entry) return undefined;
-    const ttl = entry.key ? this.options.ttlMs : Math.min(NEGATIVE_TTL_MS, this.options.ttlMs);
+    const ttl = entry.value ? this.options.ttlMs : Math.min(NEGATIVE_TTL_MS, this.options.ttlMs);
     if (now - entry.storedAt >= ttl) {
       this.entries.delete(digest);
       return undefined;
     }
     this.entries.delete(digest);
     this.entries.set(digest, entry);
-    return entry.key;
+    return entry.value;
   }
 
   get currentGeneration(): number {
     return this.generation;
   }
 
-  set(digest: string, key: VerifiedKey | null, readAtGeneration: number, storedAt = Date.now()): void {
+  set(digest: string, value: Value | null, readAtGeneration: number, storedAt = Date.now()): void {
     if (!this.enabled || readAtGeneration !== this.generation) return;
     this.entries.delete(digest);
-    this.entries.set(digest, { key, storedAt });
+    this.entries.set(digest, { value, storedAt });
     while (this.entries.size > this.options.maxEntries) {
       this.entries.delete(this.entries.keys().next().value!);
     }
   }
 
   /** Evicts every entry matching the change. Rare (admin actions), so a scan is fine. */
-  invalidate(change: KeyChange): void {
+  invalidate(change: Change): void {
     this.generation++;
-    for (const [digest, { key }] of this.entries) {
-      if (!key) continue;
-      if (
-        ('keyId' in change && key.id === change.keyId) ||
-        ('authorizationGroupId' in change && key.authorizationGroupId === change.authorizationGroupId) ||
-        ('tenantId' in change && key.tenantId === change.tenantId)
-      ) {
-        this.entries.delete(digest);
-      }
+    for (const [digest, { value }] of this.entries) {
+      if (value && this.affects(value, change)) this.entries.delete(digest);
     }
   }
 
@@ -128,6 +130,20 @@ export class KeyCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+export class KeyCache extends VerifiedCache<VerifiedKey, KeyChange> {
+  constructor(options: { ttlMs: number; maxEntries: number }) {
+    super(options, keyAffectedBy);
+  }
+}
+
+function keyAffectedBy(key: VerifiedKey, change: KeyChange): boolean {
+  return (
+    ('keyId' in change && key.id === change.keyId) ||
+    ('authorizationGroupId' in change && key.authorizationGroupId === change.authorizationGroupId) ||
+    ('tenantId' in change && key.tenantId === change.tenantId)
+  );
 }
 
 export type KeyChange = { keyId: string } | { authorizationGroupId: string } | { tenantId: string };

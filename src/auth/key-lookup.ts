@@ -12,10 +12,11 @@
  * prepared once. It sees only committed rows, which is what verification must see. PostgreSQL: a small `pg` pool
  * with named prepared statements (parsed and planned once per connection).
  */
-import Database from 'libsql';
+import type Database from 'libsql';
 import pg from 'pg';
 import { getConfig } from '../config.js';
 import { isSqliteUrl } from '../db.js';
+import { openSqlite } from '../db/sqlite.js';
 import { parseAddressRange } from '../lib/ip.js';
 import type { VerifiedKey } from './key-cache.js';
 import { toPermissions } from './permissions.js';
@@ -77,7 +78,7 @@ function sqliteLookup(url: string): KeyLookup {
     if (!statements) {
       // A short busy timeout rides out another process's commit; a longer one would stall
       // the event loop (libsql is synchronous), so past it the request fails closed (503).
-      const connection = new Database(sqlitePath(url), { timeout: 250 });
+      const connection = openSqlite(url, 250);
       try {
         statements = { connection, key: connection.prepare(SQLITE_KEY), projects: connection.prepare(SQLITE_PROJECTS) };
       } catch (error) {
@@ -144,7 +145,7 @@ function toVerifiedKey(row: KeyRow, projectIds: string[]): VerifiedKey {
 }
 
 /** SQLite returns JSON columns as text; pg has parsed jsonb already. */
-function fromJson(value: unknown): unknown {
+export function fromJson(value: unknown): unknown {
   return typeof value === 'string' ? JSON.parse(value) : value;
 }
 
@@ -152,14 +153,9 @@ function toStringArray(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
 }
 
-function toDate(value: KeyRow['expiresAt']): Date | null {
+export function toDate(value: string | number | Date | null | undefined): Date | null {
   if (value === null || value === undefined) return null;
   const date = value instanceof Date ? value : new Date(typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
   // An unreadable expiry must not read as "never expires": treat it as already expired.
   return Number.isNaN(date.getTime()) ? new Date(0) : date;
-}
-
-/** `file:./data/keygate.db` or `file:/abs/path.db?mode=…` → the path libsql opens. */
-function sqlitePath(url: string): string {
-  return url.slice('file:'.length).replace(/\?.*$/, '');
 }

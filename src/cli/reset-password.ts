@@ -5,11 +5,13 @@
  * (actor SYSTEM) in the same transaction.
  */
 import { randomBytes } from 'node:crypto';
-import { db } from '../db.js';
+import { SESSION_CHANGES_CHANNEL } from '../auth/invalidation-pg.js';
+import { db, isSqliteUrl } from '../db.js';
 import { StartupError } from '../lib/startup-error.js';
 import { recordAudit } from '../modules/audit/audit.service.js';
 import { hashPassword } from '../modules/user/password.js';
-import { MIN_PASSWORD_LENGTH } from '../modules/user/user.service.js';
+import { endSessions, MIN_PASSWORD_LENGTH } from '../modules/user/user.service.js';
+import { getConfig } from '../config.js';
 
 export type ResetPasswordOptions = {
   email: string;
@@ -29,7 +31,7 @@ export async function resetPassword(options: ResetPasswordOptions, print: (line:
   const passwordHash = await hashPassword(options.newPassword ?? generated!);
   const ended = await db.$transaction(async (tx) => {
     await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
-    const { count } = await tx.session.deleteMany({ where: { userId: user.id } });
+    const count = await endSessions(tx, { userId: user.id });
     await recordAudit(tx, 'SYSTEM', {
       tenantId: user.tenantId,
       action: 'user.password_reset',
@@ -39,6 +41,7 @@ export async function resetPassword(options: ResetPasswordOptions, print: (line:
     });
     return count;
   });
+  await tellServersSessionsEnded(user.id);
   print(`keygate: password of ${user.email} (tenant ${user.tenant.slug}) reset; ${ended} session(s) ended.`);
   if (generated) print(`keygate: new password: ${generated}\n(shown only this once; set KEYGATE_NEW_PASSWORD to choose it)`);
 }
@@ -62,4 +65,13 @@ async function findUser(email: string, tenant: string | undefined) {
     throw new StartupError(`${email} is a user in several tenants (${slugs}): pass --tenant <slug> to choose one; nothing was changed`);
   }
   return first;
+}
+
+/**
+ * The servers cache verified sessions: on PostgreSQL they hear this NOTIFY and drop the
+ * user's at once; an SQLite server (one instance) drops them within its session-cache TTL.
+ */
+async function tellServersSessionsEnded(userId: string): Promise<void> {
+  if (isSqliteUrl(getConfig().databaseUrl)) return;
+  await db.$queryRawUnsafe('SELECT pg_notify($1, $2)', SESSION_CHANGES_CHANNEL, JSON.stringify({ userId }));
 }

@@ -12,6 +12,7 @@ import { createClient, type Client as LibsqlClient } from '@libsql/client';
 import pg from 'pg';
 import { StartupError } from '../lib/startup-error.js';
 import { pgConnectionFailure, pgTarget, sqliteOpenFailure } from './connection-errors.js';
+import { SQLITE_PRAGMAS, withPragmas } from './sqlite.js';
 
 type Provider = 'sqlite' | 'postgresql';
 
@@ -139,7 +140,7 @@ async function sqliteDriver(url: string): Promise<Driver> {
   try {
     if (file) ensureDirectory(path.dirname(path.resolve(file)));
     // The busy timeout makes concurrent starters queue on BEGIN IMMEDIATE instead of failing.
-    client = createClient({ url, timeout: 30_000 });
+    client = withPragmas(createClient({ url, timeout: 30_000 }), SQLITE_PRAGMAS);
     // The first write: an unwritable file or directory fails here, before any migration.
     await client.execute(MIGRATIONS_TABLE.sqlite);
   } catch (error) {
@@ -176,7 +177,12 @@ async function sqliteDriver(url: string): Promise<Driver> {
         tx.close(); // rolls back unless committed
       }
     },
-    close: async () => client.close(),
+    async close() {
+      // In WAL mode committed pages may still sit in the -wal file; fold them into the
+      // database file, so a migrated file is complete on its own (copied as a template, say).
+      await client.execute('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => {});
+      client.close();
+    },
   };
 }
 

@@ -5,7 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import { createApp } from '../app.js';
 import { keyLookup } from '../auth/key-lookup.js';
-import { MAX_KEY_CACHE_TTL_MS, type Config } from '../config.js';
+import { sessionLookup } from '../auth/session-lookup.js';
+import { MAX_KEY_CACHE_TTL_MS, MAX_SESSION_CACHE_TTL_MS, type Config } from '../config.js';
 import { db, isSqliteUrl } from '../db.js';
 import { applyMigrations } from '../db/migrate.js';
 import type { Logger } from '../lib/logger.js';
@@ -23,7 +24,10 @@ export async function serve(config: Config): Promise<void> {
 
   // Several instances share one PostgreSQL: each must hear the others' key changes (see
   // invalidation-pg.ts for the staleness bound). SQLite is one machine, one instance.
-  const keyInvalidation = await startKeyInvalidation(config, logger);
+  const [keyInvalidation, sessionInvalidation] = await Promise.all([
+    startKeyInvalidation(config, logger),
+    startSessionInvalidation(config, logger),
+  ]);
 
   const server = createServer((req, res) => yoga.handle(req, res, { req }));
   await listen(server, config);
@@ -50,8 +54,8 @@ export async function serve(config: Config): Promise<void> {
     });
     clearInterval(closeIdle);
     await lastUsed.flush();
-    await keyInvalidation?.stop();
-    await keyLookup.close();
+    await Promise.all([keyInvalidation?.stop(), sessionInvalidation?.stop()]);
+    await Promise.all([keyLookup.close(), sessionLookup.close()]);
     await closeSecurity();
     await db.$disconnect();
     clearTimeout(forced);
@@ -96,6 +100,21 @@ async function startKeyInvalidation(config: Config, logger: Logger) {
     retryForMs: MAX_KEY_CACHE_TTL_MS,
   });
   // Serve without waiting forever: until LISTEN is up the cache is bypassed, not trusted.
+  await Promise.race([invalidation.ready, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  return invalidation;
+}
+
+/** The same for sessions (signOut, deactivation, a group's permissions…), on their own channel. */
+async function startSessionInvalidation(config: Config, logger: Logger) {
+  if (isSqliteUrl(config.databaseUrl)) return null;
+  const { startPgSessionInvalidation } = await import('../auth/invalidation-pg.js');
+  const { sessionCache } = await import('../auth/invalidation.js');
+  const invalidation = startPgSessionInvalidation({
+    connectionString: config.databaseUrl,
+    cache: sessionCache,
+    logger,
+    retryForMs: MAX_SESSION_CACHE_TTL_MS,
+  });
   await Promise.race([invalidation.ready, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   return invalidation;
 }

@@ -3,11 +3,12 @@
  * checksum, issued by signIn and stored only as a SHA-256 digest with an expiry. The `kgs_`
  * shape is what tells a session token from an API key, without asking the database.
  */
-import type { Db } from '../../db.js';
 import { serviceUnavailable, unauthenticated } from '../../errors.js';
 import { digestSecret, generateKey, parseKey, parseKeyFormat } from '../../modules/api-key/api-key.token.js';
 import { PERMISSIONS, MEMBER_DEFAULT_PERMISSIONS, toPermissions, type Permission } from '../permissions.js';
 import type { SessionPrincipal, UserRole } from '../principal.js';
+import type { SessionCache } from '../session-cache.js';
+import { sessionLookup, type SessionLookup, type VerifiedSession } from '../session-lookup.js';
 import type { AuthStrategy } from './strategy.js';
 
 export const SESSION_TOKEN_PREFIX = 'kgs_';
@@ -17,38 +18,50 @@ export function generateSessionToken(): string {
   return generateKey(SESSION_TOKEN_FORMAT, '');
 }
 
-export function sessionStrategy(db: Db): AuthStrategy {
+export type SessionStrategyDeps = {
+  cache: SessionCache;
+  /** Where a digest missing from the cache is looked up. @default sessionLookup (session-lookup.ts) */
+  lookup?: SessionLookup;
+};
+
+export function sessionStrategy({ cache, lookup: store = sessionLookup }: SessionStrategyDeps): AuthStrategy {
+  async function lookup(digest: string): Promise<VerifiedSession | null> {
+    const cached = cache.get(digest);
+    if (cached !== undefined) return cached;
+    const generation = cache.currentGeneration;
+    const session = await store.findByDigest(digest).catch(() => {
+      // Fail closed: without the database nothing uncached (or stale) is accepted.
+      throw serviceUnavailable();
+    });
+    cache.set(digest, session, generation);
+    return session;
+  }
+
   return {
     name: 'session',
     async authenticate(credential) {
       if (!credential.startsWith(SESSION_TOKEN_PREFIX)) return null;
       if (!parseKey(SESSION_TOKEN_FORMAT, credential)) throw unauthenticated('INVALID');
-      const session = await db.session
-        .findUnique({
-          where: { tokenDigest: digestSecret(credential) },
-          include: { user: { include: { tenant: true, authorizationGroup: true } } },
-        })
-        .catch(() => {
-          throw serviceUnavailable();
-        });
+      const session = await lookup(digestSecret(credential));
       if (!session) throw unauthenticated('INVALID');
       if (session.expiresAt.getTime() <= Date.now()) throw unauthenticated('EXPIRED', 'The session has expired; sign in again.');
-      const { user } = session;
       // deactivateUser deletes the user's sessions in the same transaction; this refuses any
       // session that outlived it (one issued by a signIn racing the deactivation).
-      if (user.deactivatedAt) throw unauthenticated('INVALID');
-      const role = user.role as UserRole;
-      const principal: SessionPrincipal = {
-        kind: 'SESSION',
-        sessionId: session.id,
-        user: { id: user.id, email: user.email, role },
-        tenantId: user.tenantId,
-        // A PLATFORM_ADMIN outside the system tenant should not exist; never trust it if it does.
-        crossTenant: role === 'PLATFORM_ADMIN' && user.tenant.isSystem,
-        permissions: userPermissions(role, user.authorizationGroup),
-      };
-      return principal;
+      if (session.userDeactivated) throw unauthenticated('INVALID');
+      return toPrincipal(session);
     },
+  };
+}
+
+function toPrincipal(session: VerifiedSession): SessionPrincipal {
+  return {
+    kind: 'SESSION',
+    sessionId: session.id,
+    user: { id: session.userId, email: session.email, role: session.role },
+    tenantId: session.tenantId,
+    // A PLATFORM_ADMIN outside the system tenant should not exist; never trust it if it does.
+    crossTenant: session.role === 'PLATFORM_ADMIN' && session.tenantIsSystem,
+    permissions: userPermissions(session.role, session.group),
   };
 }
 

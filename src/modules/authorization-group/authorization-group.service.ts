@@ -6,7 +6,7 @@
 import { actingTenantId, assertCan, assertMayGrant, reach, tenantReach } from '../../auth/access.js';
 import { isPermission, toPermissions, type Permission } from '../../auth/permissions.js';
 import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
-import { publishKeyChange } from '../../auth/invalidation.js';
+import { publishKeyChange, publishSessionChange } from '../../auth/invalidation.js';
 import { db } from '../../db.js';
 import { badInput, notFound } from '../../errors.js';
 import { writeUnique, optionalText, requireText } from '../../lib/validate.js';
@@ -100,6 +100,8 @@ export async function updateAuthorizationGroup(principal: Principal, id: string,
     }),
   );
   publishKeyChange({ authorizationGroupId: id });
+  // A USER group's permissions are what its members' sessions may do.
+  publishSessionChange({ authorizationGroupId: id });
   return updated;
 }
 

@@ -21,6 +21,7 @@ import { recordAudit } from '../audit/audit.service.js';
 import { findGroupInTenant } from '../authorization-group/authorization-group.service.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
 import { hashPassword, verifyPassword } from './password.js';
+import { publishSessionChange } from '../../auth/invalidation.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
 /**
@@ -82,6 +83,7 @@ export async function signOut(principal: Principal): Promise<boolean> {
   if (principal.kind === 'ANONYMOUS') throw unauthenticated('MISSING');
   if (principal.kind !== 'SESSION') throw forbidden('signOut ends a session; an API key has none.');
   await db.session.deleteMany({ where: { id: principal.sessionId } });
+  publishSessionChange({ sessionId: principal.sessionId });
   return true;
 }
 
@@ -192,7 +194,7 @@ export async function updateUser(principal: Principal, id: string, input: Update
         ? null
         : await validUserGroup(actor, input.authorizationGroupId, user.tenantId);
   assertMayGrant(actor, userPermissions(role, group));
-  return db.$transaction(async (tx) => {
+  const result = await db.$transaction(async (tx) => {
     const updated = await tx.user.update({ where: { id }, data: { role, authorizationGroupId: group?.id ?? null } });
     await recordAudit(tx, actor, {
       tenantId: user.tenantId,
@@ -203,6 +205,9 @@ export async function updateUser(principal: Principal, id: string, input: Update
     });
     return updated;
   });
+  // After the commit: a request re-reading the session before it would cache the old row.
+  publishSessionChange({ userId: id });
+  return result;
 }
 
 /**
@@ -212,7 +217,7 @@ export async function updateUser(principal: Principal, id: string, input: Update
 export async function deactivateUser(principal: Principal, id: string) {
   const { actor, user } = await findManagedUser(principal, id);
   if (actor.kind === 'SESSION' && actor.user.id === id) throw badInput('id', 'you cannot deactivate yourself');
-  return db.$transaction(async (tx) => {
+  const result = await db.$transaction(async (tx) => {
     const deactivated = await tx.user.update({ where: { id }, data: { deactivatedAt: new Date() } });
     const ended = await endSessions(tx, { userId: id });
     await recordAudit(tx, actor, {
@@ -224,6 +229,9 @@ export async function deactivateUser(principal: Principal, id: string) {
     });
     return deactivated;
   });
+  // After the commit: a request re-reading the session before it would cache the old row.
+  publishSessionChange({ userId: id });
+  return result;
 }
 
 /**
@@ -246,7 +254,7 @@ export async function changePassword(
   await attempts.succeeded();
   if (newPassword.length < MIN_PASSWORD_LENGTH) throw badInput('newPassword', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
   const passwordHash = await hashPassword(newPassword);
-  return db.$transaction(async (tx) => {
+  const result = await db.$transaction(async (tx) => {
     const updated = await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
     const ended = await endSessions(tx, { userId: user.id, id: { not: actor.sessionId } });
     await recordAudit(tx, actor, {
@@ -258,12 +266,14 @@ export async function changePassword(
     });
     return updated;
   });
+  // After the commit: a request re-reading the session before it would cache the old row.
+  publishSessionChange({ userId: user.id });
+  return result;
 }
 
 /**
  * The one place sessions are ended for a user-management reason (deactivation, a password
- * change). Sessions are verified against the database on every request today; a session
- * cache must be invalidated here for the same sessions (after the transaction commits).
+ * change). The caller publishes the session change once its transaction has committed.
  */
 export async function endSessions(tx: Tx, where: { userId: string; id?: { not: string } }): Promise<number> {
   const { count } = await tx.session.deleteMany({ where });

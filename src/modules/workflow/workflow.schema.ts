@@ -208,13 +208,14 @@ builder.mutationFields((t) => ({
     description: 'Records a run of a workflow (status QUEUED). Needs workflows:trigger and access to the project.',
     args: { input: t.arg({ type: TriggerWorkflowInput, required: true, description: 'What to trigger.' }) },
     authScopes: { permission: 'workflows:trigger' },
-    resolve: async (query, _root, { input }, { auth, workspaceId }) => {
-      const run = await triggerWorkflow(
+    resolve: async (_query, _root, { input }, { auth, workspaceId }) => {
+      // The stored row itself, not a re-read: relations a client selects are loaded by
+      // Pothos's fallback queries, and the write path stays one batched INSERT (group-commit.ts).
+      return triggerWorkflow(
         auth,
         { projectId: String(input.projectId), workflowId: String(input.workflowId), input: input.input },
         workspaceId,
       );
-      return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });
     },
   }),
   deliverData: t.prismaField({
@@ -222,9 +223,8 @@ builder.mutationFields((t) => ({
     description: 'Stores data for a project. Needs data:deliver and access to the project.',
     args: { input: t.arg({ type: DeliverDataInput, required: true, description: 'The data.' }) },
     authScopes: { permission: 'data:deliver' },
-    resolve: async (query, _root, { input }, { auth, workspaceId }) => {
-      const delivery = await deliverData(auth, { projectId: String(input.projectId), source: input.source, payload: input.payload }, workspaceId);
-      return db.dataDelivery.findUniqueOrThrow({ ...query, where: { id: delivery.id } });
+    resolve: async (_query, _root, { input }, { auth, workspaceId }) => {
+      return deliverData(auth, { projectId: String(input.projectId), source: input.source, payload: input.payload }, workspaceId);
     },
   }),
 }));

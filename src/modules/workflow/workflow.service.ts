@@ -5,6 +5,10 @@
 import { actingTenantId, actorOf, assertCan, reach, requireAuthenticated, visibleUser } from '../../auth/access.js';
 import { hasPermission, type Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
+import { GroupCommit } from '../../db/group-commit.js';
+import { newId } from '../../db/ids.js';
+import { createInsertMany, type InsertColumn } from '../../db/insert-many.js';
+import type { DataDelivery, WorkflowRun } from '../../generated/prisma/client.js';
 import { notFound } from '../../errors.js';
 import { getConfig } from '../../config.js';
 import { writeUnique, requireText } from '../../lib/validate.js';
@@ -14,6 +18,37 @@ import { findAccessibleProject, reachableProjectsWhere } from '../project/projec
 
 export type TriggerWorkflowInput = { projectId: string; workflowId: string; input?: unknown };
 export type DeliverDataInput = { projectId: string; source: string; payload: unknown };
+
+/**
+ * Runs and deliveries are what integrations write at volume: concurrent ones share one
+ * INSERT and one commit (see group-commit.ts). Each request is answered only after its
+ * batch committed, so an acknowledged run is durable.
+ */
+const RUN_COLUMNS: InsertColumn<WorkflowRun>[] = [
+  { name: 'id' },
+  { name: 'tenantId' },
+  { name: 'projectId' },
+  { name: 'workflowId' },
+  { name: 'input', json: true, pgType: 'jsonb' },
+  { name: 'status', pgType: '"WorkflowRunStatus"' },
+  { name: 'triggeredByKind', pgType: '"ActorKind"' },
+  { name: 'triggeredByKeyId' },
+  { name: 'triggeredByUserId' },
+  { name: 'createdAt' },
+];
+const DELIVERY_COLUMNS: InsertColumn<DataDelivery>[] = [
+  { name: 'id' },
+  { name: 'tenantId' },
+  { name: 'projectId' },
+  { name: 'source' },
+  { name: 'payload', json: true, pgType: 'jsonb' },
+  { name: 'deliveredByKind', pgType: '"ActorKind"' },
+  { name: 'deliveredById' },
+  { name: 'createdAt' },
+];
+const insertMany = createInsertMany(getConfig().databaseUrl, db);
+const runWrites = new GroupCommit<WorkflowRun>((rows) => insertMany('WorkflowRun', RUN_COLUMNS, rows));
+const deliveryWrites = new GroupCommit<DataDelivery>((rows) => insertMany('DataDelivery', DELIVERY_COLUMNS, rows));
 
 export async function createWorkflow(principal: Principal, input: { projectId: string; name: string }, workspaceId: string | null) {
   const actor = assertCan(principal, 'project:manage');
@@ -36,17 +71,21 @@ export async function triggerWorkflow(principal: Principal, input: TriggerWorkfl
   const runInput = input.input ?? {};
   assertPayloadSize('input', runInput);
   const actorFields = actorOf(actor);
-  return db.workflowRun.create({
-    data: {
-      tenantId: project.tenantId,
-      projectId: project.id,
-      workflowId: workflow.id,
-      input: runInput as object,
-      triggeredByKind: actorFields.actorKind,
-      triggeredByKeyId: actor.kind === 'API_KEY' ? actor.apiKey.id : null,
-      triggeredByUserId: actor.kind === 'SESSION' ? actor.user.id : null,
-    },
-  });
+  const run: WorkflowRun = {
+    id: newId(),
+    tenantId: project.tenantId,
+    projectId: project.id,
+    workflowId: workflow.id,
+    input: runInput as WorkflowRun['input'],
+    triggeredByKind: actorFields.actorKind,
+    triggeredByKeyId: actor.kind === 'API_KEY' ? actor.apiKey.id : null,
+    triggeredByUserId: actor.kind === 'SESSION' ? actor.user.id : null,
+    status: 'QUEUED',
+    createdAt: new Date(),
+  };
+  await runWrites.insert(run);
+  // The row as stored: the resolver answers from it without reading it back.
+  return run;
 }
 
 export async function deliverData(principal: Principal, input: DeliverDataInput, workspaceId: string | null) {
@@ -55,16 +94,18 @@ export async function deliverData(principal: Principal, input: DeliverDataInput,
   const source = requireText('source', input.source, { min: 1, max: 200 });
   assertPayloadSize('payload', input.payload);
   const { actorKind, actorId } = actorOf(actor);
-  return db.dataDelivery.create({
-    data: {
-      tenantId: project.tenantId,
-      projectId: project.id,
-      source,
-      payload: input.payload as object,
-      deliveredByKind: actorKind,
-      deliveredById: actorId,
-    },
-  });
+  const delivery: DataDelivery = {
+    id: newId(),
+    tenantId: project.tenantId,
+    projectId: project.id,
+    source,
+    payload: input.payload as DataDelivery['payload'],
+    deliveredByKind: actorKind,
+    deliveredById: actorId,
+    createdAt: new Date(),
+  };
+  await deliveryWrites.insert(delivery);
+  return delivery;
 }
 
 /** The `where` of workflows and of runs: visible to whoever may read projects or trigger workflows there. */
