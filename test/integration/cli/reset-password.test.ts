@@ -7,10 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { createDb } from '../../../src/db.js';
 import { SYSTEM_TENANT_SLUG } from '../../../src/modules/user/bootstrap.js';
-import { graphqlOverHttp, startServer, stopServer, type ServerProcess } from '../hardening/server-process.js';
+import { graphqlOverHttp, startServer, stopServer, until, type ServerProcess } from '../hardening/server-process.js';
 import { afterTest, ownDatabaseUrl, runKeygate, stderrLines } from './cli-process.js';
 
 const ADMIN = { email: 'operator@keygate.test', password: 'first-operator-password' };
+/** The server caches verified sessions this long; a CLI in another process reaches it by NOTIFY on PostgreSQL, and by this bound on SQLite. */
+const SESSION_CACHE_TTL_MS = 1_000;
 const SIGN_IN = `mutation CliSignIn($email: String!, $password: String!) { signIn(email: $email, password: $password) { token } }`;
 
 async function signIn(server: ServerProcess, password: string) {
@@ -24,7 +26,12 @@ async function viewerKind(server: ServerProcess, token: string) {
 /** A server with its administrator signed in twice (two sessions), and a client on its database. */
 async function serverWithAdminSessions() {
   const databaseUrl = ownDatabaseUrl();
-  const server = await startServer({ DATABASE_URL: databaseUrl, KEYGATE_ADMIN_EMAIL: ADMIN.email, KEYGATE_ADMIN_PASSWORD: ADMIN.password });
+  const server = await startServer({
+    DATABASE_URL: databaseUrl,
+    KEYGATE_ADMIN_EMAIL: ADMIN.email,
+    KEYGATE_ADMIN_PASSWORD: ADMIN.password,
+    KEYGATE_SESSION_CACHE_TTL_MS: String(SESSION_CACHE_TTL_MS),
+  });
   const tokens = [(await signIn(server, ADMIN.password)).data!.signIn.token, (await signIn(server, ADMIN.password)).data!.signIn.token];
   const store = createDb(databaseUrl);
   afterTest(() => store.$disconnect());
@@ -44,6 +51,7 @@ describe('keygate admin reset-password', { timeout: 120_000 }, () => {
     expect(result.stdout).toContain(`password of ${ADMIN.email} (tenant ${SYSTEM_TENANT_SLUG}) reset; 2 session(s) ended`);
     expect(result.stdout + result.stderr).not.toContain(newPassword);
     for (const token of tokens) {
+      await until(server, async () => (await viewerKind(server, token)).status === 401, SESSION_CACHE_TTL_MS + 2_000, 'the ended session refused');
       const rejected = await viewerKind(server, token);
       expect(rejected.status).toBe(401);
       expect(rejected.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');

@@ -7,7 +7,8 @@ import { createSessionLookup, sessionLookup } from '../../../src/auth/session-lo
 import { db } from '../../../src/db.js';
 import { digestSecret } from '../../../src/modules/api-key/api-key.token.js';
 import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
-import { platformAdmin, seedTenant, signedIn } from '../../helpers/seed.js';
+import { signIn } from '../../../src/modules/user/user.service.js';
+import { createUserRow, PASSWORD, platformAdmin, seedTenant, signedIn } from '../../helpers/seed.js';
 
 describe('session lookup by digest', () => {
   it("reads a member's session with its USER group exactly as stored", async () => {
@@ -33,6 +34,7 @@ describe('session lookup by digest', () => {
       tenantIsSystem: false,
       authorizationGroupId: group.id,
       group: { type: 'USER', permissions: ['projects:manage', 'workspaces:manage'] },
+      userDeactivated: false,
     });
   });
 
@@ -45,6 +47,15 @@ describe('session lookup by digest', () => {
       authorizationGroupId: null,
       group: null,
     });
+  });
+
+  it("reports a deactivated user's session, so the strategy refuses it", async () => {
+    const platform = await platformAdmin();
+    const user = await createUserRow(platform.tenant.id, 'MEMBER');
+    const { token } = await signIn(user.email, PASSWORD);
+    expect((await sessionLookup.findByDigest(digestSecret(token)))?.userDeactivated).toBe(false);
+    await db.user.update({ where: { id: user.id }, data: { deactivatedAt: new Date() } });
+    expect((await sessionLookup.findByDigest(digestSecret(token)))?.userDeactivated).toBe(true);
   });
 
   it('answers null for a digest no session has', async () => {
