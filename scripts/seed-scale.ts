@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { applyMigrations } from '../src/db/migrate.js';
-import { checksum } from '../src/modules/api-key/api-key.token.js';
+import { checksum } from '../src/auth/credentials.js';
 
 export type ScaleOptions = { keys: number; tenants: number; bigTenantKeys: number; verifiable: number };
 export type ScaleSeed = {

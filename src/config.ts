@@ -3,7 +3,7 @@
  * with one line naming the variable and what is wrong (see `ConfigError`).
  */
 import { z } from 'zod';
-import { parseKeyFormat } from './modules/api-key/api-key.token.js';
+import { parseKeyFormat } from './auth/credentials.js';
 import { parseAddressRange } from './lib/ip.js';
 import { checkSecuritySettings, securityConfig, securitySettings } from './security/settings.js';
 
@@ -27,7 +27,7 @@ const schema = z.object({
   KEYGATE_ADMIN_EMAIL: z.string().email().default('admin@keygate.local'),
   KEYGATE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   KEYGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-  /** Template for new API keys; see api-key.token.ts for the syntax. */
+  /** Template for new API keys; see auth/credentials.ts for the syntax. */
   KEYGATE_KEY_FORMAT: z.string().default('kg_{base62:40}{checksum}'),
   KEYGATE_KEY_PREFIX_LENGTH: int(4, 32).default(16),
   KEYGATE_EXPIRING_SOON_DAYS: int(1, 365).default(7),

@@ -23,7 +23,7 @@ import { PERMISSIONS } from '../../src/auth/permissions.js';
 import { db } from '../../src/db.js';
 import { generateSessionToken } from '../../src/auth/strategies/session.js';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../../src/modules/api-key/api-key.service.js';
-import { digestSecret, generateKey } from '../../src/modules/api-key/api-key.token.js';
+import { digestSecret, generateKey } from '../../src/auth/credentials.js';
 import { createAuthorizationGroup } from '../../src/modules/authorization-group/authorization-group.service.js';
 import { createOrganization } from '../../src/modules/organization/organization.service.js';
 import { createProject } from '../../src/modules/project/project.service.js';

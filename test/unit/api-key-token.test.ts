@@ -3,7 +3,7 @@ import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { checksum, digestSecret, generateKey, parseKey, parseKeyFormat } from '../../src/modules/api-key/api-key.token.js';
+import { checksum, digestSecret, generateKey, parseKey, parseKeyFormat } from '../../src/auth/credentials.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const TENANT_ID = 'cmb1x2y3z0000abcd1234efgh';

@@ -1,6 +1,6 @@
 /**
  * Property tests for what reads untrusted credentials before the database is asked: the key
- * codec (src/modules/api-key/api-key.token.ts) and the header parsing of the auth plugin
+ * codec (src/auth/credentials.ts) and the header parsing of the auth plugin
  * (extractCredential, resolveClientAddress). Garbage is refused without a crash; every key
  * the codec makes is recognized; any one-character change to a key is caught by its checksum.
  */
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { SESSION_TOKEN_FORMAT } from '../../src/auth/strategies/session.js';
 import { extractCredential, resolveClientAddress } from '../../src/auth/use-auth.js';
 import { parseAddressRange } from '../../src/lib/ip.js';
-import { generateKey, looksLikeKey, parseKey, parseKeyFormat } from '../../src/modules/api-key/api-key.token.js';
+import { generateKey, looksLikeKey, parseKey, parseKeyFormat } from '../../src/auth/credentials.js';
 
 const formats = [
   parseKeyFormat('kg_{base62:40}{checksum}'),

@@ -8,7 +8,7 @@
  */
 import { forbidden, serviceUnavailable, unauthenticated } from '../../errors.js';
 import { isInRanges, parseAddress } from '../../lib/ip.js';
-import { digestSecret, looksLikeKey, parseKey, type KeyFormat } from '../../modules/api-key/api-key.token.js';
+import { digestSecret, looksLikeKey, parseKey, type KeyFormat } from '../credentials.js';
 import type { KeyCache, VerifiedKey } from '../key-cache.js';
 import { keyLookup, type KeyLookup } from '../key-lookup.js';
 import type { LastUsedRecorder } from '../last-used.js';

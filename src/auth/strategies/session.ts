@@ -4,7 +4,7 @@
  * shape is what tells a session token from an API key, without asking the database.
  */
 import { serviceUnavailable, unauthenticated } from '../../errors.js';
-import { digestSecret, generateKey, parseKey, parseKeyFormat } from '../../modules/api-key/api-key.token.js';
+import { digestSecret, generateKey, parseKey, parseKeyFormat } from '../credentials.js';
 import { PERMISSIONS, MEMBER_DEFAULT_PERMISSIONS, toPermissions, type Permission } from '../permissions.js';
 import type { SessionPrincipal, UserRole } from '../principal.js';
 import type { SessionCache } from '../session-cache.js';

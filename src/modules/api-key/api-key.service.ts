@@ -25,7 +25,7 @@ import { parseAddressRange } from '../../lib/ip.js';
 import { optionalText, requireText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
-import { digestSecret, generateKey } from './api-key.token.js';
+import { digestSecret, generateKey } from '../../auth/credentials.js';
 
 export const EXPIRES_IN_DAYS = { NEVER: null, DAYS_7: 7, DAYS_30: 30, DAYS_60: 60, DAYS_90: 90 } as const;
 export type ExpiresIn = keyof typeof EXPIRES_IN_DAYS;

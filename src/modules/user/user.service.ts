@@ -16,7 +16,7 @@ import { db, type Tx } from '../../db.js';
 import { badInput, forbidden, notFound, unauthenticated } from '../../errors.js';
 import { writeUnique, requireEmail } from '../../lib/validate.js';
 import { UNLIMITED_SIGN_IN_ATTEMPTS, type SignInAttempts } from '../../security/credential-throttle.js';
-import { digestSecret } from '../api-key/api-key.token.js';
+import { digestSecret } from '../../auth/credentials.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findGroupInTenant } from '../authorization-group/authorization-group.service.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { db } from '../../../src/db.js';
-import { digestSecret } from '../../../src/modules/api-key/api-key.token.js';
+import { digestSecret } from '../../../src/auth/credentials.js';
 import { graphql } from '../../gql/index.js';
 import { errorOf, execute, ok } from '../../helpers/app.js';
 import { seedTenant } from '../../helpers/seed.js';

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { getNamedType, isLeafType, isNonNullType, isObjectType, type GraphQLObjectType } from 'graphql';
 import { expect } from 'vitest';
 import { db } from '../../../src/db.js';
-import { digestSecret } from '../../../src/modules/api-key/api-key.token.js';
+import { digestSecret } from '../../../src/auth/credentials.js';
 import { schema } from '../../../src/schema/index.js';
 import { graphql } from '../../gql/index.js';
 import { logLines } from '../../helpers/app.js';

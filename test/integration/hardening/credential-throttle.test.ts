@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { db } from '../../../src/db.js';
 import { parseAddressRange } from '../../../src/lib/ip.js';
-import { generateKey } from '../../../src/modules/api-key/api-key.token.js';
+import { generateKey } from '../../../src/auth/credentials.js';
 import { graphql } from '../../gql/index.js';
 import { app, errorOf, executeWith } from '../../helpers/app.js';
 import { PASSWORD, seedTenant, unique } from '../../helpers/seed.js';

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keyLookup } from '../../../src/auth/key-lookup.js';
 import { db } from '../../../src/db.js';
-import { generateKey } from '../../../src/modules/api-key/api-key.token.js';
+import { generateKey } from '../../../src/auth/credentials.js';
 import { graphql } from '../../gql/index.js';
 import { app, errorOf, execute, ok } from '../../helpers/app.js';
 import { seedTenant } from '../../helpers/seed.js';

@@ -4,7 +4,7 @@
  */
 import { print } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { digestSecret } from '../../../src/modules/api-key/api-key.token.js';
+import { digestSecret } from '../../../src/auth/credentials.js';
 import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
 import { createProject } from '../../../src/modules/project/project.service.js';
 import { graphql } from '../../gql/index.js';

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { PERMISSIONS } from '../../../src/auth/permissions.js';
 import { db } from '../../../src/db.js';
-import { digestSecret } from '../../../src/modules/api-key/api-key.token.js';
+import { digestSecret } from '../../../src/auth/credentials.js';
 import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
 import { signIn } from '../../../src/modules/user/user.service.js';
 import { errorOf, execute, ok } from '../../helpers/app.js';

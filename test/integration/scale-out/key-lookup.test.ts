@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createKeyLookup, keyLookup } from '../../../src/auth/key-lookup.js';
 import { db } from '../../../src/db.js';
-import { digestSecret } from '../../../src/modules/api-key/api-key.token.js';
+import { digestSecret } from '../../../src/auth/credentials.js';
 import { INTEGRATION_PERMISSIONS, platformAdmin, seedTenant } from '../../helpers/seed.js';
 import { createApiKey } from '../../../src/modules/api-key/api-key.service.js';
 import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';

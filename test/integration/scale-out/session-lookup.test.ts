@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSessionLookup, sessionLookup } from '../../../src/auth/session-lookup.js';
 import { db } from '../../../src/db.js';
-import { digestSecret } from '../../../src/modules/api-key/api-key.token.js';
+import { digestSecret } from '../../../src/auth/credentials.js';
 import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
 import { signIn } from '../../../src/modules/user/user.service.js';
 import { createUserRow, PASSWORD, platformAdmin, seedTenant, signedIn } from '../../helpers/seed.js';

@@ -1,5 +1,6 @@
 /**
- * The API-key codec: generate, recognize, verify checksum, digest. Pure; no I/O.
+ * The credential codec for API keys and session tokens: generate, recognize, verify checksum,
+ * digest. Pure; no I/O. Shared by both strategies, so it lives in auth/, not in a feature.
  *
  * A key format is a template of literal text and placeholders:
  *
