@@ -73,5 +73,6 @@ async function findUser(email: string, tenant: string | undefined) {
  */
 async function tellServersSessionsEnded(userId: string): Promise<void> {
   if (isSqliteUrl(getConfig().databaseUrl)) return;
-  await db.$queryRawUnsafe('SELECT pg_notify($1, $2)', SESSION_CHANGES_CHANNEL, JSON.stringify({ userId }));
+  // pg_notify returns void, which Prisma cannot read: cast it.
+  await db.$queryRawUnsafe('SELECT pg_notify($1, $2)::text AS sent', SESSION_CHANGES_CHANNEL, JSON.stringify({ userId }));
 }
