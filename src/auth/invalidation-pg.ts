@@ -35,6 +35,7 @@ import type { Logger } from '../lib/logger.js';
 import { onKeyChange, onSessionChange } from './invalidation.js';
 import type { KeyChange, VerifiedCache } from './key-cache.js';
 import { parseSessionChange, type SessionChange } from './session-cache.js';
+import { parseIdChange } from './change-payload.js';
 
 export const KEY_CHANGES_CHANNEL = 'keygate_key_changes';
 /** Sessions have their own channel, listener and cache, with the same bounds as keys. */
@@ -270,21 +271,7 @@ export function startPgInvalidation<Change>(options: PgInvalidationOptions<Chang
 
 /** A KeyChange, or null for anything else: the payload crossed a process boundary. */
 export function parseChange(payload: string | undefined): KeyChange | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(payload ?? '');
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  const entries = Object.entries(value);
-  if (entries.length !== 1) return null;
-  const [field, id] = entries[0]!;
-  if (typeof id !== 'string' || !id) return null;
-  if (field === 'keyId') return { keyId: id };
-  if (field === 'authorizationGroupId') return { authorizationGroupId: id };
-  if (field === 'tenantId') return { tenantId: id };
-  return null;
+  return parseIdChange(payload, ['keyId', 'authorizationGroupId', 'tenantId']);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -14,6 +14,7 @@
  */
 import { VerifiedCache } from './key-cache.js';
 import type { VerifiedSession } from './session-lookup.js';
+import { parseIdChange } from './change-payload.js';
 
 /** What changed: one session, everything of a user, of a tenant, or of a USER group's members. */
 export type SessionChange = { sessionId: string } | { userId: string } | { tenantId: string } | { authorizationGroupId: string };
@@ -35,20 +36,5 @@ function sessionAffectedBy(session: VerifiedSession, change: SessionChange): boo
 
 /** A SessionChange, or null for anything else: the payload crossed a process boundary. */
 export function parseSessionChange(payload: string | undefined): SessionChange | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(payload ?? '');
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  const entries = Object.entries(value);
-  if (entries.length !== 1) return null;
-  const [field, id] = entries[0]!;
-  if (typeof id !== 'string' || !id) return null;
-  if (field === 'sessionId') return { sessionId: id };
-  if (field === 'userId') return { userId: id };
-  if (field === 'tenantId') return { tenantId: id };
-  if (field === 'authorizationGroupId') return { authorizationGroupId: id };
-  return null;
+  return parseIdChange(payload, ['sessionId', 'userId', 'tenantId', 'authorizationGroupId']);
 }
