@@ -136,7 +136,7 @@ function isTenantAdminSession(principal: AuthenticatedPrincipal): boolean {
   return principal.kind === 'SESSION' && (principal.user.role === 'TENANT_ADMIN' || isPlatformAdminSession(principal));
 }
 
-export function canReachTenant(principal: Principal, tenantId: string): boolean {
+function canReachTenant(principal: Principal, tenantId: string): boolean {
   return principal.kind !== 'ANONYMOUS' && (principal.crossTenant || principal.tenantId === tenantId);
 }
 
@@ -193,10 +193,8 @@ export function reach(principal: AuthenticatedPrincipal) {
   };
 }
 
-export type Reach = ReturnType<typeof reach>;
-
 /** Everything this principal holds: tenant and platform admins hold their whole catalogue. */
-export function heldPermissions(principal: AuthenticatedPrincipal): ReadonlySet<string> {
+function heldPermissions(principal: AuthenticatedPrincipal): ReadonlySet<string> {
   return isTenantAdminSession(principal) ? new Set(PERMISSIONS) : principal.permissions;
 }
 

@@ -47,6 +47,14 @@ export function slugFor(field: string, slug: string | null | undefined, name: st
   return candidate;
 }
 
+/** The validated changes of a rename (organizations, workspaces, projects): only what was given. */
+export function renameChanges(input: { name?: string | null; slug?: string | null }): { name?: string; slug?: string } {
+  return {
+    ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
+    ...(input.slug != null ? { slug: slugFor('slug', input.slug, '') } : {}),
+  };
+}
+
 export function slugify(text: string): string {
   const slug = text
     .normalize('NFKD')

@@ -4,7 +4,7 @@ import { publishKeyChange } from '../../auth/invalidation.js';
 import type { Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
 import { badInput, notFound } from '../../errors.js';
-import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
+import { renameChanges, writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
 
@@ -62,10 +62,7 @@ async function findManagedOrganization(principal: Principal, id: string) {
 
 export async function updateOrganization(principal: Principal, id: string, input: UpdateOrganizationInput) {
   const { actor, organization } = await findManagedOrganization(principal, id);
-  const data = {
-    ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
-    ...(input.slug != null ? { slug: slugFor('slug', input.slug, '') } : {}),
-  };
+  const data = renameChanges(input);
   return writeUnique('slug', `an organization with slug "${data.slug ?? organization.slug}" already exists in this tenant`, () =>
     db.$transaction(async (tx) => {
       const updated = await tx.organization.update({ where: { id }, data });

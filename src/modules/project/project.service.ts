@@ -3,7 +3,7 @@ import { publishKeyChange } from '../../auth/invalidation.js';
 import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
 import { badInput, forbidden, notFound } from '../../errors.js';
-import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
+import { renameChanges, writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableWorkspace, workspaceContext } from '../workspace/workspace.service.js';
 
@@ -86,10 +86,7 @@ async function findManagedProject(principal: Principal, id: string, contextWorks
 
 export async function updateProject(principal: Principal, id: string, input: UpdateProjectInput, contextWorkspaceId: string | null) {
   const { actor, project } = await findManagedProject(principal, id, contextWorkspaceId);
-  const data = {
-    ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
-    ...(input.slug != null ? { slug: slugFor('slug', input.slug, '') } : {}),
-  };
+  const data = renameChanges(input);
   return writeUnique('slug', `a project with slug "${data.slug ?? project.slug}" already exists in this workspace`, () =>
     db.$transaction(async (tx) => {
       const updated = await tx.project.update({ where: { id }, data });

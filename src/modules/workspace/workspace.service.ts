@@ -3,7 +3,7 @@ import { publishKeyChange } from '../../auth/invalidation.js';
 import type { Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
 import { forbidden, notFound } from '../../errors.js';
-import { writeUnique, requireText, slugFor } from '../../lib/validate.js';
+import { renameChanges, writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableOrganization } from '../organization/organization.service.js';
 
@@ -82,10 +82,7 @@ export async function createWorkspace(principal: Principal, input: CreateWorkspa
 
 export async function updateWorkspace(principal: Principal, id: string, input: UpdateWorkspaceInput) {
   const { actor, workspace } = await findWorkspaceFor(principal, 'workspace:manage', id);
-  const data = {
-    ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
-    ...(input.slug != null ? { slug: slugFor('slug', input.slug, '') } : {}),
-  };
+  const data = renameChanges(input);
   return writeUnique('slug', duplicateSlug(data.slug ?? workspace.slug), () =>
     db.$transaction(async (tx) => {
       const updated = await tx.workspace.update({ where: { id }, data });
