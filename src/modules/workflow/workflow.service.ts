@@ -9,12 +9,12 @@ import { GroupCommit } from '../../db/group-commit.js';
 import { newId } from '../../db/ids.js';
 import { createInsertMany, type InsertColumn } from '../../db/insert-many.js';
 import type { DataDelivery, WorkflowRun } from '../../generated/prisma/client.js';
-import { notFound } from '../../errors.js';
 import { getConfig } from '../../config.js';
 import { writeUnique, requireText } from '../../lib/validate.js';
 import { assertJsonPayload } from '../../security/json-payload.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findAccessibleProject, reachableProjectsWhere } from '../project/project.service.js';
+import { findTriggerTarget } from './trigger-lookup.js';
 
 export type TriggerWorkflowInput = { projectId: string; workflowId: string; input?: unknown };
 export type DeliverDataInput = { projectId: string; source: string; payload: unknown };
@@ -65,9 +65,8 @@ export async function createWorkflow(principal: Principal, input: { projectId: s
 
 export async function triggerWorkflow(principal: Principal, input: TriggerWorkflowInput, workspaceId: string | null) {
   const actor = assertCan(principal, 'workflow:trigger');
-  const project = await findAccessibleProject(actor, input.projectId, workspaceId);
-  const workflow = await db.workflow.findFirst({ where: { id: input.workflowId, projectId: project.id } });
-  if (!workflow) throw notFound('Workflow');
+  // One prepared statement, the checks of findAccessibleProject (trigger-lookup.ts).
+  const { project, workflowId } = await findTriggerTarget(actor, input, workspaceId);
   const runInput = input.input ?? {};
   assertPayloadSize('input', runInput);
   const actorFields = actorOf(actor);
@@ -75,7 +74,7 @@ export async function triggerWorkflow(principal: Principal, input: TriggerWorkfl
     id: newId(),
     tenantId: project.tenantId,
     projectId: project.id,
-    workflowId: workflow.id,
+    workflowId,
     input: runInput as WorkflowRun['input'],
     triggeredByKind: actorFields.actorKind,
     triggeredByKeyId: actor.kind === 'API_KEY' ? actor.apiKey.id : null,
