@@ -12,6 +12,7 @@ import { useAuth } from './auth/use-auth.js';
 import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
 import { db } from './db.js';
+import { createKeyUseWriter } from './db/last-used-writes.js';
 import { serviceUnavailable } from './errors.js';
 import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -24,7 +25,7 @@ export type AppOptions = { config?: Config; logger?: Logger };
 export function createApp(options: AppOptions = {}) {
   const config = options.config ?? getConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
-  const lastUsed = new LastUsedRecorder(db, logger, config.lastUsedFlushMs);
+  const lastUsed = new LastUsedRecorder(createKeyUseWriter(config.databaseUrl, db), logger, config.lastUsedFlushMs);
   const security = createSecurity(config, logger);
 
   const yoga = createYoga<ServerContext, Context>({
