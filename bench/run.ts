@@ -41,6 +41,8 @@ const { values: args } = parseArgs({
     tenants: { type: 'string' },
     'big-tenant-keys': { type: 'string' },
     'database-url': { type: 'string' },
+    /** --scale: fill the warm server's key cache with this many different keys, then report its memory. */
+    'cache-fill': { type: 'string' },
   },
 });
 

@@ -21,7 +21,14 @@ import pg from 'pg';
 import { applyMigrations } from '../src/db/migrate.js';
 import { checksum } from '../src/auth/credentials.js';
 
-export type ScaleOptions = { keys: number; tenants: number; bigTenantKeys: number; verifiable: number };
+export type ScaleOptions = {
+  keys: number;
+  tenants: number;
+  bigTenantKeys: number;
+  verifiable: number;
+  /** Keys 1..cacheFill of the big tenant (any status) get derived secrets too, to fill a key cache with (bench --scale). */
+  cacheFill?: number;
+};
 export type ScaleSeed = {
   bigTenantId: string;
   /** Keys of the big tenant whose secrets are known (all ACTIVE). */
@@ -126,6 +133,21 @@ export async function seedScale(url: string, options: ScaleOptions = SCALE_DEFAU
         [verifiable.map((k) => k.id), verifiable.map((k) => createHash('sha256').update(k.secret).digest('hex')), verifiable.map((k) => k.secret.slice(0, 16))],
       ),
     );
+
+    const fill = Math.min(options.cacheFill ?? 0, options.bigTenantKeys);
+    if (fill > 0) {
+      await stage(`${fill.toLocaleString('en-US')} secrets for the cache fill`, async () => {
+        for (let from = 1; from <= fill; from += 20_000) {
+          const numbers = Array.from({ length: Math.min(20_000, fill - from + 1) }, (_, k) => from + k);
+          const secrets = numbers.map(scaleSecret);
+          await client.query(
+            `UPDATE "ApiKey" SET "secretDigest" = v.digest, "prefix" = v.prefix
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, digest, prefix) WHERE "ApiKey"."id" = v.id`,
+            [numbers.map(keyId), secrets.map((secret) => createHash('sha256').update(secret).digest('hex')), secrets.map((secret) => secret.slice(0, 16))],
+          );
+        }
+      });
+    }
 
     await stage('tenant counters and VACUUM ANALYZE', async () => {
       await client.query(
