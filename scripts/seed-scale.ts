@@ -62,6 +62,18 @@ function verifiableNumbers(options: ScaleOptions): number[] {
   return Array.from({ length: count }, (_, k) => k * 10 + 1);
 }
 
+/**
+ * The keys a cache fill presents: `cacheFill` ACTIVE keys (never a multiple of 10, those are
+ * revoked: refusals would trip the failed-credential throttle), the big tenant's first, then
+ * other tenants'.
+ */
+export function cacheFillNumbers(options: ScaleOptions): number[] {
+  const count = Math.min(options.cacheFill ?? 0, options.keys - Math.floor(options.keys / 10));
+  const numbers: number[] = [];
+  for (let i = 1; numbers.length < count; i++) if (i % 10 !== 0) numbers.push(i);
+  return numbers;
+}
+
 export async function seedScale(url: string, options: ScaleOptions = SCALE_DEFAULTS, log: (line: string) => void = console.error): Promise<ScaleSeed> {
   if (options.tenants < 2 || options.bigTenantKeys >= options.keys) throw new Error('need at least 2 tenants and more keys than the big tenant holds');
   await applyMigrations(url);
@@ -134,11 +146,11 @@ export async function seedScale(url: string, options: ScaleOptions = SCALE_DEFAU
       ),
     );
 
-    const fill = Math.min(options.cacheFill ?? 0, options.bigTenantKeys);
-    if (fill > 0) {
-      await stage(`${fill.toLocaleString('en-US')} secrets for the cache fill`, async () => {
-        for (let from = 1; from <= fill; from += 20_000) {
-          const numbers = Array.from({ length: Math.min(20_000, fill - from + 1) }, (_, k) => from + k);
+    const fill = cacheFillNumbers(options);
+    if (fill.length > 0) {
+      await stage(`${fill.length.toLocaleString('en-US')} secrets for the cache fill`, async () => {
+        for (let from = 0; from < fill.length; from += 20_000) {
+          const numbers = fill.slice(from, from + 20_000);
           const secrets = numbers.map(scaleSecret);
           await client.query(
             `UPDATE "ApiKey" SET "secretDigest" = v.digest, "prefix" = v.prefix
