@@ -27,28 +27,47 @@ export type InsertColumn<Row> = {
 
 export type InsertMany = <Row>(table: string, columns: readonly InsertColumn<Row>[], rows: readonly Row[]) => Promise<void>;
 
+/** Rows of one table, for `InsertTables`. */
+export type TableRows = { table: string; columns: readonly InsertColumn<any>[]; rows: readonly any[] };
+/**
+ * Several multi-row INSERTs in one transaction (one commit): a workflow run and its outbox
+ * message are written together or not at all.
+ */
+export type InsertTables = (writes: readonly TableRows[]) => Promise<void>;
+
 export function createInsertMany(databaseUrl: string, db: Db): InsertMany {
-  return databaseUrl.startsWith('file:') ? sqliteInsertMany(databaseUrl) : postgresInsertMany(db);
+  const insertTables = createInsertTables(databaseUrl, db);
+  return (table, columns, rows) => insertTables([{ table, columns, rows }]);
 }
 
-function postgresInsertMany(db: Db): InsertMany {
-  return async (table, columns, rows) => {
-    const values: unknown[] = [];
-    const tuples = rows.map((row) => {
-      const placeholders = columns.map((column) => {
-        const value = row[column.name];
-        values.push(column.json ? JSON.stringify(value ?? null) : value);
-        return column.pgType ? `$${values.length}::${column.pgType}` : `$${values.length}`;
-      });
-      return `(${placeholders.join(', ')})`;
-    });
-    await db.$executeRawUnsafe(`INSERT INTO "${table}" (${names(columns)}) VALUES ${tuples.join(', ')}`, ...values);
+export function createInsertTables(databaseUrl: string, db: Db): InsertTables {
+  return databaseUrl.startsWith('file:') ? sqliteInsertTables(databaseUrl) : postgresInsertTables(db);
+}
+
+function postgresInsertTables(db: Db): InsertTables {
+  return async (writes) => {
+    const statements = writes.filter((write) => write.rows.length > 0).map((write) => postgresInsert(db, write));
+    if (statements.length === 1) await statements[0];
+    else await db.$transaction(statements);
   };
+}
+
+function postgresInsert(db: Db, { table, columns, rows }: TableRows) {
+  const values: unknown[] = [];
+  const tuples = rows.map((row) => {
+    const placeholders = columns.map((column) => {
+      const value = row[column.name];
+      values.push(column.json ? JSON.stringify(value ?? null) : value);
+      return column.pgType ? `$${values.length}::${column.pgType}` : `$${values.length}`;
+    });
+    return `(${placeholders.join(', ')})`;
+  });
+  return db.$executeRawUnsafe(`INSERT INTO "${table}" (${names(columns)}) VALUES ${tuples.join(', ')}`, ...values);
 }
 
 type AsyncStatement = { iterate(params: unknown[]): Promise<Iterator<unknown>> };
 
-function sqliteInsertMany(url: string): InsertMany {
+function sqliteInsertTables(url: string): InsertTables {
   let connection: Promise<AsyncDatabase> | null = null;
   const statements = new Map<string, Promise<AsyncStatement>>();
 
@@ -76,7 +95,7 @@ function sqliteInsertMany(url: string): InsertMany {
     return prepared;
   }
 
-  return async (table, columns, rows) => {
+  async function insert({ table, columns, rows }: TableRows): Promise<void> {
     const tuple = `(${columns.map(() => '?').join(', ')})`;
     const sql = `INSERT INTO "${table}" (${names(columns)}) VALUES ${rows.map(() => tuple).join(', ')}`;
     const values = rows.flatMap((row) => columns.map((column) => sqliteValue(row[column.name], column.json)));
@@ -84,7 +103,31 @@ function sqliteInsertMany(url: string): InsertMany {
     // (autocommit, one fsync) are done when the promise resolves.
     const rowsLeft = await (await statement(sql)).iterate(values);
     while (!rowsLeft.next().done);
-  };
+  }
+
+  // One connection: while a transaction is open on it, nothing else may run there (another
+  // table's autocommit INSERT would join the transaction), so writes take turns.
+  let turn: Promise<unknown> = Promise.resolve();
+  function inTurn(write: () => Promise<void>): Promise<void> {
+    const done = turn.then(write, write);
+    turn = done.catch(() => {});
+    return done;
+  }
+
+  return (writes) =>
+    inTurn(async () => {
+      const nonEmpty = writes.filter((write) => write.rows.length > 0);
+      if (nonEmpty.length === 1) return insert(nonEmpty[0]!);
+      const db = await open();
+      await db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const write of nonEmpty) await insert(write);
+        await db.exec('COMMIT');
+      } catch (error) {
+        await db.exec('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    });
 }
 
 /** As Prisma's libsql adapter writes them: ISO-8601 with +00:00, JSON as text. */
