@@ -105,29 +105,52 @@ function sqliteInsertTables(url: string): InsertTables {
     while (!rowsLeft.next().done);
   }
 
-  // One connection: while a transaction is open on it, nothing else may run there (another
-  // table's autocommit INSERT would join the transaction), so writes take turns.
+  // Several tables in one transaction: sent as ONE script (BEGIN; INSERT…; COMMIT) that runs
+  // whole on libsql's worker thread. Statement by statement, the write lock would be held
+  // across event-loop turns, and the Prisma client's synchronous BEGIN IMMEDIATE on the main
+  // thread would then wait for a commit that needs the main thread (a deadlock until the busy
+  // timeout). A script takes no parameters: values are written as SQL literals (sqlLiteral).
+  // INSERT OR ROLLBACK ends the transaction itself on a constraint violation.
+  // Writes take turns on the connection: nothing may run between a failed script and its ROLLBACK.
   let turn: Promise<unknown> = Promise.resolve();
-  function inTurn(write: () => Promise<void>): Promise<void> {
+  const inTurn = (write: () => Promise<void>): Promise<void> => {
     const done = turn.then(write, write);
     turn = done.catch(() => {});
     return done;
-  }
+  };
 
-  return (writes) =>
-    inTurn(async () => {
-      const nonEmpty = writes.filter((write) => write.rows.length > 0);
-      if (nonEmpty.length === 1) return insert(nonEmpty[0]!);
-      const db = await open();
-      await db.exec('BEGIN IMMEDIATE');
-      try {
-        for (const write of nonEmpty) await insert(write);
-        await db.exec('COMMIT');
-      } catch (error) {
-        await db.exec('ROLLBACK').catch(() => {});
-        throw error;
-      }
-    });
+  return (writes) => inTurn(() => insertTogether(writes));
+
+  async function insertTogether(writes: readonly TableRows[]): Promise<void> {
+    const nonEmpty = writes.filter((write) => write.rows.length > 0);
+    if (nonEmpty.length === 1) return insert(nonEmpty[0]!);
+    const statements = nonEmpty.map(
+      ({ table, columns, rows }) =>
+        `INSERT OR ROLLBACK INTO "${table}" (${names(columns)}) VALUES ${rows
+          .map((row) => `(${columns.map((column) => sqlLiteral(sqliteValue(row[column.name], column.json))).join(', ')})`)
+          .join(', ')};`,
+    );
+    const db = await open();
+    try {
+      await db.exec(`BEGIN IMMEDIATE;\n${statements.join('\n')}\nCOMMIT;`);
+    } catch (error) {
+      await db.exec('ROLLBACK').catch(() => {}); // already rolled back by OR ROLLBACK, usually
+      throw error;
+    }
+  }
+}
+
+/** A value as an SQLite literal: strings quoted with '' doubled (SQLite has no backslash escapes). */
+function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'string') {
+    // exec() takes a C string: a NUL would cut the script. JSON text escapes it; ids never hold one.
+    if (value.includes('\0')) throw new Error('NUL character in a batched value');
+    return `'${value.replace(/'/g, "''")}'`;
+  }
+  throw new Error(`cannot write ${typeof value} as an SQLite literal`);
 }
 
 /** As Prisma's libsql adapter writes them: ISO-8601 with +00:00, JSON as text. */
