@@ -36,6 +36,7 @@ export function sendSigned(request: SignedRequest): Promise<AttemptOutcome> {
   const elapsed = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {
     let settled = false;
+    let deadline: NodeJS.Timeout | undefined;
     const finish = (httpStatus: number | null, error: string | null) => {
       if (settled) return;
       settled = true;
@@ -65,7 +66,7 @@ export function sendSigned(request: SignedRequest): Promise<AttemptOutcome> {
       ...(request.allowPrivateNetworks ? {} : { lookup: guardedLookup as never }),
       agent: false,
     });
-    const deadline = setTimeout(() => {
+    deadline = setTimeout(() => {
       outgoing.destroy(new Error(`timed out after ${request.timeoutMs} ms`));
     }, request.timeoutMs);
     const onAbort = () => outgoing.destroy(new Error('interrupted: the dispatcher is stopping'));
