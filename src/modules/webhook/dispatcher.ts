@@ -13,6 +13,7 @@
  * - Every attempt is recorded; retries wait exponentially longer, with jitter.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { getConfig, type Config } from '../../config.js';
 import { db, isSqliteUrl } from '../../db.js';
 import { newId } from '../../db/ids.js';
@@ -66,6 +67,7 @@ export class WebhookDispatcher {
     this.logger = options.logger;
     this.instanceId = options.instanceId ?? `dispatcher-${randomUUID()}`;
     this.sqlite = isSqliteUrl(this.config.databaseUrl);
+    setMaxListeners(0, this.abort.signal); // one listener per attempt in flight
   }
 
   start(): this {
