@@ -156,6 +156,8 @@ export class WebhookDispatcher {
   // ---- fan-out: messages → deliveries -------------------------------------------------
 
   private async fanOut(): Promise<number> {
+    // A plain read first: an idle outbox costs no write transaction (on SQLite, no write lock).
+    if (!(await db.webhookMessage.findFirst({ where: { fannedOutAt: null }, select: { id: true } }))) return 0;
     return db.$transaction(async (tx) => {
       const ids = this.sqlite
         ? (await tx.webhookMessage.findMany({ where: { fannedOutAt: null }, orderBy: { createdAt: 'asc' }, take: BATCH, select: { id: true } })).map((m) => m.id)
@@ -197,6 +199,11 @@ export class WebhookDispatcher {
   private async claim(limit: number): Promise<Claimed[]> {
     const now = new Date();
     const lockedUntil = new Date(now.getTime() + this.config.webhooks.timeoutMs + LEASE_MARGIN_MS);
+    const anyDue = await db.webhookDelivery.findFirst({
+      where: { status: 'PENDING', nextAttemptAt: { lte: now }, OR: [{ lockedUntil: null }, { lockedUntil: { lt: now } }] },
+      select: { id: true },
+    });
+    if (!anyDue) return [];
     const ids = await db.$transaction(async (tx) => {
       const due = this.sqlite
         ? (

@@ -28,3 +28,26 @@ outboxSignal.setMaxListeners(0);
 export function outboxWritten(): void {
   outboxSignal.emit('written');
 }
+
+/**
+ * Whether a tenant has any webhook endpoint, cached briefly: the hot write paths
+ * (deliverData, triggerWorkflow of a workflow without endpoint) skip the outbox message
+ * for tenants nobody listens to, so they pay nothing for webhooks. Changes made on this
+ * instance apply at once; on another instance within ENDPOINT_PRESENCE_TTL_MS.
+ */
+export const ENDPOINT_PRESENCE_TTL_MS = 5_000;
+const presence = new Map<string, { has: boolean; until: number }>();
+
+export async function tenantHasEndpoints(tenantId: string, lookup: (tenantId: string) => Promise<boolean>): Promise<boolean> {
+  const cached = presence.get(tenantId);
+  if (cached && cached.until > Date.now()) return cached.has;
+  const has = await lookup(tenantId);
+  if (presence.size > 100_000) presence.clear();
+  presence.set(tenantId, { has, until: Date.now() + ENDPOINT_PRESENCE_TTL_MS });
+  return has;
+}
+
+/** After an endpoint is created or deleted here. */
+export function forgetEndpointPresence(tenantId: string): void {
+  presence.delete(tenantId);
+}

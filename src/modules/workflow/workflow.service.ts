@@ -24,7 +24,7 @@ import {
   previousResult,
   type IdempotentRequest,
 } from '../webhook/idempotency.js';
-import { MESSAGE_COLUMNS, outboxWritten } from '../webhook/outbox.js';
+import { MESSAGE_COLUMNS, outboxWritten, tenantHasEndpoints } from '../webhook/outbox.js';
 
 export type TriggerWorkflowInput = { projectId: string; workflowId: string; input?: unknown };
 export type DeliverDataInput = { projectId: string; source: string; payload: unknown };
@@ -62,17 +62,17 @@ const insertTables = createInsertTables(getConfig().databaseUrl, db);
  * A run or a delivery travels with its outbox message (the webhook event) and, when the
  * request carried an Idempotency-Key, its idempotency record: one batch, one transaction.
  */
-type WithOutbox<Row> = { row: Row; message: WebhookMessage; idempotency: IdempotencyRecord | null };
+type WithOutbox<Row> = { row: Row; message: WebhookMessage | null; idempotency: IdempotencyRecord | null };
 
 function outboxBatch<Row>(table: string, columns: InsertColumn<Row>[]) {
   return new GroupCommit<WithOutbox<Row>>(async (entries) => {
     const writes: TableRows[] = [
       { table, columns, rows: entries.map((entry) => entry.row) },
-      { table: 'WebhookMessage', columns: MESSAGE_COLUMNS, rows: entries.map((entry) => entry.message) },
+      { table: 'WebhookMessage', columns: MESSAGE_COLUMNS, rows: entries.flatMap((entry) => (entry.message ? [entry.message] : [])) },
       { table: 'IdempotencyRecord', columns: IDEMPOTENCY_COLUMNS, rows: entries.flatMap((entry) => (entry.idempotency ? [entry.idempotency] : [])) },
     ];
     await insertTables(writes);
-    outboxWritten();
+    if (entries.some((entry) => entry.message)) outboxWritten();
   });
 }
 const runWrites = outboxBatch<WorkflowRun>('WorkflowRun', RUN_COLUMNS);
@@ -163,12 +163,15 @@ export async function triggerWorkflow(
     status: 'QUEUED',
     createdAt: new Date(),
   };
-  const message = runTriggeredMessage(run, workflow, project.organizationId);
+  // Routed runs always go out; others only where some endpoint may listen.
+  const announce = workflow.endpointId !== null || (await tenantHasEndpoints(run.tenantId, hasEndpoints));
+  const message = announce ? runTriggeredMessage(run, workflow, project.organizationId) : null;
   const idempotency = idempotent ? idempotencyRecord(idempotent, run.id, run.createdAt) : null;
   // The row as stored: the resolver answers from it without reading it back.
   return writeIdempotently(runWrites, { row: run, message, idempotency }, idempotent, findRun);
 }
 
+const hasEndpoints = async (tenantId: string) => (await db.webhookEndpoint.count({ where: { tenantId }, take: 1 })) > 0;
 const findRun = (id: string) => db.workflowRun.findUnique({ where: { id } });
 const findDelivery = (id: string) => db.dataDelivery.findUnique({ where: { id } });
 
@@ -249,7 +252,8 @@ export async function deliverData(
       createdAt: delivery.createdAt.toISOString(),
     },
   };
-  const message = outboxMessage(delivery.tenantId, project.organizationId, project.id, 'data.delivered', data, delivery.createdAt);
+  const announce = await tenantHasEndpoints(delivery.tenantId, hasEndpoints);
+  const message = announce ? outboxMessage(delivery.tenantId, project.organizationId, project.id, 'data.delivered', data, delivery.createdAt) : null;
   const idempotency = idempotent ? idempotencyRecord(idempotent, delivery.id, delivery.createdAt) : null;
   return writeIdempotently(deliveryWrites, { row: delivery, message, idempotency }, idempotent, findDelivery);
 }
