@@ -33,6 +33,9 @@ export async function serve(config: Config): Promise<void> {
   // Webhooks: runs and events are delivered from the outbox by every instance (SKIP LOCKED
   // on PostgreSQL); run changes reach other instances' subscribers through LISTEN/NOTIFY.
   const runUpdates = await startRunUpdates(config, logger);
+  if (config.production && !isSqliteUrl(config.databaseUrl) && !config.webhooks.secretKey) {
+    logger.warn('KEYGATE_WEBHOOK_SECRET_KEY is not set: webhook endpoints cannot be created or delivered to until it is (32 bytes, base64)');
+  }
   const dispatcher = new WebhookDispatcher({ config, logger }).start();
 
   const server = createServer((req, res) => yoga.handle(req, res, { req }));
