@@ -13,7 +13,8 @@
  * Options: --duration <s> (8), --warmup <s> (2), --connections <n> (50), --rounds <n> (3:
  * each scenario measured n times, reads interleaved, medians reported), --only a,d (a subset,
  * e.g. to profile one path with KEYGATE_BENCH_PROFILE=<dir>), --skip-sqlite, --out <file.md>,
- * --scale (the 1,000,000-key PostgreSQL run instead: see bench/scale.ts).
+ * --scale (the 1,000,000-key PostgreSQL run instead: see bench/scale.ts), --webhooks (webhook
+ * delivery latency and throughput instead, with --runs <n>: see bench/webhooks.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -43,6 +44,8 @@ const { values: args } = parseArgs({
     'database-url': { type: 'string' },
     /** --scale: fill the warm server's key cache with this many different keys, then report its memory. */
     'cache-fill': { type: 'string' },
+    webhooks: { type: 'boolean', default: false },
+    runs: { type: 'string' },
   },
 });
 
@@ -53,7 +56,13 @@ const VIEWER = JSON.stringify({ query: '{ viewer { kind } }' });
 
 type Row = { label: string; result: Measurement };
 
-if (args.scale) {
+if (args.webhooks) {
+  const { runWebhookBenchmark } = await import('./webhooks.js');
+  const report = (await runWebhookBenchmark({ ...args, connections: process.argv.includes('--connections') ? args.connections : undefined })).join('\n') + '\n';
+  console.log('\n' + report);
+  if (args.out) writeFileSync(args.out, report);
+  process.exit(0);
+} else if (args.scale) {
   const { runScaleBenchmark } = await import('./scale.js');
   await runScaleBenchmark(args);
   // The EXPLAIN step ran an app in this process; its pools would keep it alive.

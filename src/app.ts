@@ -19,6 +19,7 @@ import { createLogger, type Logger } from './lib/logger.js';
 import { schema } from './schema/index.js';
 import { connectionArgumentError, isConnectionArgumentError } from './schema/pagination.js';
 import { createSecurity, isDatabaseUnavailable, useReadiness } from './security/index.js';
+import { useInboundWebhooks } from './modules/webhook/inbound.js';
 
 export type AppOptions = { config?: Config; logger?: Logger };
 
@@ -27,6 +28,8 @@ export function createApp(options: AppOptions = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
   const lastUsed = new LastUsedRecorder(createKeyUseWriter(config.databaseUrl, db), logger, config.lastUsedFlushMs);
   const security = createSecurity(config, logger);
+  // The inbound webhook route re-enters this Yoga instance as deliverData (see inbound.ts).
+  const inbound: { yoga?: { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response } } = {};
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -69,6 +72,7 @@ export function createApp(options: AppOptions = {}) {
       },
     },
     plugins: [
+      useInboundWebhooks(inbound, { maxBodyBytes: config.maxBodyBytes }),
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
       ...security.beforeAuth,
       useAuth({
@@ -79,6 +83,8 @@ export function createApp(options: AppOptions = {}) {
       useReadiness({ db, databaseUrl: config.databaseUrl }),
     ] as Plugin[],
   });
+
+  inbound.yoga = { fetch: (request, serverContext) => yoga.fetch(request, serverContext as ServerContext) };
 
   return { yoga, lastUsed, logger, config, ready: security.ready, close: security.close };
 }

@@ -32,7 +32,13 @@ export type TriggerTargetRow = {
   workspaceId: string;
   /** Null when no workflow with that id belongs to the project. */
   workflowId: string | null;
+  workflowName: string | null;
+  /** The webhook endpoint the workflow routes its runs to, if any. */
+  workflowEndpointId: string | null;
 };
+
+export type TriggerProject = Omit<TriggerTargetRow, 'workflowId' | 'workflowName' | 'workflowEndpointId'>;
+export type TriggerWorkflow = { id: string; name: string; endpointId: string | null };
 
 export type TriggerLookup = {
   /** The project by id with the workflow's id if it is one of the project's, or null. Throws when the database cannot answer. */
@@ -40,13 +46,15 @@ export type TriggerLookup = {
   close(): Promise<void>;
 };
 
-/** The workflow as a scalar subquery: one index probe by its primary key, then its project. */
+/** The workflow as a left join on its primary key (and its project): one index probe, then the project. */
 const SQLITE_TARGET = `SELECT p."id", p."tenantId", p."organizationId", p."workspaceId",
-  (SELECT w."id" FROM "Workflow" w WHERE w."id" = ? AND w."projectId" = p."id") AS "workflowId"
-  FROM "Project" p WHERE p."id" = ?`;
+  w."id" AS "workflowId", w."name" AS "workflowName", w."endpointId" AS "workflowEndpointId"
+  FROM "Project" p LEFT JOIN "Workflow" w ON w."id" = ? AND w."projectId" = p."id"
+  WHERE p."id" = ?`;
 const PG_TARGET = `SELECT p."id", p."tenantId", p."organizationId", p."workspaceId",
-  (SELECT w."id" FROM "Workflow" w WHERE w."id" = $1 AND w."projectId" = p."id") AS "workflowId"
-  FROM "Project" p WHERE p."id" = $2`;
+  w."id" AS "workflowId", w."name" AS "workflowName", w."endpointId" AS "workflowEndpointId"
+  FROM "Project" p LEFT JOIN "Workflow" w ON w."id" = $1 AND w."projectId" = p."id"
+  WHERE p."id" = $2`;
 
 export function createTriggerLookup(databaseUrl: string): TriggerLookup {
   return isSqliteUrl(databaseUrl) ? sqliteLookup(databaseUrl) : postgresLookup(databaseUrl);
@@ -64,11 +72,11 @@ export async function findTriggerTarget(
   input: { projectId: string; workflowId: string },
   contextWorkspaceId: string | null,
   lookup: TriggerLookup = triggerLookup,
-): Promise<{ project: Omit<TriggerTargetRow, 'workflowId'>; workflowId: string }> {
+): Promise<{ project: TriggerProject; workflow: TriggerWorkflow }> {
   const row = await lookup.find(input.projectId, input.workflowId);
   // tenantReach: another tenant's project reads as absent, unless the actor acts across tenants.
   if (!row || (!actor.crossTenant && row.tenantId !== actor.tenantId)) throw notFound('Project');
-  const { workflowId, ...project } = row;
+  const { workflowId, workflowName, workflowEndpointId, ...project } = row;
   assertWithinScope(actor, { what: 'Project', tenantId: project.tenantId, organizationId: project.organizationId, projectIds: [project.id] });
   // X-Workspace-Id is rare on this path: checked through the one shared function, Prisma and all.
   if (contextWorkspaceId) {
@@ -76,7 +84,7 @@ export async function findTriggerTarget(
     if (context && context.id !== project.workspaceId) throw forbidden('The project is not in the workspace named by X-Workspace-Id.');
   }
   if (!workflowId) throw notFound('Workflow');
-  return { project, workflowId };
+  return { project, workflow: { id: workflowId, name: workflowName ?? '', endpointId: workflowEndpointId } };
 }
 
 function sqliteLookup(url: string): TriggerLookup {
