@@ -7,7 +7,7 @@ import type { ConsoleRunFieldsFragment } from '../../gql/graphql';
 export function RunDetails({ run }: { run: ConsoleRunFieldsFragment }) {
   return (
     <div className="run-details">
-      <h3>Input</h3>
+      <h2 className="small">Input</h2>
       <pre>{JSON.stringify(run.input, null, 2)}</pre>
     </div>
   );
