@@ -227,8 +227,8 @@ function KeyRow({ apiKey, canManage, onAction }: { apiKey: Key; canManage: boole
       </td>
       <td>{apiKey.authorizationGroup.name}</td>
       <td>{apiKey.role === 'ADMIN' ? 'Admin' : 'API User'}</td>
-      <td>{date(apiKey.createdAt)}</td>
-      <td>{date(apiKey.expiresAt, 'Never')}</td>
+      <td className="nowrap">{date(apiKey.createdAt)}</td>
+      <td className="nowrap">{date(apiKey.expiresAt, 'Never')}</td>
       <td>
         {dateTime(apiKey.lastUsedAt, 'Never')}
         {apiKey.lastUsedIp ? <span className="sub">from {apiKey.lastUsedIp}</span> : null}
