@@ -70,7 +70,7 @@ export function createApp(options: AppOptions = {}) {
     },
     plugins: [
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
-      useConsole(),
+      ...(config.console ? [useConsole()] : []),
       ...security.beforeAuth,
       useAuth({
         strategies: [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],

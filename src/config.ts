@@ -47,6 +47,8 @@ const schema = z.object({
   KEYGATE_MAX_PAYLOAD_BYTES: int(1, 10 * 1024 * 1024).default(256 * 1024),
   KEYGATE_GRAPHIQL: bool.optional(),
   KEYGATE_INTROSPECTION: bool.optional(),
+  /** The web console at /console (on by default, in production too: it is what admins use). */
+  KEYGATE_CONSOLE: bool.default(true),
   ...securitySettings,
 }).superRefine(checkSecuritySettings);
 
@@ -87,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     maxPayloadBytes: e.KEYGATE_MAX_PAYLOAD_BYTES,
     graphiql: e.KEYGATE_GRAPHIQL ?? !production,
     introspection: e.KEYGATE_INTROSPECTION ?? !production,
+    console: e.KEYGATE_CONSOLE,
     ...securityConfig(e),
   };
 }

@@ -66,3 +66,13 @@ describe('serving the console', () => {
     expect(await graphql.json()).toEqual({ data: { viewer: { kind: 'ANONYMOUS' } } });
   });
 });
+
+describe('KEYGATE_CONSOLE', () => {
+  it('is on by default, in production too, and false turns it off', async () => {
+    const { loadConfig } = await import('../../../src/config.js');
+    expect(loadConfig({}).console).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production' }).console).toBe(true);
+    expect(loadConfig({ KEYGATE_CONSOLE: 'false' }).console).toBe(false);
+    expect(() => loadConfig({ KEYGATE_CONSOLE: 'maybe' })).toThrow(/KEYGATE_CONSOLE/);
+  });
+});
