@@ -157,6 +157,37 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     await context.close();
   });
 
+  it('generates a key bound to an organization with selected projects', { timeout: 60_000 }, async () => {
+    const seed = await seedTenant();
+    const { context, page, problems } = await newPage();
+    await signInThroughForm(page, server.baseUrl, seed.admin.user.email, PASSWORD);
+    await page.getByRole('button', { name: 'Generate API Key' }).click();
+    const form = page.getByRole('dialog', { name: 'Generate API Key' });
+    await form.getByLabel('Key Name').fill('Checkout only');
+    await form.getByLabel('Authorization Group').selectOption({ label: seed.keyGroup.name });
+    await form.getByLabel('Expiration', { exact: true }).selectOption('DATE');
+    await form.getByLabel('Expiration Date').fill('2001-01-01');
+    await form.getByLabel('Organization').selectOption({ label: seed.organization.name });
+    await form.getByLabel('Project Access').selectOption('SELECTED');
+    await form.getByRole('button', { name: 'Generate' }).click();
+    await expect.poll(() => page.locator('#expiresAt-error').innerText()).toBe('The expiration date must be in the future.');
+    expect(await page.locator('#projectIds-error').innerText()).toBe('Select at least one project.');
+    await expectNoAxeViolations(page, 'the generate form with its optional fields');
+    await form.getByLabel('Expiration Date').fill(`${new Date().getUTCFullYear() + 1}-06-30`);
+    await form.getByRole('checkbox', { name: new RegExp(seed.project.name) }).check();
+    await form.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('dialog', { name: 'API key Checkout only generated' }).getByRole('button', { name: 'Close' }).click();
+    const row = page.getByRole('row', { name: /Checkout only/ });
+    expect(await row.innerText()).toContain(`${seed.organization.name} only`);
+    const key = await db.apiKey.findFirstOrThrow({ where: { tenantId: seed.tenant.id, name: 'Checkout only' }, include: { projects: true } });
+    expect(key.organizationId).toBe(seed.organization.id);
+    expect(key.projectAccess).toBe('SELECTED');
+    expect(key.projects.map((p) => p.projectId)).toEqual([seed.project.id]);
+    expect(key.expiresAt?.toISOString()).toBe(`${new Date().getUTCFullYear() + 1}-06-30T23:59:59.000Z`);
+    expect(await problems()).toEqual([]);
+    await context.close();
+  });
+
   it('offers a member only what the member may do, and the API still refuses the rest', { timeout: 60_000 }, async () => {
     const seed = await seedTenant();
     await seed.createKey({ name: 'Read-only view' });

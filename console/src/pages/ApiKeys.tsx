@@ -225,7 +225,11 @@ function KeyRow({ apiKey, canManage, onAction }: { apiKey: Key; canManage: boole
       <td>
         {active ? <Badge tone="ok">Active</Badge> : <Badge tone="muted">Revoked</Badge>} {active && apiKey.expirationState !== 'VALID' ? <Badge tone={expiration.tone}>{expiration.label}</Badge> : null}
       </td>
-      <td>{apiKey.authorizationGroup.name}</td>
+      <td>
+        {apiKey.authorizationGroup.name}
+        {apiKey.organization ? <span className="sub">{apiKey.organization.name} only</span> : null}
+        {apiKey.projectAccess === 'SELECTED' ? <span className="sub">Projects: {apiKey.projects.map((p) => p.name).join(', ') || 'none'}</span> : null}
+      </td>
       <td>{apiKey.role === 'ADMIN' ? 'Admin' : 'API User'}</td>
       <td className="nowrap">{date(apiKey.createdAt)}</td>
       <td className="nowrap">{date(apiKey.expiresAt, 'Never')}</td>

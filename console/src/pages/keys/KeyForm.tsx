@@ -32,6 +32,7 @@ type Values = {
   expiresAt: string;
   ipAllowlist: string;
   role: ApiKeyRole;
+  organizationId: string;
   projectAccess: ProjectAccess;
   projectIds: string[];
 };
@@ -45,6 +46,7 @@ function initialValues(key: Key | null): Values {
     expiresAt: '',
     ipAllowlist: key?.ipAllowlist.join('\n') ?? '',
     role: key?.role ?? 'API_USER',
+    organizationId: key?.organization?.id ?? '',
     projectAccess: key?.projectAccess ?? 'ALL',
     projectIds: key?.projects.map((p) => p.id) ?? [],
   };
@@ -90,7 +92,9 @@ export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editin
   const error = (field: string) => checked[field] ?? api.fields[field];
   const set = <K extends keyof Values>(field: K) => (value: Values[K]) => setValues((v) => ({ ...v, [field]: value }));
   const groups = options?.authorizationGroups ?? [];
-  const projects = options?.projects.edges.map((e) => e.node) ?? [];
+  const organizations = options?.organizations.edges.map((e) => e.node) ?? [];
+  // A key bound to an organization may select only that organization's projects.
+  const projects = (options?.projects.edges.map((e) => e.node) ?? []).filter((p) => !values.organizationId || p.organization.id === values.organizationId);
   const adminRoleAllowed = creating && scope.tenant?.isSystem === true && scope.role === 'PLATFORM_ADMIN';
 
   async function submit(event: FormEvent) {
@@ -115,8 +119,9 @@ export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editin
           tenantId: scope.tenantId,
           ...(values.expiry === 'DATE' ? { expiresAt: endOfDay(values.expiresAt) } : { expiresIn: values.expiry }),
           ...(adminRoleAllowed ? { role: values.role } : {}),
+          ...(values.organizationId ? { organizationId: values.organizationId } : {}),
           projectAccess: values.projectAccess,
-          ...(values.projectAccess === 'SELECTED' ? { projectIds: values.projectIds } : {}),
+          ...(values.projectAccess === 'SELECTED' ? { projectIds: values.projectIds.filter((id) => projects.some((p) => p.id === id)) } : {}),
         },
       });
       if (result.error) return showApiError(result.error);
@@ -182,6 +187,16 @@ export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editin
           <TextArea id="ipAllowlist" label="IP Allowlist" rows={3} value={values.ipAllowlist} onChange={set('ipAllowlist')} error={error('ipAllowlist')} hint="One IP address or CIDR range per line. Leave empty to allow requests from any IP." />
           {creating ? (
             <>
+              <SelectField
+                id="organizationId"
+                label="Organization"
+                value={values.organizationId}
+                onChange={set('organizationId')}
+                placeholder="Whole tenant"
+                options={organizations.map((o) => ({ value: o.id, label: o.name }))}
+                error={error('organizationId')}
+                hint="Bind the key to one organization: it then reaches nothing outside it."
+              />
               <SelectField
                 id="projectAccess"
                 label="Project Access"

@@ -35,6 +35,10 @@ export const KeysQuery = graphql(`
             id
             name
           }
+          organization {
+            id
+            name
+          }
         }
       }
     }
@@ -48,11 +52,22 @@ export const KeyFormOptionsQuery = graphql(`
       name
       description
     }
+    organizations(tenantId: $tenantId, first: 100) {
+      edges {
+        node {
+          id
+          name
+        }
+      }
+    }
     projects(tenantId: $tenantId, first: 100) {
       edges {
         node {
           id
           name
+          organization {
+            id
+          }
           workspace {
             name
           }
