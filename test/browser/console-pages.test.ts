@@ -95,6 +95,15 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     await page.getByRole('button', { name: 'Create user' }).click();
     await page.getByRole('row', { name: new RegExp(email) }).waitFor();
     expect((await db.user.findFirstOrThrow({ where: { tenantId: seed.tenant.id, email } })).authorizationGroupId).toBe(group.id);
+    await page.getByRole('button', { name: `Edit ${email}` }).click();
+    const editUser = page.getByRole('dialog', { name: `Edit user ${email}` });
+    await expectNoAxeViolations(page, 'the edit-user dialog');
+    await editUser.getByLabel('Role').selectOption('TENANT_ADMIN');
+    await editUser.getByLabel('Authorization group').selectOption('');
+    await editUser.getByRole('button', { name: 'Save' }).click();
+    await editUser.waitFor({ state: 'detached' });
+    await expect.poll(async () => (await db.user.findFirstOrThrow({ where: { tenantId: seed.tenant.id, email } })).role).toBe('TENANT_ADMIN');
+    expect((await db.user.findFirstOrThrow({ where: { tenantId: seed.tenant.id, email } })).authorizationGroupId).toBeNull();
 
     // Audit log.
     await openPage(page, 'Audit log');

@@ -1,12 +1,13 @@
 /** Users of the tenant: list, create (with a role and an optional group), deactivate. */
 import { useMemo, useState, type FormEvent } from 'react';
+import { Dialog } from '../components/Dialog';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { Badge } from '../components/Badge';
 import { FormAlert, SelectField, TextField } from '../components/fields';
 import { errorText, formErrors } from '../errors';
 import { date, enumLabel } from '../format';
 import { graphql } from '../gql';
-import type { UserRole } from '../gql/graphql';
+import type { ConsoleUsersQuery, UserRole } from '../gql/graphql';
 import { useScope } from '../scope';
 
 const UsersQuery = graphql(`
@@ -42,6 +43,19 @@ const CreateUser = graphql(`
   }
 `);
 
+const UpdateUser = graphql(`
+  mutation ConsoleUpdateUser($id: ID!, $input: UpdateUserInput!) {
+    updateUser(id: $id, input: $input) {
+      id
+      role
+      authorizationGroup {
+        id
+        name
+      }
+    }
+  }
+`);
+
 const DeactivateUser = graphql(`
   mutation ConsoleDeactivateUser($id: ID!) {
     deactivateUser(id: $id) {
@@ -56,6 +70,7 @@ export function UsersPage() {
   const context = useMemo(() => ({ additionalTypenames: ['User'] }), []);
   const [{ data, error }, refetch] = useQuery({ query: UsersQuery, variables: { tenantId: scope.tenantId }, context });
   const [deactivated, deactivate] = useMutation(DeactivateUser);
+  const [editing, setEditing] = useState<User | null>(null);
   const reload = () => refetch({ requestPolicy: 'network-only' });
   const users = data?.users.edges.map((e) => e.node) ?? [];
 
@@ -87,6 +102,11 @@ export function UsersPage() {
                 <td>{date(u.createdAt)}</td>
                 <td className="row-actions">
                   {u.deactivatedAt ? null : (
+                    <button type="button" aria-label={`Edit ${u.email}`} onClick={() => setEditing(u)}>
+                      Edit
+                    </button>
+                  )}
+                  {u.deactivatedAt ? null : (
                     <button
                       type="button"
                       className="danger"
@@ -105,7 +125,57 @@ export function UsersPage() {
         </table>
       </div>
       <NewUserForm groups={data?.authorizationGroups ?? []} onCreated={reload} />
+      {editing ? (
+        <EditUserDialog
+          user={editing}
+          groups={data?.authorizationGroups ?? []}
+          onClose={() => setEditing(null)}
+          onSaved={() => {
+            reload();
+            setEditing(null);
+          }}
+        />
+      ) : null}
     </section>
+  );
+}
+
+type User = ConsoleUsersQuery['users']['edges'][number]['node'];
+
+function assignableRoles(scope: ReturnType<typeof useScope>): UserRole[] {
+  return scope.role === 'PLATFORM_ADMIN' && scope.tenant?.isSystem ? ['MEMBER', 'TENANT_ADMIN', 'PLATFORM_ADMIN'] : ['MEMBER', 'TENANT_ADMIN'];
+}
+
+function EditUserDialog({ user, groups, onClose, onSaved }: { user: User; groups: { id: string; name: string }[]; onClose: () => void; onSaved: () => void }) {
+  const scope = useScope();
+  const [role, setRole] = useState<UserRole>(user.role);
+  const [group, setGroup] = useState(user.authorizationGroup?.id ?? '');
+  const [error, setError] = useState<CombinedError | undefined>();
+  const [, update] = useMutation(UpdateUser);
+  const errors = formErrors(error);
+  const roles = assignableRoles(scope);
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const result = await update({ id: user.id, input: { role, authorizationGroupId: group || null } });
+    if (result.error) setError(result.error);
+    else onSaved();
+  }
+  return (
+    <Dialog title={`Edit user ${user.email}`} onClose={onClose}>
+      <form onSubmit={submit} aria-label="Edit user" noValidate>
+        <FormAlert message={errors.general} />
+        <SelectField id="edit-user-role" label="Role" value={role} onChange={(v) => setRole(v as UserRole)} options={(roles.includes(user.role) ? roles : [user.role, ...roles]).map((r) => ({ value: r, label: enumLabel(r) }))} error={errors.fields.role} />
+        <SelectField id="edit-user-group" label="Authorization group" value={group} onChange={setGroup} placeholder="None" options={groups.map((g) => ({ value: g.id, label: g.name }))} error={errors.fields.authorizationGroupId} />
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary">
+            Save
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 
@@ -118,7 +188,7 @@ function NewUserForm({ groups, onCreated }: { groups: { id: string; name: string
   const [error, setError] = useState<CombinedError | undefined>();
   const [, create] = useMutation(CreateUser);
   const errors = formErrors(error);
-  const roles: UserRole[] = scope.role === 'PLATFORM_ADMIN' && scope.tenant?.isSystem ? ['MEMBER', 'TENANT_ADMIN', 'PLATFORM_ADMIN'] : ['MEMBER', 'TENANT_ADMIN'];
+  const roles = assignableRoles(scope);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
