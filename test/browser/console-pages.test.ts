@@ -78,6 +78,13 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     await page.getByRole('row', { name: /Checkout/ }).waitFor();
     expect(await db.project.count({ where: { tenantId: seed.tenant.id, name: 'Checkout' } })).toBe(1);
     expect(await db.organization.count({ where: { tenantId: seed.tenant.id, name: 'Acme EU' } })).toBe(1);
+    await page.getByRole('button', { name: 'Delete Checkout' }).click();
+    const confirmDelete = page.getByRole('dialog', { name: 'Delete project Checkout' });
+    expect(await confirmDelete.innerText()).toContain('This cannot be undone.');
+    await expectNoAxeViolations(page, 'the delete dialog');
+    await confirmDelete.getByRole('button', { name: 'Delete' }).click();
+    await confirmDelete.waitFor({ state: 'detached' });
+    await expect.poll(() => db.project.count({ where: { tenantId: seed.tenant.id, name: 'Checkout' } })).toBe(0);
 
     // Users: an API error lands next to its field (extensions.field), then a user is created.
     await openPage(page, 'Users');

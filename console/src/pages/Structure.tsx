@@ -1,5 +1,6 @@
 /** Organizations, their workspaces and their projects: lists, and a create form for each level. */
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent, type ReactNode } from 'react';
+import { Dialog } from '../components/Dialog';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { FormAlert, SelectField, TextField } from '../components/fields';
 import { errorText, formErrors } from '../errors';
@@ -75,6 +76,32 @@ const CreateProject = graphql(`
   }
 `);
 
+const DeleteOrganization = graphql(`
+  mutation ConsoleDeleteOrganization($id: ID!) {
+    deleteOrganization(id: $id)
+  }
+`);
+
+const DeleteWorkspace = graphql(`
+  mutation ConsoleDeleteWorkspace($id: ID!) {
+    deleteWorkspace(id: $id)
+  }
+`);
+
+const DeleteProject = graphql(`
+  mutation ConsoleDeleteProject($id: ID!) {
+    deleteProject(id: $id)
+  }
+`);
+
+type Deleting = { kind: 'organization' | 'workspace' | 'project'; id: string; name: string };
+
+const DELETE_WARNING: Record<Deleting['kind'], string> = {
+  organization: 'Its workspaces and projects go with it (with their workflows, runs and deliveries). An organization with active keys bound to it is not deleted: revoke them first.',
+  workspace: 'Its projects go with it, with their workflows, runs and deliveries. Keys that selected those projects lose them and never gain access by it.',
+  project: 'Its workflows, runs and deliveries go with it. Keys that selected it lose it and never gain access by it.',
+};
+
 export function StructurePage() {
   const scope = useScope();
   const context = useMemo(() => ({ additionalTypenames: ['Organization', 'Workspace', 'Project'] }), []);
@@ -87,6 +114,14 @@ export function StructurePage() {
   const [, createOrganization] = useMutation(CreateOrganization);
   const [, createWorkspace] = useMutation(CreateWorkspace);
   const [, createProject] = useMutation(CreateProject);
+  const [deleting, setDeleting] = useState<Deleting | null>(null);
+  const canDelete = { organization: isTenantAdmin, workspace: scope.can('workspaces:manage'), project: scope.can('projects:manage') };
+  const deleteButton = (kind: Deleting['kind'], id: string, name: string) =>
+    canDelete[kind] ? (
+      <button type="button" className="danger" aria-label={`Delete ${name}`} onClick={() => setDeleting({ kind, id, name })}>
+        Delete
+      </button>
+    ) : null;
 
   return (
     <section aria-labelledby="structure-title">
@@ -94,7 +129,7 @@ export function StructurePage() {
       {error ? <p role="alert">{errorText(error)}</p> : null}
 
       <h2>Organizations ({data?.organizations.totalCount ?? 0})</h2>
-      <SimpleTable caption="Organizations" headers={['Name', 'Slug', 'Created']} rows={organizations.map((o) => [o.name, o.slug, date(o.createdAt)])} />
+      <SimpleTable caption="Organizations" headers={['Name', 'Slug', 'Created']} rows={organizations.map((o) => [o.name, o.slug, date(o.createdAt)])} actions={organizations.map((o) => deleteButton('organization', o.id, o.name))} />
       {isTenantAdmin ? (
         <CreateForm
           id="org"
@@ -105,7 +140,7 @@ export function StructurePage() {
       ) : null}
 
       <h2>Workspaces ({data?.workspaces.totalCount ?? 0})</h2>
-      <SimpleTable caption="Workspaces" headers={['Name', 'Slug', 'Organization']} rows={workspaces.map((w) => [w.name, w.slug, w.organization.name])} />
+      <SimpleTable caption="Workspaces" headers={['Name', 'Slug', 'Organization']} rows={workspaces.map((w) => [w.name, w.slug, w.organization.name])} actions={workspaces.map((w) => deleteButton('workspace', w.id, w.name))} />
       {scope.can('workspaces:manage') && organizations.length > 0 ? (
         <CreateForm
           id="workspace"
@@ -118,7 +153,7 @@ export function StructurePage() {
       ) : null}
 
       <h2>Projects ({data?.projects.totalCount ?? 0})</h2>
-      <SimpleTable caption="Projects" headers={['Name', 'Slug', 'Workspace']} rows={projects.map((p) => [p.name, p.slug, p.workspace.name])} />
+      <SimpleTable caption="Projects" headers={['Name', 'Slug', 'Workspace']} rows={projects.map((p) => [p.name, p.slug, p.workspace.name])} actions={projects.map((p) => deleteButton('project', p.id, p.name))} />
       {scope.can('projects:manage') && workspaces.length > 0 ? (
         <CreateForm
           id="project"
@@ -129,11 +164,50 @@ export function StructurePage() {
           onCreated={reload}
         />
       ) : null}
+      {deleting ? (
+        <DeleteDialog
+          deleting={deleting}
+          onClose={() => setDeleting(null)}
+          onDeleted={() => {
+            reload();
+            setDeleting(null);
+          }}
+        />
+      ) : null}
     </section>
   );
 }
 
-export function SimpleTable({ caption, headers, rows }: { caption: string; headers: string[]; rows: string[][] }) {
+function DeleteDialog({ deleting, onClose, onDeleted }: { deleting: Deleting; onClose: () => void; onDeleted: () => void }) {
+  const [organization, deleteOrganization] = useMutation(DeleteOrganization);
+  const [workspace, deleteWorkspace] = useMutation(DeleteWorkspace);
+  const [project, deleteProject] = useMutation(DeleteProject);
+  const remove = { organization: deleteOrganization, workspace: deleteWorkspace, project: deleteProject }[deleting.kind];
+  const error = organization.error ?? workspace.error ?? project.error;
+  async function confirm() {
+    const answer = await remove({ id: deleting.id });
+    if (!answer.error) onDeleted();
+  }
+  return (
+    <Dialog title={`Delete ${deleting.kind} ${deleting.name}`} onClose={onClose}>
+      <p className="warning">
+        Are you sure you want to delete the {deleting.kind} {deleting.name}? This cannot be undone. {DELETE_WARNING[deleting.kind]}
+      </p>
+      <FormAlert message={errorText(error)} />
+      <div className="actions">
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" className="danger" onClick={confirm}>
+          Delete
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+export function SimpleTable({ caption, headers, rows, actions }: { caption: string; headers: string[]; rows: string[][]; actions?: ReactNode[] }) {
+  const withActions = actions?.some(Boolean) ?? false;
   return (
     <div className="table-wrap">
       <table>
@@ -145,17 +219,19 @@ export function SimpleTable({ caption, headers, rows }: { caption: string; heade
                 {h}
               </th>
             ))}
+            {withActions ? <th scope="col">Actions</th> : null}
           </tr>
         </thead>
         <tbody>
           {rows.map((row, i) => (
             <tr key={i}>
               {row.map((cell, j) => (j === 0 ? <th scope="row" key={j}>{cell}</th> : <td key={j}>{cell}</td>))}
+              {withActions ? <td className="row-actions">{actions?.[i]}</td> : null}
             </tr>
           ))}
           {rows.length === 0 ? (
             <tr>
-              <td colSpan={headers.length}>None yet.</td>
+              <td colSpan={headers.length + (withActions ? 1 : 0)}>None yet.</td>
             </tr>
           ) : null}
         </tbody>
