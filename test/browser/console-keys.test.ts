@@ -26,12 +26,12 @@ describe.skipIf(skipWithoutBrowser())('console: API keys, the seed flows', () =>
     await server?.stop();
   });
 
-  it('a tenant admin generates, copies, filters, edits, rotates and revokes keys, up to the limit', { timeout: 120_000 }, async () => {
+  it('a tenant admin generates, copies, filters, edits, rotates and revokes keys, up to the limit', { timeout: 180_000 }, async () => {
     const seed = await seedTenant();
     await keyFlows(seed, async (page) => signInThroughForm(page, server.baseUrl, seed.admin.user.email, PASSWORD));
   });
 
-  it('a platform admin does the same in a tenant picked from the tenant selector', { timeout: 120_000 }, async () => {
+  it('a platform admin does the same in a tenant picked from the tenant selector', { timeout: 180_000 }, async () => {
     const seed = await seedTenant();
     await keyFlows(seed, async (page) => {
       await signInThroughForm(page, server.baseUrl, seed.platform.user.email, PASSWORD);

@@ -33,7 +33,7 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     return { context, page, externalRequests, problems };
   }
 
-  it('every main page works and has no axe-core violations (tenant admin)', { timeout: 120_000 }, async () => {
+  it('every main page works and has no axe-core violations (tenant admin)', { timeout: 180_000 }, async () => {
     const seed = await seedTenant();
     const key = await seed.createKey({ name: 'Order sync' });
     const run = await gql(server.baseUrl, 'mutation($p: ID!, $w: ID!) { triggerWorkflow(input: { projectId: $p, workflowId: $w, input: { orderId: 42 } }) { id } }', { key: key.secret }, { p: seed.project.id, w: seed.workflow.id });
