@@ -11,6 +11,7 @@ import { sessionStrategy } from './auth/strategies/session.js';
 import { useAuth } from './auth/use-auth.js';
 import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
+import { useConsole } from './console/index.js';
 import { db } from './db.js';
 import { createKeyUseWriter } from './db/last-used-writes.js';
 import { serviceUnavailable } from './errors.js';
@@ -74,6 +75,7 @@ export function createApp(options: AppOptions = {}) {
     plugins: [
       useInboundWebhooks(inbound, { maxBodyBytes: config.maxBodyBytes }),
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
+      ...(config.console ? [useConsole()] : []),
       ...security.beforeAuth,
       useAuth({
         strategies: [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],
