@@ -10,7 +10,7 @@ import { useScope } from '../scope';
 import { RunDetails } from './runs/RunDetails';
 import { RunsQuery } from './runs/queries';
 
-const STATUS_TONE: Record<WorkflowRunStatus, 'ok' | 'warn' | 'bad' | 'info'> = { QUEUED: 'info', RUNNING: 'info', SUCCEEDED: 'ok', FAILED: 'bad' };
+const STATUS_TONE: Record<WorkflowRunStatus, 'ok' | 'warn' | 'bad' | 'info'> = { QUEUED: 'info', RUNNING: 'info', DELIVERED: 'ok', SUCCEEDED: 'ok', FAILED: 'bad' };
 
 export function RunsPage() {
   const scope = useScope();
