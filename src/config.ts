@@ -47,6 +47,14 @@ const schema = z.object({
   KEYGATE_MAX_PAYLOAD_BYTES: int(1, 10 * 1024 * 1024).default(256 * 1024),
   KEYGATE_GRAPHIQL: bool.optional(),
   KEYGATE_INTROSPECTION: bool.optional(),
+  /** Gateway mode: a JSON file listing the upstream GraphQL services (README "Gateway mode"). */
+  KEYGATE_UPSTREAMS: z.string().optional(),
+  /** An Ed25519 private key (PKCS#8 PEM) that signs principal tokens; else one is kept in the database. */
+  KEYGATE_SIGNING_KEY: z.string().optional(),
+  /** Encrypts the signing key kept in the database. Required in production when that key is used. */
+  KEYGATE_SIGNING_KEY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** How long a principal token (X-Keygate-Principal) is valid. */
+  KEYGATE_PRINCIPAL_TOKEN_TTL_SECONDS: int(5, 3600).default(60),
   ...securitySettings,
 }).superRefine(checkSecuritySettings);
 
@@ -87,6 +95,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     maxPayloadBytes: e.KEYGATE_MAX_PAYLOAD_BYTES,
     graphiql: e.KEYGATE_GRAPHIQL ?? !production,
     introspection: e.KEYGATE_INTROSPECTION ?? !production,
+    gateway: {
+      upstreamsFile: e.KEYGATE_UPSTREAMS ?? null,
+      signingKeyPem: e.KEYGATE_SIGNING_KEY?.replace(/\\n/g, '\n') ?? null,
+      signingKeySecret: e.KEYGATE_SIGNING_KEY_SECRET ?? null,
+      tokenTtlSeconds: e.KEYGATE_PRINCIPAL_TOKEN_TTL_SECONDS,
+    },
     ...securityConfig(e),
   };
 }

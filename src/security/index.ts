@@ -16,13 +16,14 @@ import { useVariableErrorCodes } from './input-errors.js';
 import { useIntrospectionPolicy } from './introspection.js';
 import { createLimiterStore } from './limiter-store.js';
 import { useQueryLimits } from './query-limits.js';
-import { useRateLimits } from './rate-limit.js';
+import { createRateLimitCheck, useRateLimits } from './rate-limit.js';
 
 export { isDatabaseUnavailable } from './database-faults.js';
 export { useReadiness } from './readiness.js';
 
 export function createSecurity(config: Config, logger: Logger) {
   const store = createLimiterStore({ redis: config.redis, logger });
+  const rateLimitCheck = createRateLimitCheck({ ...config.rateLimits, store, logger });
   return {
     beforeAuth: [
       useCsrfPrevention(),
@@ -31,7 +32,9 @@ export function createSecurity(config: Config, logger: Logger) {
       useIntrospectionPolicy({ introspection: config.introspection }),
       useVariableErrorCodes(),
     ] as Plugin[],
-    afterAuth: [useRateLimits({ ...config.rateLimits, store, logger })] as Plugin[],
+    afterAuth: [useRateLimits(rateLimitCheck)] as Plugin[],
+    /** The same counters for requests outside GraphQL (/auth/verify). */
+    rateLimitCheck,
     yogaOptions: {
       batching: config.maxBatchSize > 0 ? { limit: config.maxBatchSize } : false,
       maxRequestBodySize: config.maxBodyBytes,

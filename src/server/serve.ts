@@ -3,7 +3,7 @@
  * Imported only once the configuration is known to be valid (db.ts reads it on import).
  */
 import { createServer, type Server } from 'node:http';
-import { createApp } from '../app.js';
+import { createGatewayApp } from '../app.js';
 import { keyLookup } from '../auth/key-lookup.js';
 import { sessionLookup } from '../auth/session-lookup.js';
 import { MAX_KEY_CACHE_TTL_MS, MAX_SESSION_CACHE_TTL_MS, type Config } from '../config.js';
@@ -16,10 +16,13 @@ import { bootstrap } from '../modules/user/bootstrap.js';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serve(config: Config): Promise<void> {
-  const { yoga, lastUsed, logger, close: closeSecurity } = createApp({ config });
+  // Upstreams are introspected before migrating: an unreachable one stops the start with one line.
+  const { yoga, lastUsed, logger, gateway, close: closeSecurity } = await createGatewayApp({ config });
   await applyMigrations(config.databaseUrl, {
     log: (line) => (line.startsWith('warning') ? logger.warn(line) : logger.info(line)),
   });
+  // Fails the start (one line) rather than the first gateway request when the key cannot be used.
+  await gateway.keys.current();
   await bootstrap(config, logger);
 
   // Several instances share one PostgreSQL: each must hear the others' key changes (see
