@@ -99,6 +99,7 @@ export function createApp(options: AppOptions = {}) {
         tokens: gateway.tokens,
         authenticate: createAuthenticator(strategies),
         rateLimitCheck: security.rateLimitCheck,
+        credentialFailures: security.credentialFailures,
         trustedProxies: config.trustedProxies,
         logger,
       }),

@@ -20,6 +20,7 @@ import type { AddressRange } from '../lib/ip.js';
 import type { Logger } from '../lib/logger.js';
 import { findAccessibleProject } from '../modules/project/project.service.js';
 import { isDatabaseUnavailable } from '../security/database-faults.js';
+import type { CredentialFailures } from '../security/credential-throttle.js';
 import type { RateLimitCheck } from '../security/rate-limit.js';
 import { PRINCIPAL_HEADER, type PrincipalTokens } from './principal-token.js';
 import type { SigningKeys } from './signing-keys.js';
@@ -32,6 +33,8 @@ export type GatewayEndpointsOptions = {
   tokens: PrincipalTokens;
   authenticate: (credential: string, clientAddress: string | null) => Promise<Principal>;
   rateLimitCheck: RateLimitCheck | null;
+  /** The failed-credential throttle: a refused credential here counts like one sent to /graphql. */
+  credentialFailures: CredentialFailures | null;
   trustedProxies: readonly AddressRange[];
   logger: Logger;
 };
@@ -60,6 +63,8 @@ async function verify(request: Request, url: URL, server: ServerContext, options
   // Proxies forward the original method (Traefik, Envoy): any method is a question, not an action.
   const clientAddress = resolveClientAddress(server.req?.socket?.remoteAddress ?? null, request.headers, options.trustedProxies);
   try {
+    const throttled = clientAddress ? await options.credentialFailures?.refusal(clientAddress) : null;
+    if (throttled) throw throttled;
     const credential = extractCredential(request.headers);
     if (!credential) throw unauthenticated('MISSING');
     const principal = await options.authenticate(credential, clientAddress);
@@ -76,7 +81,11 @@ async function verify(request: Request, url: URL, server: ServerContext, options
     };
     return new Response(null, { status: 200, headers: { ...headers, 'cache-control': 'no-store' } });
   } catch (error) {
-    return refusal(error, options.logger);
+    const answer = refusal(error, options.logger);
+    // A missing credential is no guess; a wrong one is.
+    const guessed = answer.status === 401 && (error as GraphQLError).extensions?.reason !== 'MISSING';
+    if (guessed && clientAddress) await options.credentialFailures?.failed(clientAddress);
+    return answer;
   }
 }
 

@@ -10,7 +10,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import type { Logger } from '../lib/logger.js';
 import { corsOptions } from './cors.js';
-import { useCredentialThrottle } from './credential-throttle.js';
+import { createCredentialFailures, useCredentialThrottle } from './credential-throttle.js';
 import { useCsrfPrevention } from './csrf.js';
 import { useVariableErrorCodes } from './input-errors.js';
 import { useIntrospectionPolicy } from './introspection.js';
@@ -24,10 +24,11 @@ export { useReadiness } from './readiness.js';
 export function createSecurity(config: Config, logger: Logger) {
   const store = createLimiterStore({ redis: config.redis, logger });
   const rateLimitCheck = createRateLimitCheck({ ...config.rateLimits, store, logger });
+  const credentialFailures = createCredentialFailures({ ...config.authFailures, store, logger });
   return {
     beforeAuth: [
       useCsrfPrevention(),
-      useCredentialThrottle({ ...config.authFailures, trustedProxies: config.trustedProxies, store, logger }),
+      useCredentialThrottle({ ...config.authFailures, trustedProxies: config.trustedProxies, store, logger }, credentialFailures),
       useQueryLimits(config.queryLimits, { hideSuggestions: !config.introspection }),
       useIntrospectionPolicy({ introspection: config.introspection }),
       useVariableErrorCodes(),
@@ -35,6 +36,7 @@ export function createSecurity(config: Config, logger: Logger) {
     afterAuth: [useRateLimits(rateLimitCheck)] as Plugin[],
     /** The same counters for requests outside GraphQL (/auth/verify). */
     rateLimitCheck,
+    credentialFailures,
     yogaOptions: {
       batching: config.maxBatchSize > 0 ? { limit: config.maxBatchSize } : false,
       maxRequestBodySize: config.maxBodyBytes,

@@ -101,4 +101,18 @@ describe('GET /auth/verify', () => {
     expect(stored.lastUsedIp).toBe('198.51.100.7');
     expect(stored.lastUsedAt).not.toBeNull();
   });
+
+  it('wrong credentials count in the failed-credential throttle shared with /graphql', async () => {
+    const throttled = createApp({ config: loadConfig({ ...process.env, KEYGATE_AUTH_FAILURE_LIMIT: '2' }), logger: createLogger('silent') });
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const ip = '198.51.100.77';
+    expect((await verify(throttled, '', {}, ip)).status).toBe(401); // no credential: not a guess
+    expect((await verify(throttled, '', { 'x-api-key': 'kg_wrong1' }, ip)).status).toBe(401);
+    expect((await verify(throttled, '', { 'x-api-key': 'kg_wrong2' }, ip)).status).toBe(401);
+    expect(await verify(throttled, '', { 'x-api-key': key.secret }, ip)).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' } });
+    const graphql = await executeWith(throttled, `{ viewer { __typename } }`, undefined, { apiKey: key.secret, ip });
+    expect(graphql.status).toBe(429);
+    expect((await verify(throttled, '', { 'x-api-key': key.secret }, '198.51.100.78')).status).toBe(200);
+  });
 });
