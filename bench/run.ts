@@ -13,7 +13,9 @@
  * Options: --duration <s> (8), --warmup <s> (2), --connections <n> (50), --rounds <n> (3:
  * each scenario measured n times, reads interleaved, medians reported), --only a,d (a subset,
  * e.g. to profile one path with KEYGATE_BENCH_PROFILE=<dir>), --skip-sqlite, --out <file.md>,
- * --scale (the 1,000,000-key PostgreSQL run instead: see bench/scale.ts).
+ * --scale (the 1,000,000-key PostgreSQL run instead: see bench/scale.ts), --gateway (gateway
+ * mode instead, short: upstream through keygate vs direct, /auth/verify vs a bare Node
+ * handler; see bench/gateway.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -37,6 +39,7 @@ const { values: args } = parseArgs({
     'skip-sqlite': { type: 'boolean', default: false },
     out: { type: 'string' },
     scale: { type: 'boolean', default: false },
+    gateway: { type: 'boolean', default: false },
     keys: { type: 'string' },
     tenants: { type: 'string' },
     'big-tenant-keys': { type: 'string' },
@@ -51,7 +54,13 @@ const VIEWER = JSON.stringify({ query: '{ viewer { kind } }' });
 
 type Row = { label: string; result: Measurement };
 
-if (args.scale) {
+if (args.gateway) {
+  const { runGatewayBenchmark } = await import('./gateway.js');
+  // Shorter than the main run unless asked otherwise: four scenarios, two rounds.
+  const explicit = (flag: string) => process.argv.includes(`--${flag}`);
+  console.log('\n' + (await runGatewayBenchmark({ ...args, duration: explicit('duration') ? args.duration : '5', rounds: explicit('rounds') ? args.rounds : '2', warmup: explicit('warmup') ? args.warmup : '1' })));
+  process.exit(0);
+} else if (args.scale) {
   const { runScaleBenchmark } = await import('./scale.js');
   await runScaleBenchmark(args);
   // The EXPLAIN step ran an app in this process; its pools would keep it alive.
