@@ -18,6 +18,7 @@ import type { ServerContext } from '../context.js';
 import { unauthenticated } from '../errors.js';
 import type { AddressRange } from '../lib/ip.js';
 import type { Logger } from '../lib/logger.js';
+import { StartupError } from '../lib/startup-error.js';
 import { findAccessibleProject } from '../modules/project/project.service.js';
 import { isDatabaseUnavailable } from '../security/database-faults.js';
 import type { CredentialFailures } from '../security/credential-throttle.js';
@@ -111,6 +112,11 @@ function refusal(error: unknown, logger: Logger): Response {
       return json(400, { ...body, field: graphqlError.extensions.field });
     case 'SERVICE_UNAVAILABLE':
       return json(503, body, { 'retry-after': '5' });
+  }
+  if (error instanceof StartupError) {
+    // The signing key is not usable (production without KEYGATE_SIGNING_KEY_SECRET, say).
+    logger.error('cannot sign principal tokens', { error: error.message });
+    return json(503, { code: 'SERVICE_UNAVAILABLE', message: 'Forward authentication is not configured on this server.' });
   }
   if (isDatabaseUnavailable(error)) return json(503, { code: 'SERVICE_UNAVAILABLE', message: 'The service is temporarily unavailable. Try again shortly.' }, { 'retry-after': '5' });
   logger.error('unexpected error in /auth/verify', { error: (error as Error)?.message });

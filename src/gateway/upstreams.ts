@@ -74,8 +74,9 @@ type LoadedUpstream = { config: UpstreamConfig; schema: GraphQLSchema; executor:
 export async function loadUpstreams(configs: readonly UpstreamConfig[], logger: Logger): Promise<LoadedUpstream[]> {
   return Promise.all(
     configs.map(async (config) => {
-      const executor = upstreamExecutor(config, logger);
-      const schema = await loadUpstreamSchema(config, executor);
+      const { http, executor } = upstreamExecutor(config, logger);
+      // Introspection goes out unwrapped: its failure is the start-up's one line, not a log entry.
+      const schema = await loadUpstreamSchema(config, http);
       return { config, executor, schema };
     }),
   );
@@ -93,7 +94,8 @@ async function loadUpstreamSchema(config: UpstreamConfig, executor: Executor): P
   try {
     return await schemaFromExecutor(executor);
   } catch (error) {
-    const reason = error instanceof GraphQLError && error.extensions.code === 'UPSTREAM_UNAVAILABLE' ? 'unreachable' : (error as Error).message;
+    const errors: unknown[] = error instanceof AggregateError ? error.errors : [error];
+    const reason = errors.some((e) => e instanceof GraphQLError && isTransportError(e)) ? 'unreachable' : (error as Error).message;
     throw new StartupError(
       `upstream "${config.name}" at ${config.url}: cannot load its schema by introspection (${reason}); start it, or give its SDL as "schema" in KEYGATE_UPSTREAMS`,
     );
@@ -106,7 +108,7 @@ async function loadUpstreamSchema(config: UpstreamConfig, executor: Executor): P
  * UPSTREAM_UNAVAILABLE with HTTP 502; its details (URL, body) go to the log, not the client.
  * Errors the upstream itself returns keep their message and code.
  */
-function upstreamExecutor(config: UpstreamConfig, logger: Logger): Executor {
+function upstreamExecutor(config: UpstreamConfig, logger: Logger): { http: Executor; executor: Executor } {
   const http = buildHTTPExecutor({
     endpoint: config.url,
     timeout: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -115,13 +117,14 @@ function upstreamExecutor(config: UpstreamConfig, logger: Logger): Executor {
       return { ...config.headers, ...(token ? { [PRINCIPAL_HEADER]: token } : {}) };
     },
   });
-  return (async (request) => {
+  const executor = (async (request) => {
     const result = await http(request);
     if (!('errors' in result) || !result.errors?.some(isTransportError)) return result;
     const failure = result.errors.find(isTransportError)!;
     logger.warn('upstream unavailable', { upstream: config.name, error: failure.message, code: failure.extensions.code });
     return { errors: [upstreamUnavailable(config.name)] };
   }) as Executor;
+  return { http, executor };
 }
 
 const TRANSPORT_ERROR_CODES = new Set(['SUBREQUEST_HTTP_ERROR', 'TIMEOUT_ERROR', 'RESPONSE_VALIDATION_FAILED']);

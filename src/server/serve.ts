@@ -21,8 +21,9 @@ export async function serve(config: Config): Promise<void> {
   await applyMigrations(config.databaseUrl, {
     log: (line) => (line.startsWith('warning') ? logger.warn(line) : logger.info(line)),
   });
-  // Fails the start (one line) rather than the first gateway request when the key cannot be used.
-  await gateway.keys.current();
+  // With upstreams, a signing key that cannot be used fails the start (one line) rather than
+  // every gateway request. Without them only /auth/verify needs it, and answers 503 until set.
+  if (config.gateway.upstreamsFile) await gateway.keys.current();
   await bootstrap(config, logger);
 
   // Several instances share one PostgreSQL: each must hear the others' key changes (see
