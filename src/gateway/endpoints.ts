@@ -44,7 +44,8 @@ export function useGatewayEndpoints(options: GatewayEndpointsOptions): Plugin {
   return {
     async onRequest({ url, request, serverContext, endResponse }) {
       if (url.pathname === JWKS_PATH) endResponse(await jwks(request, options));
-      else if (url.pathname === VERIFY_PATH) endResponse(await verify(request, url, serverContext as ServerContext, options));
+      // Envoy's ext_authz appends the original path to its path_prefix: /auth/verify/orders/7.
+      else if (url.pathname === VERIFY_PATH || url.pathname.startsWith(`${VERIFY_PATH}/`)) endResponse(await verify(request, url, serverContext as ServerContext, options));
     },
   };
 }

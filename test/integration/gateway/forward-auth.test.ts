@@ -38,6 +38,16 @@ describe('GET /auth/verify', () => {
     expect(payload.exp! - payload.iat!).toBe(60);
   });
 
+  it('Envoy ext_authz style: the original path after /auth/verify/ is answered the same way', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const response = await app.yoga.fetch('http://keygate.test/auth/verify/orders/7?permission=projects:read', { headers: { 'x-api-key': key.secret } }, { req: { socket: { remoteAddress: '127.0.0.1' } } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-keygate-key-id')).toBe(key.id);
+    const denied = await app.yoga.fetch('http://keygate.test/auth/verify/orders/7', {}, { req: { socket: { remoteAddress: '127.0.0.1' } } });
+    expect(denied.status).toBe(401);
+  });
+
   it('a session (Authorization: Bearer) gets X-Keygate-User-Id', async () => {
     const seed = await seedTenant();
     const answer = await verify(app, '', { authorization: `Bearer ${seed.member.token}` });

@@ -85,6 +85,10 @@ describe('gateway mode: upstream GraphQL services', () => {
     // keygate's own fields stay as they were for this key.
     const own = await call(`{ projects(first: 1) { totalCount } }`, undefined, key.secret);
     expect(own.errors).toBeUndefined();
+    // …their refusals too, with their codes, through the composed schema.
+    expect(errorOf(await call(`{ users(first: 1) { totalCount } }`, undefined, key.secret))).toMatchObject({ code: 'FORBIDDEN' });
+    expect(errorOf(await call(WhoAmI, undefined, 'kg_not-a-key'))).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    expect(errorOf(await executeWith(rig.gateway.app, WhoAmI, undefined, {}))).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'MISSING' });
   });
 
   it('a field permission opens that root field only', async () => {
