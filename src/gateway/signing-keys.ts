@@ -25,7 +25,7 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import type { Config } from '../config.js';
 import type { Db } from '../db.js';
 import type { Logger } from '../lib/logger.js';
@@ -81,10 +81,10 @@ export class SigningKeys {
   /** Retires every current key for a new one (keygate rotate-signing-key). Returns the new kid. */
   async rotate(): Promise<{ kid: string; retired: number }> {
     if (this.fromEnvironment) throw new StartupError('KEYGATE_SIGNING_KEY is set: rotate by deploying a new key there; the database key is not used');
-    const generated = await this.generate();
+    const generated = this.generate();
     const retired = await this.options.db.$transaction(async (tx) => {
       const { count } = await tx.signingKey.updateMany({ where: { retiredAt: null }, data: { retiredAt: new Date() } });
-      await tx.signingKey.create({ data: await this.row(generated) });
+      await tx.signingKey.create({ data: this.row(generated) });
       return count;
     });
     this.active = { key: generated, loadedAt: Date.now() };
@@ -96,7 +96,7 @@ export class SigningKeys {
     if (!row) {
       // Two instances starting together may both insert one: the newest wins everywhere,
       // and the other is listed in the JWKS anyway.
-      await this.options.db.signingKey.create({ data: await this.row(await this.generate()) });
+      await this.options.db.signingKey.create({ data: this.row(this.generate()) });
       this.options.logger.info('generated the signing key for principal tokens');
       row = await this.newestUnretired();
     }
@@ -109,13 +109,12 @@ export class SigningKeys {
     return this.options.db.signingKey.findFirst({ where: { retiredAt: null }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
   }
 
-  private async generate(): Promise<SigningKey> {
+  private generate(): SigningKey {
     this.encryptionKey(); // fail before generating when production has no secret
-    const { privateKey } = generateKeyPairSync('ed25519');
-    return describe(privateKey);
+    return describe(generateKeyPairSync('ed25519').privateKey);
   }
 
-  private async row(key: SigningKey) {
+  private row(key: SigningKey) {
     const pkcs8 = key.privateKey.export({ format: 'der', type: 'pkcs8' });
     return { id: key.kid, publicJwk: JSON.stringify(key.publicJwk), encryptedPrivateKey: this.encrypt(pkcs8, key.kid) };
   }
@@ -159,17 +158,11 @@ function keyFromPem(pem: string): SigningKey {
     throw new StartupError('invalid setting KEYGATE_SIGNING_KEY: not a PKCS#8 PEM private key');
   }
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new StartupError('invalid setting KEYGATE_SIGNING_KEY: must be an Ed25519 key (openssl genpkey -algorithm ed25519)');
-  return describeSync(privateKey);
+  return describe(privateKey);
 }
 
-async function describe(privateKey: KeyObject): Promise<SigningKey> {
-  const publicJwk = await exportJWK(createPublicKey(privateKey));
-  const kid = await calculateJwkThumbprint(publicJwk);
-  return { kid, privateKey, publicJwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' } };
-}
-
-/** `describe` without jose's async API: Node exports the JWK itself. */
-function describeSync(privateKey: KeyObject): SigningKey {
+/** The key with its public JWK; the kid is the RFC 7638 thumbprint, the same on every instance. */
+function describe(privateKey: KeyObject): SigningKey {
   const { kty, crv, x } = createPublicKey(privateKey).export({ format: 'jwk' }) as { kty: string; crv: string; x: string };
   // RFC 7638 thumbprint of an OKP key: SHA-256 of {"crv","kty","x"} in that order.
   const kid = createHashBase64url(JSON.stringify({ crv, kty, x }));
