@@ -53,8 +53,8 @@ export function useGatewayEndpoints(options: GatewayEndpointsOptions): Plugin {
 async function jwks(request: Request, { keys, logger }: GatewayEndpointsOptions): Promise<Response> {
   if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'Use GET.' }, { allow: 'GET, HEAD' });
   try {
-    // Short caching: a rotated key must reach upstreams well within a token's lifetime.
-    return json(200, await keys.jwks(), { 'cache-control': 'public, max-age=60' });
+    // Short caching: a new key must reach upstreams soon after a rotation (instances switch within 30 s).
+    return json(200, await keys.jwks(), { 'cache-control': 'public, max-age=30' });
   } catch (error) {
     logger.error('cannot serve the JWKS', { error: (error as Error).message });
     return json(503, { code: 'SERVICE_UNAVAILABLE', message: 'The signing keys are unavailable.' });
