@@ -9,6 +9,9 @@ import { createDb } from '../../../src/db.js';
 import { afterTest, ownDatabaseUrl, runKeygate, stderrLines } from '../cli/cli-process.js';
 import { closeServer, listen, upstreamsFile } from './support.js';
 
+/** Each test runs keygate as a process (tsx start-up included) up to three times. */
+const PROCESS_TEST_TIMEOUT_MS = 120_000;
+
 const SECRET = 'cli-test-signing-key-secret-of-32-chars';
 
 describe('keygate rotate-signing-key', () => {
@@ -26,7 +29,7 @@ describe('keygate rotate-signing-key', () => {
     expect(rows[0]!.retiredAt).not.toBeNull();
     expect(rows[1]!.retiredAt).toBeNull();
     expect(second.stdout).toContain(rows[1]!.id);
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 });
 
 describe('keygate serve in gateway mode', () => {
@@ -41,7 +44,7 @@ describe('keygate serve in gateway mode', () => {
     expect(stderrLines(result)).toEqual([
       `keygate: upstream "shop" at http://127.0.0.1:${port}/graphql: cannot load its schema by introspection (unreachable); start it, or give its SDL as "schema" in KEYGATE_UPSTREAMS`,
     ]);
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('production with upstreams but neither KEYGATE_SIGNING_KEY nor KEYGATE_SIGNING_KEY_SECRET stops with one line', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
@@ -59,5 +62,5 @@ describe('keygate serve in gateway mode', () => {
     });
     expect(result.code).toBe(1);
     expect(stderrLines(result)).toEqual(['keygate: principal tokens need KEYGATE_SIGNING_KEY, or KEYGATE_SIGNING_KEY_SECRET to encrypt the key kept in the database']);
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 });
