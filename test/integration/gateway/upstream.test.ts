@@ -183,6 +183,8 @@ describe('gateway mode: an upstream that is down', () => {
   });
 });
 
+// Last in the file: building another gateway app replaces the process-wide upstream catalogue
+// (one app per process in production), so the shop's permissions are gone after these.
 describe('gateway mode: start-up errors are one line', () => {
   it('an unreachable upstream', async () => {
     const server = createServer();
@@ -203,6 +205,16 @@ describe('gateway mode: start-up errors are one line', () => {
     );
     writeFileSync(file.replace(/upstreams\.json$/, 'clash.graphql'), 'type Query { clashThing: Project } type Project { id: ID }');
     await expect(gatewayApp({ KEYGATE_UPSTREAMS: file })).rejects.toThrow(`upstream "clash": its type Project conflicts with keygate's own; rename it in the upstream`);
+  });
+
+  it('an SDL file instead of introspection; upstream subscriptions are left out', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const file = upstreamsFile([{ name: 'ticker', url: 'http://127.0.0.1:9/graphql', schema: 'ticker.graphql' }]);
+    writeFileSync(file.replace(/upstreams\.json$/, 'ticker.graphql'), 'type Query { tickerLatest: Int } type Subscription { tickerTicks: Int }');
+    const app = await gatewayApp({ KEYGATE_UPSTREAMS: file });
+    const schema = app.yoga.getEnveloped().schema;
+    expect(schema.getQueryType()!.getFields().tickerLatest).toBeDefined();
+    expect(schema.getSubscriptionType()?.getFields().tickerTicks).toBeUndefined();
   });
 
   it('a malformed upstreams file', async () => {
