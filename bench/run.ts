@@ -14,7 +14,9 @@
  * each scenario measured n times, reads interleaved, medians reported), --only a,d (a subset,
  * e.g. to profile one path with KEYGATE_BENCH_PROFILE=<dir>), --skip-sqlite, --out <file.md>,
  * --scale (the 1,000,000-key PostgreSQL run instead: see bench/scale.ts), --webhooks (webhook
- * delivery latency and throughput instead, with --runs <n>: see bench/webhooks.ts).
+ * delivery latency and throughput instead, with --runs <n>: see bench/webhooks.ts), --gateway
+ * (gateway mode instead, short: upstream through keygate vs direct, /auth/verify vs a bare
+ * Node handler; see bench/gateway.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -38,6 +40,7 @@ const { values: args } = parseArgs({
     'skip-sqlite': { type: 'boolean', default: false },
     out: { type: 'string' },
     scale: { type: 'boolean', default: false },
+    gateway: { type: 'boolean', default: false },
     keys: { type: 'string' },
     tenants: { type: 'string' },
     'big-tenant-keys': { type: 'string' },
@@ -61,6 +64,12 @@ if (args.webhooks) {
   const report = (await runWebhookBenchmark({ ...args, connections: process.argv.includes('--connections') ? args.connections : undefined })).join('\n') + '\n';
   console.log('\n' + report);
   if (args.out) writeFileSync(args.out, report);
+  process.exit(0);
+} else if (args.gateway) {
+  const { runGatewayBenchmark } = await import('./gateway.js');
+  // Shorter than the main run unless asked otherwise: four scenarios, two rounds.
+  const explicit = (flag: string) => process.argv.includes(`--${flag}`);
+  console.log('\n' + (await runGatewayBenchmark({ ...args, duration: explicit('duration') ? args.duration : '5', rounds: explicit('rounds') ? args.rounds : '2', warmup: explicit('warmup') ? args.warmup : '1' })));
   process.exit(0);
 } else if (args.scale) {
   const { runScaleBenchmark } = await import('./scale.js');

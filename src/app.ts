@@ -2,27 +2,49 @@
  * createApp → the Yoga instance with its plugins, error masking and schema. No port: the
  * server entry (index.ts) serves it over HTTP, and tests call `yoga.fetch` directly.
  */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { keyCache, sessionCache } from './auth/invalidation.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { apiKeyStrategy } from './auth/strategies/api-key.js';
 import { sessionStrategy } from './auth/strategies/session.js';
-import { useAuth } from './auth/use-auth.js';
+import { createAuthenticator, useAuth } from './auth/use-auth.js';
 import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
 import { useConsole } from './console/index.js';
 import { db } from './db.js';
 import { createKeyUseWriter } from './db/last-used-writes.js';
 import { serviceUnavailable } from './errors.js';
+import { useGatewayEndpoints } from './gateway/endpoints.js';
+import { createGatewayRuntime, gatewaySchema, type GatewayRuntime } from './gateway/index.js';
 import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
-import { schema } from './schema/index.js';
+import { schema as keygateSchema } from './schema/index.js';
 import { connectionArgumentError, isConnectionArgumentError } from './schema/pagination.js';
 import { createSecurity, isDatabaseUnavailable, useReadiness } from './security/index.js';
 import { useInboundWebhooks } from './modules/webhook/inbound.js';
 
-export type AppOptions = { config?: Config; logger?: Logger };
+export type AppOptions = {
+  config?: Config;
+  logger?: Logger;
+  /** The schema to serve: keygate's own by default; gateway mode's composed one (createGatewayApp). */
+  schema?: GraphQLSchema;
+  /** Signing keys and principal tokens; made from the config when left out. */
+  gateway?: GatewayRuntime;
+};
+
+/**
+ * createApp for `keygate serve` and gateway tests: with KEYGATE_UPSTREAMS, the upstreams'
+ * schemas are loaded (introspection at start) and composed with keygate's before the app is
+ * built. Without it, the same app as createApp.
+ */
+export async function createGatewayApp(options: AppOptions = {}) {
+  const config = options.config ?? getConfig();
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const gateway = options.gateway ?? createGatewayRuntime(config, logger);
+  const schema = await gatewaySchema(options.schema ?? keygateSchema, config, gateway, logger);
+  return createApp({ ...options, config, logger, gateway, schema });
+}
 
 export function createApp(options: AppOptions = {}) {
   const config = options.config ?? getConfig();
@@ -31,9 +53,11 @@ export function createApp(options: AppOptions = {}) {
   const security = createSecurity(config, logger);
   // The inbound webhook route re-enters this Yoga instance as deliverData (see inbound.ts).
   const inbound: { yoga?: { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response } } = {};
+  const gateway = options.gateway ?? createGatewayRuntime(config, logger);
+  const strategies = [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })];
 
   const yoga = createYoga<ServerContext, Context>({
-    schema,
+    schema: options.schema ?? keygateSchema,
     graphqlEndpoint: '/graphql',
     ...graphiqlOptions(config.graphiql),
     landingPage: false,
@@ -77,10 +101,16 @@ export function createApp(options: AppOptions = {}) {
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
       ...(config.console ? [useConsole()] : []),
       ...security.beforeAuth,
-      useAuth({
-        strategies: [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],
+      useGatewayEndpoints({
+        keys: gateway.keys,
+        tokens: gateway.tokens,
+        authenticate: createAuthenticator(strategies),
+        rateLimitCheck: security.rateLimitCheck,
+        credentialFailures: security.credentialFailures,
         trustedProxies: config.trustedProxies,
+        logger,
       }),
+      useAuth({ strategies, trustedProxies: config.trustedProxies }),
       ...security.afterAuth,
       useReadiness({ db, databaseUrl: config.databaseUrl }),
     ] as Plugin[],
@@ -88,7 +118,7 @@ export function createApp(options: AppOptions = {}) {
 
   inbound.yoga = { fetch: (request, serverContext) => yoga.fetch(request, serverContext as ServerContext) };
 
-  return { yoga, lastUsed, logger, config, ready: security.ready, close: security.close };
+  return { yoga, lastUsed, logger, config, gateway, ready: security.ready, close: security.close };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -59,6 +59,14 @@ const schema = z.object({
   KEYGATE_INTROSPECTION: bool.optional(),
   /** The web console at /console (on by default, in production too: it is what admins use). */
   KEYGATE_CONSOLE: bool.default(true),
+  /** Gateway mode: a JSON file listing the upstream GraphQL services (README "Gateway mode"). */
+  KEYGATE_UPSTREAMS: z.string().optional(),
+  /** An Ed25519 private key (PKCS#8 PEM) that signs principal tokens; else one is kept in the database. */
+  KEYGATE_SIGNING_KEY: z.string().optional(),
+  /** Encrypts the signing key kept in the database. Required in production when that key is used. */
+  KEYGATE_SIGNING_KEY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** How long a principal token (X-Keygate-Principal) is valid. */
+  KEYGATE_PRINCIPAL_TOKEN_TTL_SECONDS: int(5, 3600).default(60),
   ...securitySettings,
 }).superRefine(checkSecuritySettings);
 
@@ -111,6 +119,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     introspection: e.KEYGATE_INTROSPECTION ?? !production,
     console: e.KEYGATE_CONSOLE,
+    gateway: {
+      upstreamsFile: e.KEYGATE_UPSTREAMS ?? null,
+      signingKeyPem: e.KEYGATE_SIGNING_KEY?.replace(/\\n/g, '\n') ?? null,
+      signingKeySecret: e.KEYGATE_SIGNING_KEY_SECRET ?? null,
+      tokenTtlSeconds: e.KEYGATE_PRINCIPAL_TOKEN_TTL_SECONDS,
+    },
     ...securityConfig(e),
   };
 }

@@ -18,8 +18,9 @@
  * module that is authoritative.
  */
 import { badInput, forbidden, notFound, unauthenticated } from '../errors.js';
-import { PERMISSIONS, type Permission } from './permissions.js';
+import { allPermissions, isPermission, type Permission } from './permissions.js';
 import type { AuthenticatedPrincipal, Principal, SessionPrincipal, UserRole } from './principal.js';
+import { upstreamFieldPermissions } from '../gateway/upstream-permissions.js';
 
 export type Action =
   | 'tenant:administer'
@@ -201,7 +202,7 @@ export function reach(principal: AuthenticatedPrincipal) {
 
 /** Everything this principal holds: tenant and platform admins hold their whole catalogue. */
 function heldPermissions(principal: AuthenticatedPrincipal): ReadonlySet<string> {
-  return isTenantAdminSession(principal) ? new Set(PERMISSIONS) : principal.permissions;
+  return isTenantAdminSession(principal) ? new Set(allPermissions()) : principal.permissions;
 }
 
 /**
@@ -258,4 +259,29 @@ export function actorOf(principal: AuthenticatedPrincipal) {
   return principal.kind === 'SESSION'
     ? { actorKind: 'USER' as const, actorId: principal.user.id, actorTenantId: principal.tenantId }
     : { actorKind: 'API_KEY' as const, actorId: principal.apiKey.id, actorTenantId: principal.tenantId };
+}
+
+/**
+ * Gateway mode: may this principal call `<typeName>.<fieldName>` of upstream `upstream`? It
+ * needs `upstream:<name>` (every root field of the upstream) or that field's own
+ * `upstream:<name>:<Query|Mutation>.<field>`. Checked before anything reaches the upstream.
+ */
+export function assertCanCallUpstream(principal: Principal, upstream: string, typeName: string, fieldName: string): AuthenticatedPrincipal {
+  const actor = requireAuthenticated(principal);
+  const allowedBy = upstreamFieldPermissions(upstream, typeName, fieldName);
+  if (!allowedBy.some((permission) => actor.permissions.has(permission))) {
+    throw forbidden(`Missing permission ${allowedBy.join(' or ')}.`);
+  }
+  return actor;
+}
+
+/**
+ * Forward authentication (/auth/verify?permission=…): does the principal hold this catalogue
+ * permission? An unknown name is the caller's mistake (BAD_USER_INPUT), not a refusal.
+ */
+export function assertHolds(principal: Principal, permission: string): AuthenticatedPrincipal {
+  const actor = requireAuthenticated(principal);
+  if (!isPermission(permission)) throw badInput('permission', `unknown permission ${JSON.stringify(permission)}`);
+  if (!heldPermissions(actor).has(permission)) throw forbidden(`Missing permission ${permission}.`);
+  return actor;
 }

@@ -15,12 +15,37 @@ export const PERMISSIONS = [
   'webhooks:manage',
 ] as const;
 
-export type Permission = (typeof PERMISSIONS)[number];
+/** keygate's own permissions. */
+export type KeygatePermission = (typeof PERMISSIONS)[number];
+/** Gateway mode: `upstream:<name>` or `upstream:<name>:<Query|Mutation>.<field>` (gateway/upstream-permissions.ts). */
+export type UpstreamPermission = `upstream:${string}`;
+export type Permission = KeygatePermission | UpstreamPermission;
 
 const catalogue = new Set<string>(PERMISSIONS);
+/** The upstream permissions of the configured upstreams, with what each allows. */
+const upstreamCatalogue = new Map<UpstreamPermission, string>();
 
 export function isPermission(value: string): value is Permission {
-  return catalogue.has(value);
+  return catalogue.has(value) || upstreamCatalogue.has(value as UpstreamPermission);
+}
+
+/**
+ * Gateway mode adds the permissions of its upstreams to the catalogue, once, when the
+ * composed schema is built. Stored permissions of upstreams no longer configured are
+ * dropped on read like any other unknown permission.
+ */
+export function registerUpstreamPermissions(entries: Iterable<[UpstreamPermission, string]>): void {
+  upstreamCatalogue.clear();
+  for (const [permission, description] of entries) upstreamCatalogue.set(permission, description);
+}
+
+/** The whole catalogue: keygate's permissions, then those of the configured upstreams. */
+export function allPermissions(): Permission[] {
+  return [...PERMISSIONS, ...upstreamCatalogue.keys()];
+}
+
+export function describePermission(permission: Permission): string {
+  return (PERMISSION_DESCRIPTIONS as Record<string, string>)[permission] ?? upstreamCatalogue.get(permission as UpstreamPermission) ?? '';
 }
 
 /** What a MEMBER may do before their authorization group adds more: read the tenant. */
@@ -32,7 +57,7 @@ export function toPermissions(stored: unknown): Permission[] {
 }
 
 /** What each permission allows, for the `permissions` query (consoles show it next to each box). */
-export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
+export const PERMISSION_DESCRIPTIONS: Record<KeygatePermission, string> = {
   'workflows:trigger': 'Trigger workflow runs in the projects within reach, and read runs and workflows there.',
   'data:deliver': 'Deliver data to the projects within reach, and read deliveries there.',
   'workspaces:read': 'List and read workspaces.',

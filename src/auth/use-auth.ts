@@ -26,6 +26,7 @@ export type AuthContext = { auth: Principal; clientAddress: string | null; works
 
 export function useAuth(options: UseAuthOptions): Plugin<AuthContext & ServerContext> {
   const trustedProxies = options.trustedProxies ?? [];
+  const authenticate = createAuthenticator(options.strategies);
   return {
     async onContextBuilding({ context, extendContext }) {
       const headers = context.request.headers;
@@ -35,14 +36,17 @@ export function useAuth(options: UseAuthOptions): Plugin<AuthContext & ServerCon
       extendContext({ auth, clientAddress, workspaceId: headers.get('x-workspace-id')?.trim() || null });
     },
   };
+}
 
-  async function authenticate(credential: string, clientAddress: string | null): Promise<Principal> {
-    for (const strategy of options.strategies) {
+/** The strategies in order, as one function; also used by /auth/verify (gateway/forward-auth.ts). */
+export function createAuthenticator(strategies: readonly AuthStrategy[]) {
+  return async function authenticate(credential: string, clientAddress: string | null): Promise<Principal> {
+    for (const strategy of strategies) {
       const principal = await strategy.authenticate(credential, { clientAddress });
       if (principal) return principal;
     }
     throw unauthenticated('INVALID', 'The credential is not a keygate API key or session token.');
-  }
+  };
 }
 
 /**

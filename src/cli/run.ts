@@ -18,6 +18,8 @@ commands:
   migrate                        apply pending migrations and exit
   admin reset-password <email>   set a user's password and end their sessions;
         [--tenant <slug>]        the password is KEYGATE_NEW_PASSWORD, or generated and printed once
+  rotate-signing-key             gateway mode: sign principal tokens with a new key; the old
+                                 one stays in /.well-known/jwks.json until its tokens expire
 
 Settings come from the environment (DATABASE_URL, PORT, …; see the README).`;
 
@@ -25,6 +27,7 @@ type Command =
   | { name: 'help' }
   | { name: 'serve' }
   | { name: 'migrate' }
+  | { name: 'rotate-signing-key' }
   | { name: 'reset-password'; email: string; tenant?: string };
 
 class UsageError extends StartupError {}
@@ -44,7 +47,7 @@ export function parseCommand(argv: string[]): Command {
   const [command, ...rest] = positionals;
   if (values.help || command === 'help' || command === undefined) return { name: 'help' };
   if (values.tenant !== undefined && command !== 'admin') throw new UsageError(`--tenant applies only to admin reset-password`);
-  if ((command === 'serve' || command === 'migrate') && rest.length === 0) return { name: command };
+  if ((command === 'serve' || command === 'migrate' || command === 'rotate-signing-key') && rest.length === 0) return { name: command };
   if (command === 'admin' && rest[0] === 'reset-password') {
     if (rest.length !== 2 || !rest[1]) throw new UsageError('usage: keygate admin reset-password <email> [--tenant <slug>]');
     return { name: 'reset-password', email: rest[1], tenant: values.tenant };
@@ -65,6 +68,8 @@ export async function runCli(argv: string[]): Promise<void> {
       await serve(config);
     } else if (command.name === 'migrate') {
       await migrate(config.databaseUrl);
+    } else if (command.name === 'rotate-signing-key') {
+      await rotateSigningKey(config);
     } else {
       const { assertMigrated } = await import('../db/migrate.js');
       await assertMigrated(config.databaseUrl);
@@ -81,6 +86,18 @@ async function migrate(databaseUrl: string) {
   const { applyMigrations } = await import('../db/migrate.js');
   const { applied } = await applyMigrations(databaseUrl, { log: (line) => console.log(`keygate: ${line}`) });
   console.log(applied.length ? `keygate: ${applied.length} migration(s) applied.` : 'keygate: the database is up to date; nothing to apply.');
+}
+
+async function rotateSigningKey(config: ReturnType<typeof getConfig>) {
+  const { assertMigrated } = await import('../db/migrate.js');
+  await assertMigrated(config.databaseUrl);
+  const { createGatewayRuntime } = await import('../gateway/index.js');
+  const { createLogger } = await import('../lib/logger.js');
+  const { keys } = createGatewayRuntime(config, createLogger('silent'));
+  const { kid, retired } = await keys.rotate();
+  const minutes = Math.ceil(keys.retiredListingMs / 60_000);
+  console.log(`keygate: principal tokens are now signed with key ${kid} (instances switch within 30 s); ${retired} retired key(s) stay listed for ${minutes} min.`);
+  await disconnect();
 }
 
 async function disconnect() {

@@ -20,7 +20,7 @@
  * client shares the proxy's address, and a few failures would throttle everyone.
  */
 import type { Plugin } from 'graphql-yoga';
-import type { ExecutionResult } from 'graphql';
+import type { ExecutionResult, GraphQLError } from 'graphql';
 import { resolveClientAddress } from '../auth/use-auth.js';
 import type { ServerContext } from '../context.js';
 import { rateLimited } from '../errors.js';
@@ -48,12 +48,43 @@ export type CredentialThrottleOptions = {
   logger: Logger;
 };
 
-export function useCredentialThrottle(options: CredentialThrottleOptions): Plugin<ServerContext & { signInAttempts: SignInAttempts }> {
-  const { limit, windowSeconds, trustedProxies, store, logger } = options;
-  if (limit <= 0) {
+/** The failure counter per address; shared with /auth/verify (gateway/endpoints.ts). Null when off. */
+export type CredentialFailures = {
+  /** RATE_LIMITED when the address has used up its failures, else null. */
+  refusal(address: string): Promise<GraphQLError | null>;
+  /** Counts one refused credential of the address. */
+  failed(address: string): Promise<void>;
+};
+
+export function createCredentialFailures(options: Omit<CredentialThrottleOptions, 'trustedProxies'>) {
+  const { limit, windowSeconds, store, logger } = options;
+  if (limit <= 0) return null;
+  const limiter = store.create({ name: 'auth-failures', points: limit, durationSeconds: windowSeconds });
+  const failures: CredentialFailures & { limiter: typeof limiter } = {
+    limiter,
+    async refusal(address) {
+      const record = await limiter.get(address).catch((error: unknown) => {
+        logger.warn('credential throttle lookup failed; request allowed', { error });
+        return null;
+      });
+      return record && record.consumedPoints >= limit ? rateLimited(retryAfterSeconds(record)) : null;
+    },
+    async failed(address) {
+      await limiter.penalty(address, 1).catch((error: unknown) => logger.warn('could not count a failed credential attempt', { error }));
+    },
+  };
+  return failures;
+}
+
+export function useCredentialThrottle(
+  options: CredentialThrottleOptions,
+  counter = createCredentialFailures(options),
+): Plugin<ServerContext & { signInAttempts: SignInAttempts }> {
+  const { limit, trustedProxies, logger } = options;
+  if (!counter) {
     return { onContextBuilding: ({ extendContext }) => extendContext({ signInAttempts: UNLIMITED_SIGN_IN_ATTEMPTS }) };
   }
-  const failures = store.create({ name: 'auth-failures', points: limit, durationSeconds: windowSeconds });
+  const failures = counter.limiter;
 
   function clientAddressOf(request: Request, server: object): string | null {
     const socketAddress = (server as ServerContext).req?.socket?.remoteAddress ?? null;

@@ -11,29 +11,34 @@ import type { Config } from '../config.js';
 import type { Logger } from '../lib/logger.js';
 import { useRequestBodyLimit } from './body-limit.js';
 import { corsOptions } from './cors.js';
-import { useCredentialThrottle } from './credential-throttle.js';
+import { createCredentialFailures, useCredentialThrottle } from './credential-throttle.js';
 import { useCsrfPrevention } from './csrf.js';
 import { useVariableErrorCodes } from './input-errors.js';
 import { useIntrospectionPolicy } from './introspection.js';
 import { createLimiterStore } from './limiter-store.js';
 import { useQueryLimits } from './query-limits.js';
-import { useRateLimits } from './rate-limit.js';
+import { createRateLimitCheck, useRateLimits } from './rate-limit.js';
 
 export { isDatabaseUnavailable } from './database-faults.js';
 export { useReadiness } from './readiness.js';
 
 export function createSecurity(config: Config, logger: Logger) {
   const store = createLimiterStore({ redis: config.redis, logger });
+  const rateLimitCheck = createRateLimitCheck({ ...config.rateLimits, store, logger });
+  const credentialFailures = createCredentialFailures({ ...config.authFailures, store, logger });
   return {
     beforeAuth: [
       useCsrfPrevention(),
-      useCredentialThrottle({ ...config.authFailures, trustedProxies: config.trustedProxies, store, logger }),
+      useCredentialThrottle({ ...config.authFailures, trustedProxies: config.trustedProxies, store, logger }, credentialFailures),
       useQueryLimits(config.queryLimits, { hideSuggestions: !config.introspection }),
       useIntrospectionPolicy({ introspection: config.introspection }),
       useVariableErrorCodes(),
     ] as Plugin[],
     // The body limit last: it wraps whichever request parser the plugins before it selected.
-    afterAuth: [useRateLimits({ ...config.rateLimits, store, logger }), useRequestBodyLimit(config.maxBodyBytes)] as Plugin[],
+    afterAuth: [useRateLimits(rateLimitCheck), useRequestBodyLimit(config.maxBodyBytes)] as Plugin[],
+    /** The same counters for requests outside GraphQL (/auth/verify). */
+    rateLimitCheck,
+    credentialFailures,
     yogaOptions: {
       batching: config.maxBatchSize > 0 ? { limit: config.maxBatchSize } : false,
       // Enforced by useRequestBodyLimit instead, with the same checks (see body-limit.ts).

@@ -11,6 +11,7 @@
  * Each operation of a batched request counts, so batching does not multiply the allowance.
  */
 import type { Plugin } from 'graphql-yoga';
+import type { Principal } from '../auth/principal.js';
 import type { AuthContext } from '../auth/use-auth.js';
 import { rateLimited } from '../errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -26,25 +27,35 @@ export type RateLimitOptions = {
   logger: Logger;
 };
 
-/** Place after useAuth: it reads `context.auth`. */
-export function useRateLimits(options: RateLimitOptions): Plugin<AuthContext> {
+/** Counts one request of `auth`; throws RATE_LIMITED over a limit. Null when no limit is set. */
+export type RateLimitCheck = (auth: Principal) => Promise<void>;
+
+/** One set of counters, shared by the GraphQL plugin and /auth/verify (gateway/forward-auth.ts). */
+export function createRateLimitCheck(options: RateLimitOptions): RateLimitCheck | null {
   const { perKey, perTenant, windowSeconds, store, logger } = options;
   const keyLimiter = perKey > 0 ? store.create({ name: 'key', points: perKey, durationSeconds: windowSeconds }) : null;
   const tenantLimiter = perTenant > 0 ? store.create({ name: 'tenant', points: perTenant, durationSeconds: windowSeconds }) : null;
-  if (!keyLimiter && !tenantLimiter) return {};
+  if (!keyLimiter && !tenantLimiter) return null;
 
+  return async (auth) => {
+    if (auth.kind === 'ANONYMOUS') return;
+    if (keyLimiter && auth.kind === 'API_KEY') {
+      const limited = await take(keyLimiter, auth.apiKey.id, logger);
+      if (limited) throw rateLimited(retryAfterSeconds(limited));
+    }
+    if (tenantLimiter) {
+      const limited = await take(tenantLimiter, auth.tenantId, logger);
+      if (limited) throw rateLimited(retryAfterSeconds(limited));
+    }
+  };
+}
+
+/** Place after useAuth: it reads `context.auth`. */
+export function useRateLimits(check: RateLimitCheck | null): Plugin<AuthContext> {
+  if (!check) return {};
   return {
     async onContextBuilding({ context }) {
-      const { auth } = context;
-      if (auth.kind === 'ANONYMOUS') return;
-      if (keyLimiter && auth.kind === 'API_KEY') {
-        const limited = await take(keyLimiter, auth.apiKey.id, logger);
-        if (limited) throw rateLimited(retryAfterSeconds(limited));
-      }
-      if (tenantLimiter) {
-        const limited = await take(tenantLimiter, auth.tenantId, logger);
-        if (limited) throw rateLimited(retryAfterSeconds(limited));
-      }
+      await check(context.auth);
     },
   };
 }

@@ -3,7 +3,7 @@
  * Imported only once the configuration is known to be valid (db.ts reads it on import).
  */
 import { createServer, type Server } from 'node:http';
-import { createApp } from '../app.js';
+import { createGatewayApp } from '../app.js';
 import { keyLookup } from '../auth/key-lookup.js';
 import { sessionLookup } from '../auth/session-lookup.js';
 import { triggerLookup } from '../modules/workflow/trigger-lookup.js';
@@ -18,10 +18,14 @@ import { WebhookDispatcher } from '../modules/webhook/dispatcher.js';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serve(config: Config): Promise<void> {
-  const { yoga, lastUsed, logger, close: closeSecurity } = createApp({ config });
+  // Upstreams are introspected before migrating: an unreachable one stops the start with one line.
+  const { yoga, lastUsed, logger, gateway, close: closeSecurity } = await createGatewayApp({ config });
   await applyMigrations(config.databaseUrl, {
     log: (line) => (line.startsWith('warning') ? logger.warn(line) : logger.info(line)),
   });
+  // With upstreams, a signing key that cannot be used fails the start (one line) rather than
+  // every gateway request. Without them only /auth/verify needs it, and answers 503 until set.
+  if (config.gateway.upstreamsFile) await gateway.keys.current();
   await bootstrap(config, logger);
 
   // Several instances share one PostgreSQL: each must hear the others' key changes (see

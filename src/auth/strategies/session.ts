@@ -5,7 +5,7 @@
  */
 import { serviceUnavailable, unauthenticated } from '../../errors.js';
 import { digestSecret, generateKey, parseKey, parseKeyFormat } from '../credentials.js';
-import { PERMISSIONS, MEMBER_DEFAULT_PERMISSIONS, toPermissions, type Permission } from '../permissions.js';
+import { allPermissions, MEMBER_DEFAULT_PERMISSIONS, toPermissions, type Permission } from '../permissions.js';
 import type { SessionPrincipal, UserRole } from '../principal.js';
 import type { SessionCache } from '../session-cache.js';
 import { sessionLookup, type SessionLookup, type VerifiedSession } from '../session-lookup.js';
@@ -67,7 +67,7 @@ function toPrincipal(session: VerifiedSession): SessionPrincipal {
 
 /** Admins hold the whole catalogue; a member holds the read defaults plus their USER group's. */
 export function userPermissions(role: UserRole, group: { type: string; permissions: unknown } | null): Set<Permission> {
-  if (role !== 'MEMBER') return new Set(PERMISSIONS);
+  if (role !== 'MEMBER') return new Set(allPermissions());
   const fromGroup = group?.type === 'USER' ? toPermissions(group.permissions) : [];
   return new Set([...MEMBER_DEFAULT_PERMISSIONS, ...fromGroup]);
 }

@@ -1,4 +1,4 @@
-import { PERMISSION_DESCRIPTIONS, PERMISSIONS, toPermissions } from '../../auth/permissions.js';
+import { allPermissions, describePermission, toPermissions } from '../../auth/permissions.js';
 import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
 import {
@@ -65,13 +65,13 @@ builder.queryFields((t) => ({
   permissionCatalogue: t.stringList({
     description: 'Every permission a group may grant. Public: it is the same for everyone. See `permissions` for descriptions.',
     skipTypeScopes: true,
-    resolve: () => [...PERMISSIONS],
+    resolve: () => allPermissions(),
   }),
   permissions: t.field({
     type: [PermissionInfo],
     description: 'Every permission a group may grant, with what it allows. Public: it is the same for everyone.',
     skipTypeScopes: true,
-    resolve: () => PERMISSIONS.map((name) => ({ name, description: PERMISSION_DESCRIPTIONS[name] })),
+    resolve: () => allPermissions().map((name) => ({ name, description: describePermission(name) })),
   }),
 }));
 

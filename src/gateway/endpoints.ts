@@ -1,0 +1,129 @@
+/**
+ * The gateway's two HTTP endpoints next to /graphql:
+ *
+ * - `GET /.well-known/jwks.json`: the public keys of principal tokens, for upstreams.
+ * - `GET /auth/verify`: forward authentication for Nginx `auth_request`, Traefik
+ *   `ForwardAuth` and Envoy `ext_authz`. The same credential headers, client address
+ *   (through trusted proxies), IP allowlists, rate limits and last-used recording as a
+ *   GraphQL request; optional `permission` (a catalogue permission the caller must hold) and
+ *   `projectId` (a project the caller must reach). 200 carries the principal token and ids
+ *   in headers; refusals are 401, 403 or 429 with the GraphQL API's code and reason as JSON.
+ */
+import type { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { assertHolds, requireAuthenticated } from '../auth/access.js';
+import type { Principal } from '../auth/principal.js';
+import { extractCredential, resolveClientAddress } from '../auth/use-auth.js';
+import type { ServerContext } from '../context.js';
+import { unauthenticated } from '../errors.js';
+import type { AddressRange } from '../lib/ip.js';
+import type { Logger } from '../lib/logger.js';
+import { StartupError } from '../lib/startup-error.js';
+import { findAccessibleProject } from '../modules/project/project.service.js';
+import { isDatabaseUnavailable } from '../security/database-faults.js';
+import type { CredentialFailures } from '../security/credential-throttle.js';
+import type { RateLimitCheck } from '../security/rate-limit.js';
+import { PRINCIPAL_HEADER, type PrincipalTokens } from './principal-token.js';
+import type { SigningKeys } from './signing-keys.js';
+
+export const JWKS_PATH = '/.well-known/jwks.json';
+export const VERIFY_PATH = '/auth/verify';
+
+export type GatewayEndpointsOptions = {
+  keys: SigningKeys;
+  tokens: PrincipalTokens;
+  authenticate: (credential: string, clientAddress: string | null) => Promise<Principal>;
+  rateLimitCheck: RateLimitCheck | null;
+  /** The failed-credential throttle: a refused credential here counts like one sent to /graphql. */
+  credentialFailures: CredentialFailures | null;
+  trustedProxies: readonly AddressRange[];
+  logger: Logger;
+};
+
+export function useGatewayEndpoints(options: GatewayEndpointsOptions): Plugin {
+  return {
+    async onRequest({ url, request, serverContext, endResponse }) {
+      if (url.pathname === JWKS_PATH) endResponse(await jwks(request, options));
+      // Envoy's ext_authz appends the original path to its path_prefix: /auth/verify/orders/7.
+      else if (url.pathname === VERIFY_PATH || url.pathname.startsWith(`${VERIFY_PATH}/`)) endResponse(await verify(request, url, serverContext as ServerContext, options));
+    },
+  };
+}
+
+async function jwks(request: Request, { keys, logger }: GatewayEndpointsOptions): Promise<Response> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'Use GET.' }, { allow: 'GET, HEAD' });
+  try {
+    // Short caching: a new key must reach upstreams soon after a rotation (instances switch within 30 s).
+    return json(200, await keys.jwks(), { 'cache-control': 'public, max-age=30' });
+  } catch (error) {
+    logger.error('cannot serve the JWKS', { error: (error as Error).message });
+    return json(503, { code: 'SERVICE_UNAVAILABLE', message: 'The signing keys are unavailable.' });
+  }
+}
+
+async function verify(request: Request, url: URL, server: ServerContext, options: GatewayEndpointsOptions): Promise<Response> {
+  // Proxies forward the original method (Traefik, Envoy): any method is a question, not an action.
+  const clientAddress = resolveClientAddress(server.req?.socket?.remoteAddress ?? null, request.headers, options.trustedProxies);
+  try {
+    const throttled = clientAddress ? await options.credentialFailures?.refusal(clientAddress) : null;
+    if (throttled) throw throttled;
+    const credential = extractCredential(request.headers);
+    if (!credential) throw unauthenticated('MISSING');
+    const principal = await options.authenticate(credential, clientAddress);
+    await options.rateLimitCheck?.(principal);
+    const actor = requireAuthenticated(principal);
+    const permission = url.searchParams.get('permission');
+    if (permission) assertHolds(actor, permission);
+    const projectId = url.searchParams.get('projectId');
+    if (projectId) await findAccessibleProject(actor, projectId);
+    const headers: Record<string, string> = {
+      [PRINCIPAL_HEADER]: await options.tokens.sign(actor),
+      'x-keygate-tenant-id': actor.tenantId,
+      ...(actor.kind === 'API_KEY' ? { 'x-keygate-key-id': actor.apiKey.id } : { 'x-keygate-user-id': actor.user.id }),
+    };
+    return new Response(null, { status: 200, headers: { ...headers, 'cache-control': 'no-store' } });
+  } catch (error) {
+    const answer = refusal(error, options.logger);
+    // A missing credential is no guess; a wrong one is.
+    const guessed = answer.status === 401 && (error as GraphQLError).extensions?.reason !== 'MISSING';
+    if (guessed && clientAddress) await options.credentialFailures?.failed(clientAddress);
+    return answer;
+  }
+}
+
+/**
+ * A refusal as forward-auth proxies understand it: 401 (no or bad credential), 403 (not
+ * allowed, NOT_FOUND included: a proxy has nothing to show for it), 429 with Retry-After,
+ * 400 for a malformed question, 503 when the database is down.
+ */
+function refusal(error: unknown, logger: Logger): Response {
+  const graphqlError = error as GraphQLError;
+  const code = graphqlError?.extensions?.code as string | undefined;
+  const reason = graphqlError?.extensions?.reason as string | undefined;
+  const body = { code, ...(reason ? { reason } : {}), message: graphqlError.message };
+  switch (code) {
+    case 'UNAUTHENTICATED':
+      return json(401, body, { 'www-authenticate': 'Bearer realm="keygate"' });
+    case 'FORBIDDEN':
+    case 'NOT_FOUND':
+      return json(403, body);
+    case 'RATE_LIMITED':
+      return json(429, body, { 'retry-after': String(graphqlError.extensions.retryAfter) });
+    case 'BAD_USER_INPUT':
+      return json(400, { ...body, field: graphqlError.extensions.field });
+    case 'SERVICE_UNAVAILABLE':
+      return json(503, body, { 'retry-after': '5' });
+  }
+  if (error instanceof StartupError) {
+    // The signing key is not usable (production without KEYGATE_SIGNING_KEY_SECRET, say).
+    logger.error('cannot sign principal tokens', { error: error.message });
+    return json(503, { code: 'SERVICE_UNAVAILABLE', message: 'Forward authentication is not configured on this server.' });
+  }
+  if (isDatabaseUnavailable(error)) return json(503, { code: 'SERVICE_UNAVAILABLE', message: 'The service is temporarily unavailable. Try again shortly.' }, { 'retry-after': '5' });
+  logger.error('unexpected error in /auth/verify', { error: (error as Error)?.message });
+  return json(500, { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' });
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers } });
+}

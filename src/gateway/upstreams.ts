@@ -1,0 +1,208 @@
+/**
+ * Gateway mode's upstream GraphQL services: read from the KEYGATE_UPSTREAMS file, their
+ * schemas loaded (SDL file, else introspection at start), and composed with keygate's own
+ * schema by The Guild's schema stitching (@graphql-tools/stitch), which executes against
+ * each upstream with @graphql-tools/executor-http. No hand-written proxy.
+ *
+ * Every upstream root field is guarded before it delegates: the access policy
+ * (assertCanCallUpstream) refuses a principal without `upstream:<name>` or the field's own
+ * permission, and only then is the principal token signed and the request sent. The
+ * upstream gets the token in X-Keygate-Principal, never the caller's credential.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildHTTPExecutor } from '@graphql-tools/executor-http';
+import { stitchSchemas } from '@graphql-tools/stitch';
+import type { Executor } from '@graphql-tools/utils';
+import { FilterRootFields, schemaFromExecutor, wrapSchema } from '@graphql-tools/wrap';
+import { buildSchema, GraphQLError, isSpecifiedScalarType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { z } from 'zod';
+import { assertCanCallUpstream } from '../auth/access.js';
+import { registerUpstreamPermissions, type UpstreamPermission } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
+import type { Logger } from '../lib/logger.js';
+import { StartupError } from '../lib/startup-error.js';
+import { PRINCIPAL_HEADER, type PrincipalTokens } from './principal-token.js';
+import { registerUpstreamRootFields, upstreamFieldPermissions, upstreamPermission, type UpstreamRootType } from './upstream-permissions.js';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+const UpstreamsFile = z.object({
+  upstreams: z.array(
+    z.object({
+      name: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be lowercase letters, digits, _ or - (at most 40), starting with a letter'),
+      url: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL'),
+      schema: z.string().min(1).optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+      timeoutMs: z.number().int().min(100).max(300_000).optional(),
+    }),
+  ),
+});
+
+export type UpstreamConfig = z.infer<typeof UpstreamsFile>['upstreams'][number];
+
+/** What the upstream field resolvers find on the GraphQL context. */
+type GatewayContext = { auth: Principal; keygatePrincipalToken?: Promise<string> };
+
+/** Reads and checks the KEYGATE_UPSTREAMS file; every problem is one StartupError line. */
+export function readUpstreamsFile(file: string): UpstreamConfig[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new StartupError(`invalid setting KEYGATE_UPSTREAMS: cannot read ${file}: ${reason}`);
+  }
+  const parsed = UpstreamsFile.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new StartupError(`invalid setting KEYGATE_UPSTREAMS: ${file}: ${issue.path.join('.') || '(top)'}: ${issue.message}`);
+  }
+  const seen = new Set<string>();
+  for (const upstream of parsed.data.upstreams) {
+    if (seen.has(upstream.name)) throw new StartupError(`invalid setting KEYGATE_UPSTREAMS: ${file}: two upstreams are named "${upstream.name}"`);
+    seen.add(upstream.name);
+    // An SDL path is relative to the upstreams file, so the pair can move together.
+    if (upstream.schema) upstream.schema = path.resolve(path.dirname(file), upstream.schema);
+  }
+  return parsed.data.upstreams;
+}
+
+type LoadedUpstream = { config: UpstreamConfig; schema: GraphQLSchema; executor: Executor };
+
+/** Builds each upstream's executor and loads its schema (file, else introspection). */
+export async function loadUpstreams(configs: readonly UpstreamConfig[], logger: Logger): Promise<LoadedUpstream[]> {
+  return Promise.all(
+    configs.map(async (config) => {
+      const { http, executor } = upstreamExecutor(config, logger);
+      // Introspection goes out unwrapped: its failure is the start-up's one line, not a log entry.
+      const schema = await loadUpstreamSchema(config, http);
+      return { config, executor, schema };
+    }),
+  );
+}
+
+async function loadUpstreamSchema(config: UpstreamConfig, executor: Executor): Promise<GraphQLSchema> {
+  if (config.schema) {
+    if (!existsSync(config.schema)) throw new StartupError(`upstream "${config.name}": schema file ${config.schema} does not exist`);
+    try {
+      return buildSchema(readFileSync(config.schema, 'utf8'));
+    } catch (error) {
+      throw new StartupError(`upstream "${config.name}": schema file ${config.schema} is not valid SDL: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return await schemaFromExecutor(executor);
+  } catch (error) {
+    const errors: unknown[] = error instanceof AggregateError ? error.errors : [error];
+    const reason = errors.some((e) => e instanceof GraphQLError && isTransportError(e)) ? 'unreachable' : (error as Error).message;
+    throw new StartupError(
+      `upstream "${config.name}" at ${config.url}: cannot load its schema by introspection (${reason}); start it, or give its SDL as "schema" in KEYGATE_UPSTREAMS`,
+    );
+  }
+}
+
+/**
+ * executor-http against the upstream, sending the configured headers and the principal
+ * token. A transport failure (refused, timeout, a non-GraphQL answer) becomes
+ * UPSTREAM_UNAVAILABLE with HTTP 502; its details (URL, body) go to the log, not the client.
+ * Errors the upstream itself returns keep their message and code.
+ */
+function upstreamExecutor(config: UpstreamConfig, logger: Logger): { http: Executor; executor: Executor } {
+  const http = buildHTTPExecutor({
+    endpoint: config.url,
+    timeout: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    headers: (request) => {
+      const token = (request?.context as { keygatePrincipalTokenValue?: string } | undefined)?.keygatePrincipalTokenValue;
+      return { ...config.headers, ...(token ? { [PRINCIPAL_HEADER]: token } : {}) };
+    },
+  });
+  const executor = (async (request) => {
+    const result = await http(request);
+    if (!('errors' in result) || !result.errors?.some(isTransportError)) return result;
+    const failure = result.errors.find(isTransportError)!;
+    logger.warn('upstream unavailable', { upstream: config.name, error: failure.message, code: failure.extensions.code });
+    return { errors: [upstreamUnavailable(config.name)] };
+  }) as Executor;
+  return { http, executor };
+}
+
+const TRANSPORT_ERROR_CODES = new Set(['SUBREQUEST_HTTP_ERROR', 'TIMEOUT_ERROR', 'RESPONSE_VALIDATION_FAILED']);
+
+function isTransportError(error: GraphQLError): boolean {
+  return TRANSPORT_ERROR_CODES.has(error.extensions?.code as string);
+}
+
+export function upstreamUnavailable(name: string): GraphQLError {
+  return new GraphQLError(`The upstream service "${name}" is unavailable.`, {
+    extensions: { code: 'UPSTREAM_UNAVAILABLE', upstream: name, http: { status: 502 } },
+  });
+}
+
+/**
+ * keygate's schema plus every upstream's Query and Mutation root fields. Refuses (one line)
+ * a root field or type name that is already keygate's or another upstream's: stitching would
+ * merge them silently otherwise. Upstream subscriptions are not served.
+ */
+export function composeGatewaySchema(keygate: GraphQLSchema, upstreams: readonly LoadedUpstream[], tokens: PrincipalTokens): GraphQLSchema {
+  const owners = new Map<string, string>();
+  const claim = (key: string, owner: string, what: string) => {
+    const previous = owners.get(key);
+    if (previous) throw new StartupError(`upstream "${owner}": its ${what} conflicts with ${previous === 'keygate' ? "keygate's own" : `upstream "${previous}"'s`}; rename it in the upstream`);
+    owners.set(key, owner);
+  };
+  const served = upstreams.map((upstream) => ({ ...upstream, schema: withoutSubscriptions(upstream.schema) }));
+  for (const [owner, schema] of [['keygate', keygate] as const, ...served.map((u) => [u.config.name, u.schema] as const)]) {
+    for (const typeName of ['Query', 'Mutation'] as const) {
+      const root = typeName === 'Query' ? schema.getQueryType() : schema.getMutationType();
+      for (const fieldName of Object.keys(root?.getFields() ?? {})) claim(`${typeName}.${fieldName}`, owner, `root field ${typeName}.${fieldName}`);
+    }
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (type.name.startsWith('__') || isSpecifiedScalarType(type) || isRootTypeName(schema, type.name)) continue;
+      claim(`type ${type.name}`, owner, `type ${type.name}`);
+    }
+  }
+
+  const composed = stitchSchemas({
+    subschemas: [{ schema: keygate }, ...served.map(({ schema, executor }) => ({ schema, executor }))],
+  });
+
+  const rootFields: { upstream: string; typeName: UpstreamRootType; fieldName: string }[] = [];
+  const permissions: [UpstreamPermission, string][] = [];
+  for (const { config, schema } of served) {
+    permissions.push([upstreamPermission(config.name), `Call every query and mutation of the upstream service "${config.name}".`]);
+    for (const typeName of ['Query', 'Mutation'] as const) {
+      const fields = (typeName === 'Query' ? schema.getQueryType() : schema.getMutationType())?.getFields() ?? {};
+      const composedRoot = typeName === 'Query' ? composed.getQueryType()! : composed.getMutationType()!;
+      for (const fieldName of Object.keys(fields)) {
+        const field = composedRoot.getFields()[fieldName]!;
+        field.resolve = guarded(config.name, typeName, fieldName, field.resolve!, tokens);
+        rootFields.push({ upstream: config.name, typeName, fieldName });
+        const [, own] = upstreamFieldPermissions(config.name, typeName, fieldName);
+        permissions.push([own!, `Call ${typeName}.${fieldName} of the upstream service "${config.name}".`]);
+      }
+    }
+  }
+  registerUpstreamRootFields(rootFields);
+  registerUpstreamPermissions(permissions);
+  return composed;
+}
+
+/** The access check, then the principal token (signed once per request), then the upstream. */
+function guarded(upstream: string, typeName: string, fieldName: string, delegate: GraphQLFieldResolver<unknown, unknown>, tokens: PrincipalTokens) {
+  return async (source: unknown, args: Record<string, unknown>, context: GatewayContext & { keygatePrincipalTokenValue?: string }, info: Parameters<GraphQLFieldResolver<unknown, unknown>>[3]) => {
+    const actor = assertCanCallUpstream(context.auth, upstream, typeName, fieldName);
+    context.keygatePrincipalToken ??= tokens.sign(actor);
+    context.keygatePrincipalTokenValue = await context.keygatePrincipalToken;
+    return delegate(source, args, context, info);
+  };
+}
+
+function withoutSubscriptions(schema: GraphQLSchema): GraphQLSchema {
+  if (!schema.getSubscriptionType()) return schema;
+  return wrapSchema({ schema, transforms: [new FilterRootFields((operation) => operation !== 'Subscription')] });
+}
+
+function isRootTypeName(schema: GraphQLSchema, name: string): boolean {
+  return [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].some((type) => type?.name === name);
+}

@@ -1,0 +1,128 @@
+/**
+ * GET /auth/verify (forward authentication for Nginx auth_request, Traefik ForwardAuth,
+ * Envoy ext_authz): the same credentials, client address, allowlists, rate limits and
+ * last-used recording as the GraphQL API, answered as 200 + headers or 401/403/429.
+ */
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config.js';
+import { db } from '../../../src/db.js';
+import { createLogger } from '../../../src/lib/logger.js';
+import { app, executeWith } from '../../helpers/app.js';
+import { seedTenant } from '../../helpers/seed.js';
+
+async function verify(target: Pick<App, 'yoga'>, query: string, headers: Record<string, string>, ip = '127.0.0.1') {
+  const response = await target.yoga.fetch(`http://keygate.test/auth/verify${query}`, { method: 'GET', headers }, { req: { socket: { remoteAddress: ip } } });
+  const body = response.status === 200 ? null : ((await response.json()) as { code?: string; reason?: string; message?: string });
+  return { status: response.status, headers: response.headers, body };
+}
+
+async function jwks(target: Pick<App, 'yoga'>) {
+  const response = await target.yoga.fetch('http://keygate.test/.well-known/jwks.json');
+  expect(response.status).toBe(200);
+  return createLocalJWKSet((await response.json()) as { keys: [] });
+}
+
+describe('GET /auth/verify', () => {
+  it('200 with the principal token and ids for a valid key; the token verifies against the JWKS', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const answer = await verify(app, '', { 'x-api-key': key.secret });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-keygate-tenant-id')).toBe(seed.tenant.id);
+    expect(answer.headers.get('x-keygate-key-id')).toBe(key.id);
+    expect(answer.headers.get('x-keygate-user-id')).toBeNull();
+    const { payload } = await jwtVerify(answer.headers.get('x-keygate-principal')!, await jwks(app), { issuer: 'keygate' });
+    expect(payload).toMatchObject({ sub: `key:${key.id}`, kind: 'key', tenantId: seed.tenant.id, keyId: key.id });
+    expect(payload.exp! - payload.iat!).toBe(60);
+  });
+
+  it('Envoy ext_authz style: the original path after /auth/verify/ is answered the same way', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const response = await app.yoga.fetch('http://keygate.test/auth/verify/orders/7?permission=projects:read', { headers: { 'x-api-key': key.secret } }, { req: { socket: { remoteAddress: '127.0.0.1' } } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-keygate-key-id')).toBe(key.id);
+    const denied = await app.yoga.fetch('http://keygate.test/auth/verify/orders/7', {}, { req: { socket: { remoteAddress: '127.0.0.1' } } });
+    expect(denied.status).toBe(401);
+  });
+
+  it('a session (Authorization: Bearer) gets X-Keygate-User-Id', async () => {
+    const seed = await seedTenant();
+    const answer = await verify(app, '', { authorization: `Bearer ${seed.member.token}` });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-keygate-user-id')).toBe(seed.member.user.id);
+  });
+
+  it('401 without a credential, with a bad one, with a revoked key', async () => {
+    const seed = await seedTenant();
+    expect(await verify(app, '', {})).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED', reason: 'MISSING' } });
+    expect(await verify(app, '', { 'x-api-key': 'kg_nonsense' })).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
+    const key = await seed.createKey();
+    await executeWith(app, `mutation ($id: ID!) { revokeApiKey(id: $id) { status } }`, { id: key.id }, { token: seed.admin.token });
+    expect(await verify(app, '', { 'x-api-key': key.secret })).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED', reason: 'REVOKED' } });
+  });
+
+  it('permission: 200 when held, 403 when not, 400 for a name not in the catalogue', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    expect((await verify(app, '?permission=projects:read', { 'x-api-key': key.secret })).status).toBe(200);
+    expect(await verify(app, '?permission=users:manage', { 'x-api-key': key.secret })).toMatchObject({
+      status: 403,
+      body: { code: 'FORBIDDEN', message: 'Missing permission users:manage.' },
+    });
+    expect(await verify(app, '?permission=nope', { 'x-api-key': key.secret })).toMatchObject({ status: 400, body: { code: 'BAD_USER_INPUT' } });
+  });
+
+  it('projectId: 200 within the key\'s selection, 403 outside it or in another tenant', async () => {
+    const seed = await seedTenant();
+    const other = await seedTenant();
+    const selected = await seed.createKey({ projectAccess: 'SELECTED', projectIds: [seed.project.id] });
+    expect((await verify(app, `?projectId=${seed.project.id}`, { 'x-api-key': selected.secret })).status).toBe(200);
+    expect((await verify(app, `?projectId=${other.project.id}`, { 'x-api-key': selected.secret })).status).toBe(403);
+    const bound = await seed.createKey({ organizationId: seed.organization.id });
+    expect((await verify(app, `?projectId=${seed.project.id}`, { 'x-api-key': bound.secret })).status).toBe(200);
+  });
+
+  it('403 from outside the key\'s IP allowlist; the client address comes through trusted proxies only', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey({ ipAllowlist: ['203.0.113.0/24'] });
+    expect((await verify(app, '', { 'x-api-key': key.secret }, '203.0.113.9')).status).toBe(200);
+    // Not trusted: X-Forwarded-For is ignored.
+    expect((await verify(app, '', { 'x-api-key': key.secret, 'x-forwarded-for': '203.0.113.9' }, '10.0.0.1')).status).toBe(403);
+    const behindProxy = createApp({ config: loadConfig({ ...process.env, KEYGATE_TRUSTED_PROXIES: '10.0.0.0/8' }), logger: createLogger('silent') });
+    expect((await verify(behindProxy, '', { 'x-api-key': key.secret, 'x-forwarded-for': '203.0.113.9' }, '10.0.0.1')).status).toBe(200);
+    expect((await verify(behindProxy, '', { 'x-api-key': key.secret, 'x-forwarded-for': '198.51.100.1' }, '10.0.0.1')).status).toBe(403);
+  });
+
+  it('counts in the key\'s rate limit (429 with Retry-After) and records last use', async () => {
+    const limited = createApp({ config: loadConfig({ ...process.env, KEYGATE_RATE_LIMIT_PER_KEY: '2' }), logger: createLogger('silent') });
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    expect((await verify(limited, '', { 'x-api-key': key.secret }, '198.51.100.7')).status).toBe(200);
+    // A GraphQL request of the same key takes from the same allowance.
+    expect((await executeWith(limited, `{ viewer { __typename } }`, undefined, { apiKey: key.secret })).status).toBe(200);
+    const refused = await verify(limited, '', { 'x-api-key': key.secret }, '198.51.100.7');
+    expect(refused).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' } });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    await limited.lastUsed.flush();
+    const stored = await db.apiKey.findUniqueOrThrow({ where: { id: key.id } });
+    expect(stored.lastUsedIp).toBe('198.51.100.7');
+    expect(stored.lastUsedAt).not.toBeNull();
+  });
+
+  it('wrong credentials count in the failed-credential throttle shared with /graphql', async () => {
+    const throttled = createApp({ config: loadConfig({ ...process.env, KEYGATE_AUTH_FAILURE_LIMIT: '2' }), logger: createLogger('silent') });
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const ip = '198.51.100.77';
+    expect((await verify(throttled, '', {}, ip)).status).toBe(401); // no credential: not a guess
+    expect((await verify(throttled, '', { 'x-api-key': 'kg_wrong1' }, ip)).status).toBe(401);
+    expect((await verify(throttled, '', { 'x-api-key': 'kg_wrong2' }, ip)).status).toBe(401);
+    expect(await verify(throttled, '', { 'x-api-key': key.secret }, ip)).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' } });
+    const graphql = await executeWith(throttled, `{ viewer { __typename } }`, undefined, { apiKey: key.secret, ip });
+    expect(graphql.status).toBe(429);
+    expect((await verify(throttled, '', { 'x-api-key': key.secret }, '198.51.100.78')).status).toBe(200);
+  });
+});

@@ -1,0 +1,224 @@
+/**
+ * Gateway mode (issue 14): an upstream Yoga service's root fields served by keygate, with
+ * keygate's permissions, organization binding, project access and revocation applied, the
+ * principal delivered as a JWT the upstream verifies against keygate's JWKS, and upstream
+ * failures reported per field.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { db } from '../../../src/db.js';
+import { upstreamFieldPermission } from '../../../src/gateway/index.js';
+import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
+import { errorOf, executeWith } from '../../helpers/app.js';
+import { seedTenant, unique } from '../../helpers/seed.js';
+import { closeServer, gatewayApp, listen, startShopBehindKeygate, upstreamsFile } from './support.js';
+import { createServer } from 'node:http';
+
+let rig: Awaited<ReturnType<typeof startShopBehindKeygate>>;
+
+beforeAll(async () => {
+  rig = await startShopBehindKeygate();
+});
+afterAll(async () => {
+  await rig?.close();
+});
+
+const WhoAmI = `{ shopWhoAmI { subject kind tenantId organizationId projectAccess projectIds permissions keyId userId sawCredential } }`;
+const Orders = `query ($projectId: ID!) { shopOrders(projectId: $projectId) { id projectId item } }`;
+const PlaceOrder = `mutation ($projectId: ID!) { shopPlaceOrder(projectId: $projectId, item: "gear") { id item } }`;
+
+/** A tenant whose key group holds `permissions` on top of the usual integration ones. */
+async function tenantWithKeyPermissions(permissions: string[]) {
+  const seed = await seedTenant();
+  const group = await createAuthorizationGroup(seed.platform.principal, {
+    tenantId: seed.tenant.id,
+    name: unique('Gateway'),
+    type: 'TENANT_API_KEY',
+    permissions: ['projects:read', ...permissions],
+  });
+  return { seed, group, createKey: (input: Parameters<typeof seed.createKey>[0] = {}) => seed.createKey({ authorizationGroupId: group.id, ...input }) };
+}
+
+function call(query: string, variables: Record<string, unknown> | undefined, apiKey: string) {
+  return executeWith(rig.gateway.app, query, variables, { apiKey });
+}
+
+describe('gateway mode: upstream GraphQL services', () => {
+  it('serves the upstream fields; the upstream verifies the principal JWT against the JWKS and never sees the key', async () => {
+    const { seed, group, createKey } = await tenantWithKeyPermissions(['upstream:shop']);
+    const key = await createKey();
+    const result = await call(WhoAmI, undefined, key.secret);
+    expect(result.errors).toBeUndefined();
+    expect((result.data as any).shopWhoAmI).toMatchObject({
+      subject: `key:${key.id}`,
+      kind: 'key',
+      tenantId: seed.tenant.id,
+      organizationId: null,
+      projectAccess: 'ALL',
+      projectIds: [],
+      keyId: key.id,
+      userId: null,
+      sawCredential: false,
+    });
+    expect((result.data as any).shopWhoAmI.permissions).toEqual(['projects:read', 'upstream:shop']);
+    // The secret reached no upstream request, in any header.
+    for (const headers of rig.shop.received) {
+      expect([...headers.values()].join('\n')).not.toContain(key.secret);
+    }
+    expect(group.permissions).toContain('upstream:shop');
+  });
+
+  it('keygate fields and upstream fields in one request; a session principal is a user', async () => {
+    const { seed } = await tenantWithKeyPermissions([]);
+    // A tenant administrator holds the whole catalogue, upstream permissions included.
+    const result = await executeWith(rig.gateway.app, `{ viewer { __typename } shopWhoAmI { kind userId tenantId } }`, undefined, { token: seed.admin.token });
+    expect(result.errors).toBeUndefined();
+    expect((result.data as any).shopWhoAmI).toEqual({ kind: 'session', userId: seed.admin.user.id, tenantId: seed.tenant.id });
+  });
+
+  it('without upstream:shop or the field permission: FORBIDDEN before the upstream is asked', async () => {
+    const { seed, createKey } = await tenantWithKeyPermissions([]);
+    const key = await createKey();
+    const before = rig.shop.received.length;
+    const refused = await call(Orders, { projectId: seed.project.id }, key.secret);
+    expect(errorOf(refused)).toMatchObject({ code: 'FORBIDDEN', message: 'Missing permission upstream:shop or upstream:shop:Query.shopOrders.' });
+    expect(rig.shop.received.length).toBe(before);
+    // keygate's own fields stay as they were for this key.
+    const own = await call(`{ projects(first: 1) { totalCount } }`, undefined, key.secret);
+    expect(own.errors).toBeUndefined();
+    // …their refusals too, with their codes, through the composed schema.
+    expect(errorOf(await call(`{ users(first: 1) { totalCount } }`, undefined, key.secret))).toMatchObject({ code: 'FORBIDDEN' });
+    expect(errorOf(await call(WhoAmI, undefined, 'kg_not-a-key'))).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    expect(errorOf(await executeWith(rig.gateway.app, WhoAmI, undefined, {}))).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'MISSING' });
+  });
+
+  it('a field permission opens that root field only', async () => {
+    const { seed, createKey } = await tenantWithKeyPermissions(['upstream:shop:Query.shopOrders']);
+    const key = await createKey();
+    const orders = await call(Orders, { projectId: seed.project.id }, key.secret);
+    expect(orders.errors).toBeUndefined();
+    expect((orders.data as any).shopOrders).toEqual([{ id: `order-${seed.project.id}`, projectId: seed.project.id, item: 'widget' }]);
+    expect(errorOf(await call(PlaceOrder, { projectId: seed.project.id }, key.secret))).toMatchObject({ code: 'FORBIDDEN' });
+    expect(errorOf(await call(WhoAmI, undefined, key.secret))).toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('mutations go through with upstream:shop:Mutation.<field>', async () => {
+    const { seed, createKey } = await tenantWithKeyPermissions(['upstream:shop:Mutation.shopPlaceOrder']);
+    const key = await createKey();
+    const placed = await call(PlaceOrder, { projectId: seed.project.id }, key.secret);
+    expect(placed.errors).toBeUndefined();
+    expect((placed.data as any).shopPlaceOrder).toEqual({ id: 'order-new', item: 'gear' });
+  });
+
+  it('organization binding and project selection travel in the token; the upstream enforces the selection', async () => {
+    const { seed, createKey } = await tenantWithKeyPermissions(['upstream:shop']);
+    const key = await createKey({ organizationId: seed.organization.id, projectAccess: 'SELECTED', projectIds: [seed.project.id] });
+    const who = await call(WhoAmI, undefined, key.secret);
+    expect((who.data as any).shopWhoAmI).toMatchObject({ organizationId: seed.organization.id, projectAccess: 'SELECTED', projectIds: [seed.project.id] });
+    expect((await call(Orders, { projectId: seed.project.id }, key.secret)).errors).toBeUndefined();
+    // Another project: the upstream's own error, with its code, reaches the client.
+    const other = await call(Orders, { projectId: 'some-other-project' }, key.secret);
+    expect(errorOf(other)).toMatchObject({ code: 'PROJECT_FORBIDDEN', message: 'This principal has no access to the project.' });
+  });
+
+  it('upstream errors keep their code; the field that failed is named', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:shop']);
+    const key = await createKey();
+    const result = await call(`{ shopOutOfStock }`, undefined, key.secret);
+    expect(result.status).toBe(200);
+    expect(result.errors?.[0]).toMatchObject({ message: 'Out of stock.', extensions: { code: 'OUT_OF_STOCK' }, path: ['shopOutOfStock'] });
+  });
+
+  it('revocation reaches gateway traffic at once (the same key cache as keygate fields)', async () => {
+    const { seed, createKey } = await tenantWithKeyPermissions(['upstream:shop']);
+    const key = await createKey();
+    expect((await call(WhoAmI, undefined, key.secret)).errors).toBeUndefined();
+    const revoked = await executeWith(rig.gateway.app, `mutation ($id: ID!) { revokeApiKey(id: $id) { status } }`, { id: key.id }, { token: seed.admin.token });
+    expect(revoked.errors).toBeUndefined();
+    const before = rig.shop.received.length;
+    const after = await call(WhoAmI, undefined, key.secret);
+    expect(errorOf(after)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED', reason: 'REVOKED' });
+    expect(rig.shop.received.length).toBe(before);
+  });
+
+  it('the catalogue lists the upstream permissions, and groups accept them (unknown upstreams are refused)', async () => {
+    const catalogue = await executeWith(rig.gateway.app, `{ permissionCatalogue permissions { name description } }`, undefined, {});
+    const names = (catalogue.data as any).permissionCatalogue as string[];
+    expect(names).toEqual(expect.arrayContaining(['upstream:shop', 'upstream:shop:Query.shopOrders', 'upstream:shop:Mutation.shopPlaceOrder']));
+    const described = (catalogue.data as any).permissions.find((p: any) => p.name === 'upstream:shop');
+    expect(described.description).toContain('shop');
+
+    const { seed } = await tenantWithKeyPermissions([]);
+    const unknown = await executeWith(
+      rig.gateway.app,
+      `mutation ($input: CreateAuthorizationGroupInput!) { createAuthorizationGroup(input: $input) { id } }`,
+      { input: { name: unique('Bad'), type: 'TENANT_API_KEY', permissions: ['upstream:billing'] } },
+      { token: seed.admin.token },
+    );
+    expect(errorOf(unknown)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'permissions' });
+    const stored = await db.authorizationGroup.findMany({ where: { tenantId: seed.tenant.id } });
+    expect(stored.some((g) => JSON.stringify(g.permissions).includes('upstream:billing'))).toBe(false);
+  });
+
+  it('upstreamFieldPermission tells which permissions open an upstream root field (null for keygate fields)', () => {
+    expect(upstreamFieldPermission('Query', 'shopOrders')).toEqual({ upstream: 'shop', anyOf: ['upstream:shop', 'upstream:shop:Query.shopOrders'] });
+    expect(upstreamFieldPermission('Query', 'projects')).toBeNull();
+  });
+});
+
+describe('gateway mode: an upstream that is down', () => {
+  it('its fields get UPSTREAM_UNAVAILABLE (HTTP 502) while keygate fields keep working', async () => {
+    // Started, introspected, then stopped.
+    const local = await startShopBehindKeygate();
+    await local.shop.close();
+    const { seed, createKey } = await tenantWithKeyPermissions(['upstream:shop']);
+    const key = await createKey();
+    const result = await executeWith(local.gateway.app, `{ projects(first: 1) { totalCount } shopOutOfStock }`, undefined, { apiKey: key.secret });
+    await local.gateway.close();
+    expect(result.status).toBe(502);
+    expect((result.data as any)?.projects?.totalCount).toBe(1);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors?.[0]).toMatchObject({ message: 'The upstream service "shop" is unavailable.', extensions: { code: 'UPSTREAM_UNAVAILABLE' } });
+    expect(JSON.stringify(result.errors)).not.toContain('127.0.0.1');
+    expect(seed.project.id).toBeTruthy();
+  });
+});
+
+// Last in the file: building another gateway app replaces the process-wide upstream catalogue
+// (one app per process in production), so the shop's permissions are gone after these.
+describe('gateway mode: start-up errors are one line', () => {
+  it('an unreachable upstream', async () => {
+    const server = createServer();
+    const port = await listen(server);
+    await closeServer(server); // a port nobody listens on now
+    const file = upstreamsFile([{ name: 'billing', url: `http://127.0.0.1:${port}/graphql` }]);
+    await expect(gatewayApp({ KEYGATE_UPSTREAMS: file })).rejects.toThrow(
+      /^upstream "billing" at http:\/\/127\.0\.0\.1:\d+\/graphql: cannot load its schema by introspection \(unreachable\); start it, or give its SDL as "schema" in KEYGATE_UPSTREAMS$/,
+    );
+  });
+
+  it('an upstream whose root field or type is keygate\'s', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const file = upstreamsFile([{ name: 'clash', url: 'http://127.0.0.1:9/graphql', schema: 'clash.graphql' }]);
+    writeFileSync(file.replace(/upstreams\.json$/, 'clash.graphql'), 'type Query { projects: [String] }');
+    await expect(gatewayApp({ KEYGATE_UPSTREAMS: file })).rejects.toThrow(
+      `upstream "clash": its root field Query.projects conflicts with keygate's own; rename it in the upstream`,
+    );
+    writeFileSync(file.replace(/upstreams\.json$/, 'clash.graphql'), 'type Query { clashThing: Project } type Project { id: ID }');
+    await expect(gatewayApp({ KEYGATE_UPSTREAMS: file })).rejects.toThrow(`upstream "clash": its type Project conflicts with keygate's own; rename it in the upstream`);
+  });
+
+  it('an SDL file instead of introspection; upstream subscriptions are left out', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const file = upstreamsFile([{ name: 'ticker', url: 'http://127.0.0.1:9/graphql', schema: 'ticker.graphql' }]);
+    writeFileSync(file.replace(/upstreams\.json$/, 'ticker.graphql'), 'type Query { tickerLatest: Int } type Subscription { tickerTicks: Int }');
+    const app = await gatewayApp({ KEYGATE_UPSTREAMS: file });
+    const schema = app.yoga.getEnveloped().schema;
+    expect(schema.getQueryType()!.getFields().tickerLatest).toBeDefined();
+    expect(schema.getSubscriptionType()?.getFields().tickerTicks).toBeUndefined();
+  });
+
+  it('a malformed upstreams file', async () => {
+    const file = upstreamsFile([{ name: 'Bad Name', url: 'http://x/graphql' }]);
+    await expect(gatewayApp({ KEYGATE_UPSTREAMS: file })).rejects.toThrow(/^invalid setting KEYGATE_UPSTREAMS: .*upstreams\.0\.name: must be lowercase/);
+  });
+});
