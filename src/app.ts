@@ -11,7 +11,9 @@ import { sessionStrategy } from './auth/strategies/session.js';
 import { useAuth } from './auth/use-auth.js';
 import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
+import { useConsole } from './console/index.js';
 import { db } from './db.js';
+import { createKeyUseWriter } from './db/last-used-writes.js';
 import { serviceUnavailable } from './errors.js';
 import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -25,7 +27,7 @@ export type AppOptions = { config?: Config; logger?: Logger };
 export function createApp(options: AppOptions = {}) {
   const config = options.config ?? getConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
-  const lastUsed = new LastUsedRecorder(db, logger, config.lastUsedFlushMs);
+  const lastUsed = new LastUsedRecorder(createKeyUseWriter(config.databaseUrl, db), logger, config.lastUsedFlushMs);
   const security = createSecurity(config, logger);
   // The inbound webhook route re-enters this Yoga instance as deliverData (see inbound.ts).
   const inbound: { yoga?: { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response } } = {};
@@ -73,6 +75,7 @@ export function createApp(options: AppOptions = {}) {
     plugins: [
       useInboundWebhooks(inbound, { maxBodyBytes: config.maxBodyBytes }),
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
+      ...(config.console ? [useConsole()] : []),
       ...security.beforeAuth,
       useAuth({
         strategies: [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],

@@ -57,6 +57,8 @@ const schema = z.object({
   KEYGATE_WEBHOOK_CONCURRENCY: int(1, 1000).default(16),
   KEYGATE_WEBHOOK_SWEEP_MS: int(100, 24 * 3600_000).default(60_000),
   KEYGATE_INTROSPECTION: bool.optional(),
+  /** The web console at /console (on by default, in production too: it is what admins use). */
+  KEYGATE_CONSOLE: bool.default(true),
   ...securitySettings,
 }).superRefine(checkSecuritySettings);
 
@@ -108,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       sweepMs: e.KEYGATE_WEBHOOK_SWEEP_MS,
     },
     introspection: e.KEYGATE_INTROSPECTION ?? !production,
+    console: e.KEYGATE_CONSOLE,
     ...securityConfig(e),
   };
 }

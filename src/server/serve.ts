@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { createApp } from '../app.js';
 import { keyLookup } from '../auth/key-lookup.js';
 import { sessionLookup } from '../auth/session-lookup.js';
+import { triggerLookup } from '../modules/workflow/trigger-lookup.js';
 import { MAX_KEY_CACHE_TTL_MS, MAX_SESSION_CACHE_TTL_MS, type Config } from '../config.js';
 import { db, isSqliteUrl } from '../db.js';
 import { applyMigrations } from '../db/migrate.js';
@@ -66,7 +67,7 @@ export async function serve(config: Config): Promise<void> {
     await runUpdates?.stop();
     await lastUsed.flush();
     await Promise.all([keyInvalidation?.stop(), sessionInvalidation?.stop()]);
-    await Promise.all([keyLookup.close(), sessionLookup.close()]);
+    await Promise.all([keyLookup.close(), sessionLookup.close(), triggerLookup.close()]);
     await closeSecurity();
     await db.$disconnect();
     clearTimeout(forced);

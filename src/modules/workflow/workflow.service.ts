@@ -15,6 +15,7 @@ import { writeUnique, requireText } from '../../lib/validate.js';
 import { assertJsonPayload } from '../../security/json-payload.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findAccessibleProject, reachableProjectsWhere } from '../project/project.service.js';
+import { findTriggerTarget } from './trigger-lookup.js';
 import { findManageableEndpoint } from '../webhook/endpoint.service.js';
 import { eventPayload, newMessageId } from '../webhook/events.js';
 import {
@@ -145,9 +146,8 @@ export async function triggerWorkflow(
   const idempotent = idempotencyKey ? idempotentRequest(actor, idempotencyKey, 'triggerWorkflow', input) : null;
   const earlier = idempotent ? await previousResult(idempotent) : null;
   if (earlier) return answerFrom(earlier, findRun);
-  const project = await findAccessibleProject(actor, input.projectId, workspaceId);
-  const workflow = await db.workflow.findFirst({ where: { id: input.workflowId, projectId: project.id } });
-  if (!workflow) throw notFound('Workflow');
+  // One prepared statement, the checks of findAccessibleProject (trigger-lookup.ts).
+  const { project, workflow } = await findTriggerTarget(actor, input, workspaceId);
   const runInput = input.input ?? {};
   assertPayloadSize('input', runInput);
   const actorFields = actorOf(actor);
