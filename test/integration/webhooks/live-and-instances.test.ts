@@ -18,12 +18,12 @@ afterEach(async () => {
 });
 
 /** Opens `workflowRunUpdated` over Server-Sent Events and collects each event's run. */
-async function subscribe(runId: string, apiKey: string) {
+async function subscribe(runId: string, apiKey: string | null) {
   const response = await app.yoga.fetch(
     'http://keygate.test/graphql',
     {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': apiKey },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(apiKey ? { 'x-api-key': apiKey } : {}) },
       body: JSON.stringify({ query: `subscription Watch($id: ID!) { workflowRunUpdated(id: $id) { id status attempts { number httpStatus } } }`, variables: { id: runId } }),
     },
     { req: { socket: { remoteAddress: '127.0.0.1' } } },
@@ -78,7 +78,7 @@ describe('workflowRunUpdated over Server-Sent Events', () => {
     await stream.close();
   });
 
-  it('refuses a run of another tenant', async () => {
+  it('refuses a run of another tenant, anonymous callers and keys without permission', async () => {
     const seed = await seedTenant();
     const other = await seedTenant();
     const key = await other.createKey();
@@ -88,6 +88,19 @@ describe('workflowRunUpdated over Server-Sent Events', () => {
     expect(stream.errors[0]).toMatchObject({ extensions: { code: 'NOT_FOUND' } });
     expect(stream.events).toEqual([]);
     await stream.close();
+
+    // Anonymous, and a key of the run's tenant without projects:read or workflows:trigger.
+    const anonymous = await subscribe(run.id, null);
+    await eventually(async () => anonymous.errors.length > 0 || null);
+    expect(anonymous.errors[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    await anonymous.close();
+    const group = await db.authorizationGroup.create({ data: { tenantId: seed.tenant.id, name: 'Nothing', type: 'TENANT_API_KEY', permissions: [] } });
+    const powerless = await seed.createKey({ authorizationGroupId: group.id });
+    const refused = await subscribe(run.id, powerless.secret);
+    await eventually(async () => refused.errors.length > 0 || null);
+    expect(refused.errors[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    expect(refused.events).toEqual([]);
+    await refused.close();
   });
 });
 
