@@ -9,6 +9,9 @@ import { LastUsedRecorder } from './auth/last-used.js';
 import { apiKeyStrategy } from './auth/strategies/api-key.js';
 import { sessionStrategy } from './auth/strategies/session.js';
 import { useAuth } from './auth/use-auth.js';
+import { UsageRecorder } from './auth/usage.js';
+import { useUsageCounting } from './auth/use-usage-counting.js';
+import { useLeakReports } from './modules/api-key/leak-report.js';
 import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
 import { db } from './db.js';
@@ -25,6 +28,7 @@ export function createApp(options: AppOptions = {}) {
   const config = options.config ?? getConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
   const lastUsed = new LastUsedRecorder(db, logger, config.lastUsedFlushMs);
+  const usage = new UsageRecorder({ db, logger, flushIntervalMs: config.lastUsedFlushMs, enabled: config.usageCounting });
   const security = createSecurity(config, logger);
 
   const yoga = createYoga<ServerContext, Context>({
@@ -69,17 +73,20 @@ export function createApp(options: AppOptions = {}) {
     },
     plugins: [
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
+      useLeakReports({ publicKeys: config.leakReportPublicKeys, format: config.keyFormat, logger }),
       ...security.beforeAuth,
       useAuth({
-        strategies: [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],
+        strategies: [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed, usage })],
         trustedProxies: config.trustedProxies,
       }),
+      // Before the rate limits, so their refusals are counted too.
+      useUsageCounting(usage),
       ...security.afterAuth,
       useReadiness({ db, databaseUrl: config.databaseUrl }),
     ] as Plugin[],
   });
 
-  return { yoga, lastUsed, logger, config, ready: security.ready, close: security.close };
+  return { yoga, lastUsed, usage, logger, config, ready: security.ready, close: security.close };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -11,6 +11,8 @@ type Use = { at: Date; ip: string | null };
 
 export class LastUsedRecorder {
   private pending = new Map<string, Use>();
+  /** Uses of a key's previous secret during a rotation grace: previousSecretLastUsedAt. */
+  private pendingPrevious = new Map<string, Date>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -20,8 +22,9 @@ export class LastUsedRecorder {
     private readonly intervalMs: number,
   ) {}
 
-  record(keyId: string, ip: string | null, at = new Date()): void {
+  record(keyId: string, ip: string | null, at = new Date(), previousSecret = false): void {
     this.pending.set(keyId, { at, ip });
+    if (previousSecret) this.pendingPrevious.set(keyId, at);
     this.timer ??= setTimeout(() => void this.flush(), this.intervalMs).unref();
   }
 
@@ -30,19 +33,26 @@ export class LastUsedRecorder {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending;
+    const previous = this.pendingPrevious;
     this.pending = new Map();
-    this.flushing = this.flushing.then(() => this.write(batch));
+    this.pendingPrevious = new Map();
+    this.flushing = this.flushing.then(() => this.write(batch, previous));
     return this.flushing;
   }
 
-  private async write(batch: Map<string, Use>): Promise<void> {
+  private async write(batch: Map<string, Use>, previous: Map<string, Date>): Promise<void> {
     for (const [id, use] of batch) {
+      const previousAt = previous.get(id);
       try {
-        await this.db.apiKey.updateMany({ where: { id }, data: { lastUsedAt: use.at, lastUsedIp: use.ip } });
+        await this.db.apiKey.updateMany({
+          where: { id },
+          data: { lastUsedAt: use.at, lastUsedIp: use.ip, ...(previousAt ? { previousSecretLastUsedAt: previousAt } : {}) },
+        });
       } catch (error) {
         this.logger.warn('could not record key use', { keyId: id, error });
         // Keep the newest use for the next flush rather than losing it.
         if (!this.pending.has(id)) this.record(id, use.ip, use.at);
+        if (previousAt && !this.pendingPrevious.has(id)) this.pendingPrevious.set(id, previousAt);
       }
     }
   }

@@ -16,7 +16,7 @@ import { bootstrap } from '../modules/user/bootstrap.js';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serve(config: Config): Promise<void> {
-  const { yoga, lastUsed, logger, close: closeSecurity } = createApp({ config });
+  const { yoga, lastUsed, usage, logger, close: closeSecurity } = createApp({ config });
   await applyMigrations(config.databaseUrl, {
     log: (line) => (line.startsWith('warning') ? logger.warn(line) : logger.info(line)),
   });
@@ -35,7 +35,7 @@ export async function serve(config: Config): Promise<void> {
   console.log(`keygate: serving http://localhost:${config.port}/graphql`);
 
   let stopping = false;
-  /** Stop accepting, let in-flight requests finish, write pending last-used times, exit 0. */
+  /** Stop accepting, let in-flight requests finish, write pending last-used times and usage counts, exit 0. */
   async function shutdown(signal: string) {
     if (stopping) return;
     stopping = true;
@@ -53,7 +53,7 @@ export async function serve(config: Config): Promise<void> {
       server.closeIdleConnections();
     });
     clearInterval(closeIdle);
-    await lastUsed.flush();
+    await Promise.all([lastUsed.flush(), usage.flush()]);
     await Promise.all([keyInvalidation?.stop(), sessionInvalidation?.stop()]);
     await Promise.all([keyLookup.close(), sessionLookup.close()]);
     await closeSecurity();
