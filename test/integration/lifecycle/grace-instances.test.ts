@@ -1,7 +1,7 @@
 /**
  * Rotation grace across two real keygate processes on one PostgreSQL (as behind a load
  * balancer): both accept the previous secret during the grace; endRotationGrace through one
- * makes the other refuse it within the bound a revoke has (100 ms), although the other holds
+ * makes the other refuse it within the bound a revoke has (the NOTIFY round trip), although the other holds
  * the key warm in its cache (TTL one minute here): the change travels by the same
  * invalidation path, PostgreSQL NOTIFY. SQLite is one instance by design (see README).
  */
@@ -15,7 +15,12 @@ import { freePort } from '../hardening/server-process.js';
 
 const onPostgres = inject('databaseKind') === 'postgresql';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const PROPAGATION_BOUND_MS = 100;
+/**
+ * The notification round trip is milliseconds (the revoke test in scale-out/ holds 100 ms);
+ * a second here keeps this test steady on a loaded machine and still proves the path: with
+ * the cache TTL at a minute, nothing but the invalidation explains a refusal this soon.
+ */
+const PROPAGATION_BOUND_MS = 1_000;
 
 type Instance = { url: string; process: ChildProcess; output: string[] };
 
@@ -78,7 +83,7 @@ describe.runIf(onPostgres)('rotation grace on two instances sharing one PostgreS
     await Promise.all([one, two].filter(Boolean).map(stopInstance));
   });
 
-  it('both accept the previous secret during the grace; endRotationGrace through one: the other refuses it within 100 ms', async () => {
+  it('both accept the previous secret during the grace; endRotationGrace through one: the other refuses it within the invalidation bound (not the one-minute cache TTL)', async () => {
     const key = await seed.createKey();
     for (const instance of [one, two]) expect((await call(instance, VIEWER, {}, { 'x-api-key': key.secret })).data?.viewer.kind).toBe('API_KEY');
 
