@@ -9,6 +9,7 @@
  *   (d) the same with the cache off                    one indexed key lookup per request
  *   (e) `triggerWorkflow` with an API key              a durable write per request (group commit)
  *   (f) session `viewer`, cache off                    one prepared session statement per request
+ *   (g) (c) with usage counting off                    what per-key usage counting costs (issue 17)
  *
  * Options: --duration <s> (8), --warmup <s> (2), --connections <n> (50), --rounds <n> (3:
  * each scenario measured n times, reads interleaved, medians reported), --only a,d (a subset,
@@ -45,7 +46,7 @@ const { values: args } = parseArgs({
 });
 
 /** Targets from the performance issues (11, 12), as fractions of bare Yoga's requests/s. */
-const TARGETS = { warmKey: 0.95, cacheOffSqlite: 0.5, session: 0.85, write: 0.35, writeP99Ms: 100 };
+const TARGETS = { warmKey: 0.95, cacheOffSqlite: 0.5, session: 0.85, write: 0.35, writeP99Ms: 100, usageCountingCost: 0.02 };
 
 const VIEWER = JSON.stringify({ query: '{ viewer { kind } }' });
 
@@ -100,6 +101,7 @@ async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise
     const seed = await seedOverHttp(keygate.url);
     // Started after seeding, so the two processes never migrate the same SQLite file at once.
     const cacheOff = await start('keygate (cache off)', 'src/index.ts', keygateEnv(database.url, { KEYGATE_KEY_CACHE_TTL_MS: '0', KEYGATE_SESSION_CACHE_TTL_MS: '0' }), '/ready');
+    const uncounted = await start('keygate (usage counting off)', 'src/index.ts', keygateEnv(database.url, { KEYGATE_USAGE_COUNTING: 'false' }), '/ready');
 
     const asKey = { 'x-api-key': seed.apiKey };
     const trigger = JSON.stringify({
@@ -113,6 +115,7 @@ async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise
       { label: '(d) `{ viewer { kind } }`, API key, cache off', spec: { url: cacheOff.url, body: VIEWER, headers: asKey } },
       { label: '(e) `triggerWorkflow`, API key', spec: { url: keygate.url, body: trigger, headers: asKey }, writes: true },
       { label: '(f) `{ viewer { kind } }`, session, cache off', spec: { url: cacheOff.url, body: VIEWER, headers: { authorization: `Bearer ${seed.sessionToken}` } } },
+      { label: '(g) (c) with usage counting off', spec: { url: uncounted.url, body: VIEWER, headers: asKey } },
     ];
 
     const only = args.only?.split(',').map((letter) => `(${letter.trim()})`);
@@ -187,6 +190,13 @@ function table(rows: Row[], kind: TempDatabase['kind']): string[] {
   if (writeRow) {
     const p99 = writeRow.result.p99;
     lines.push(`- ${check('durable triggerWorkflow', ratio(writeRow), TARGETS.write)}; p99 ${p99} ms (target ≤ ${TARGETS.writeP99Ms} ms): ${p99 <= TARGETS.writeP99Ms ? 'met' : 'MISSED'}`);
+  }
+  const uncountedRow = rows.find((row) => row.label.startsWith('(g)'));
+  if (warmRow && uncountedRow) {
+    const cost = 1 - warmRow.result.rps / uncountedRow.result.rps;
+    lines.push(
+      `- usage counting: (c) at ${((1 - cost) * 100).toFixed(1)}% of (g), a cost of ${(cost * 100).toFixed(1)}% (target ≤ ${TARGETS.usageCountingCost * 100}%): ${cost <= TARGETS.usageCountingCost ? 'met' : 'MISSED'}`,
+    );
   }
   const offRow = rows.find((row) => row.label.startsWith('(d)'));
   if (offRow) {
