@@ -14,7 +14,8 @@
  * Options: --duration <s> (8), --warmup <s> (2), --connections <n> (50), --rounds <n> (3:
  * each scenario measured n times, reads interleaved, medians reported), --only a,d (a subset,
  * e.g. to profile one path with KEYGATE_BENCH_PROFILE=<dir>), --skip-sqlite, --out <file.md>,
- * --scale (the 1,000,000-key PostgreSQL run instead: see bench/scale.ts).
+ * --scale (the 1,000,000-key PostgreSQL run instead: see bench/scale.ts), --usage-counting (the
+ * key path with and without usage counting, in process: see bench/usage-counting.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     'skip-sqlite': { type: 'boolean', default: false },
     out: { type: 'string' },
     scale: { type: 'boolean', default: false },
+    'usage-counting': { type: 'boolean', default: false },
+    requests: { type: 'string' },
     keys: { type: 'string' },
     tenants: { type: 'string' },
     'big-tenant-keys': { type: 'string' },
@@ -52,7 +55,11 @@ const VIEWER = JSON.stringify({ query: '{ viewer { kind } }' });
 
 type Row = { label: string; result: Measurement };
 
-if (args.scale) {
+if (args['usage-counting']) {
+  const { runUsageCountingBenchmark } = await import('./usage-counting.js');
+  await runUsageCountingBenchmark();
+  process.exit(0);
+} else if (args.scale) {
   const { runScaleBenchmark } = await import('./scale.js');
   await runScaleBenchmark(args);
   // The EXPLAIN step ran an app in this process; its pools would keep it alive.

@@ -34,14 +34,16 @@ export function useUsageCounting(usage: UsageRecorder): Plugin<AuthContext> {
 }
 
 /** The first refusal among the result's errors (a batch counts once, as its first refusal). */
-function rejectionIn(result: unknown): RejectionReason | null {
+export function rejectionIn(result: unknown): RejectionReason | null {
   const results = Array.isArray(result) ? result : [result];
   for (const one of results) {
-    const errors = (one as { errors?: readonly { extensions?: { code?: unknown } }[] } | null)?.errors;
+    const errors = (one as { errors?: readonly { extensions?: { code?: unknown; cost?: unknown } }[] } | null)?.errors;
     if (!errors) continue;
     for (const error of errors) {
       const code = error.extensions?.code;
       const reason = typeof code === 'string' ? REJECTION_REASON_BY_CODE[code] : undefined;
+      // A query-cost budget may refuse as RATE_LIMITED with `extensions.cost` (product.md §7).
+      if (reason === 'RATE_LIMIT' && error.extensions?.cost !== undefined) return 'BUDGET';
       if (reason) return reason;
     }
   }

@@ -13,7 +13,7 @@
  *
  * The secret itself is only ever digested: it is not logged, stored or put in an error.
  */
-import { assertCan, assertWithinScope, type Target } from '../../auth/access.js';
+import { assertCan, assertMayIssueKeyRole, assertWithinScope, type Target } from '../../auth/access.js';
 import { digestSecret, parseKey, type KeyFormat } from '../../auth/credentials.js';
 import { publishKeyChange } from '../../auth/invalidation.js';
 import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
@@ -108,6 +108,8 @@ export async function reportLeakedApiKey(principal: Principal, secret: string) {
   if (!found) throw notFound('API key');
   const target: Target = { what: 'API key', tenantId: found.key.tenantId, organizationId: found.key.organizationId };
   assertWithinScope(actor, target);
+  // As for a revoke: an ADMIN key acts in every tenant, so only a platform administrator handles one.
+  assertMayIssueKeyRole(actor, found.key.role);
   const action = await respondToLeak(found, { kind: 'ADMIN', actor });
   return { action, apiKeyId: found.key.id };
 }
