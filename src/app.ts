@@ -14,22 +14,27 @@ import { useUsageCounting } from './auth/use-usage-counting.js';
 import { useLeakReports } from './modules/api-key/leak-report.js';
 import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
+import { useConsole } from './console/index.js';
 import { db } from './db.js';
+import { createKeyUseWriter } from './db/last-used-writes.js';
 import { serviceUnavailable } from './errors.js';
 import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { schema } from './schema/index.js';
 import { connectionArgumentError, isConnectionArgumentError } from './schema/pagination.js';
 import { createSecurity, isDatabaseUnavailable, useReadiness } from './security/index.js';
+import { useInboundWebhooks } from './modules/webhook/inbound.js';
 
 export type AppOptions = { config?: Config; logger?: Logger };
 
 export function createApp(options: AppOptions = {}) {
   const config = options.config ?? getConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
-  const lastUsed = new LastUsedRecorder(db, logger, config.lastUsedFlushMs);
+  const lastUsed = new LastUsedRecorder(createKeyUseWriter(config.databaseUrl, db), logger, config.lastUsedFlushMs, writePreviousSecretUses);
   const usage = new UsageRecorder({ db, logger, flushIntervalMs: config.lastUsedFlushMs, enabled: config.usageCounting });
   const security = createSecurity(config, logger);
+  // The inbound webhook route re-enters this Yoga instance as deliverData (see inbound.ts).
+  const inbound: { yoga?: { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response } } = {};
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -72,7 +77,9 @@ export function createApp(options: AppOptions = {}) {
       },
     },
     plugins: [
+      useInboundWebhooks(inbound, { maxBodyBytes: config.maxBodyBytes }),
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
+      ...(config.console ? [useConsole()] : []),
       useLeakReports({ publicKeys: config.leakReportPublicKeys, format: config.keyFormat, logger }),
       ...security.beforeAuth,
       useAuth({
@@ -86,10 +93,17 @@ export function createApp(options: AppOptions = {}) {
     ] as Plugin[],
   });
 
+  inbound.yoga = { fetch: (request, serverContext) => yoga.fetch(request, serverContext as ServerContext) };
+
   return { yoga, lastUsed, usage, logger, config, ready: security.ready, close: security.close };
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** previousSecretLastUsedAt of keys used with their previous secret (only during a rotation grace). */
+async function writePreviousSecretUses(uses: { id: string; at: Date }[]): Promise<void> {
+  for (const { id, at } of uses) await db.apiKey.updateMany({ where: { id }, data: { previousSecretLastUsedAt: at } });
+}
 
 /** `coded` where `error` was in the response (its path and locations): clients see which field failed. */
 function atPlaceOf(error: unknown, coded: GraphQLError): GraphQLError {

@@ -39,7 +39,9 @@ export type Action =
   | 'authorization_group:manage'
   | 'user:read'
   | 'user:manage'
-  | 'audit:read';
+  | 'audit:read'
+  | 'webhook:manage'
+  | 'workflow:redeliver';
 
 type Rule = {
   /** Any one of these permissions allows the action. */
@@ -77,6 +79,10 @@ const RULES: Record<Action, Rule> = {
   'user:read': { session: true, anyOf: ['users:manage'] },
   'user:manage': { session: true, anyOf: ['users:manage'] },
   'audit:read': { anyOf: ['audit:read'] },
+  // Endpoints hold signing secrets and decide where tenant data is sent: sessions only.
+  'webhook:manage': { session: true, anyOf: ['webhooks:manage'] },
+  // Sending a failed run again: whoever may trigger it, or manages the endpoints.
+  'workflow:redeliver': { anyOf: ['workflows:trigger', 'webhooks:manage'] },
 };
 
 /**

@@ -1,13 +1,19 @@
 /**
  * Write-behind for lastUsedAt / lastUsedIp: every authenticated request records its use in
  * memory; a timer writes each key's latest use at most once per flush interval, and
- * `flush()` runs once more on shutdown. A busy key costs one UPDATE per interval, not one
- * per request.
+ * `flush()` runs once more on shutdown. A busy key costs one write per interval, not one
+ * per request, and a flush of many keys is a few batched UPDATEs (db/last-used-writes.ts).
+ *
+ * Uses of a key's previous secret during a rotation grace also set previousSecretLastUsedAt
+ * (rare: only while a grace runs), written after the batch, one UPDATE per such key.
  */
-import type { Db } from '../db.js';
+import type { KeyUse, WriteKeyUses } from '../db/last-used-writes.js';
 import type { Logger } from '../lib/logger.js';
 
 type Use = { at: Date; ip: string | null };
+
+/** Writes previousSecretLastUsedAt for keys whose previous secret was used. */
+export type WritePreviousSecretUses = (uses: { id: string; at: Date }[]) => Promise<void>;
 
 export class LastUsedRecorder {
   private pending = new Map<string, Use>();
@@ -17,9 +23,11 @@ export class LastUsedRecorder {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly db: Db,
+    /** Writes one flush's uses (createKeyUseWriter in db/last-used-writes.ts). */
+    readonly writeUses: WriteKeyUses,
     private readonly logger: Logger,
     private readonly intervalMs: number,
+    private readonly writePreviousSecretUses: WritePreviousSecretUses = async () => {},
   ) {}
 
   record(keyId: string, ip: string | null, at = new Date(), previousSecret = false): void {
@@ -36,24 +44,29 @@ export class LastUsedRecorder {
     const previous = this.pendingPrevious;
     this.pending = new Map();
     this.pendingPrevious = new Map();
-    this.flushing = this.flushing.then(() => this.write(batch, previous));
+    this.flushing = this.flushing.then(() => this.write(batch)).then(() => this.writePrevious(previous));
     return this.flushing;
   }
 
-  private async write(batch: Map<string, Use>, previous: Map<string, Date>): Promise<void> {
-    for (const [id, use] of batch) {
-      const previousAt = previous.get(id);
-      try {
-        await this.db.apiKey.updateMany({
-          where: { id },
-          data: { lastUsedAt: use.at, lastUsedIp: use.ip, ...(previousAt ? { previousSecretLastUsedAt: previousAt } : {}) },
-        });
-      } catch (error) {
-        this.logger.warn('could not record key use', { keyId: id, error });
-        // Keep the newest use for the next flush rather than losing it.
-        if (!this.pending.has(id)) this.record(id, use.ip, use.at);
-        if (previousAt && !this.pendingPrevious.has(id)) this.pendingPrevious.set(id, previousAt);
-      }
+  private async write(batch: Map<string, Use>): Promise<void> {
+    if (batch.size === 0) return;
+    const uses: KeyUse[] = [...batch].map(([id, use]) => ({ id, at: use.at, ip: use.ip }));
+    try {
+      await this.writeUses(uses);
+    } catch (error) {
+      this.logger.warn('could not record key uses', { keys: uses.length, error });
+      // Keep the newest uses for the next flush rather than losing them.
+      for (const { id, at, ip } of uses) if (!this.pending.has(id)) this.record(id, ip, at);
+    }
+  }
+
+  private async writePrevious(previous: Map<string, Date>): Promise<void> {
+    if (previous.size === 0) return;
+    try {
+      await this.writePreviousSecretUses([...previous].map(([id, at]) => ({ id, at })));
+    } catch (error) {
+      this.logger.warn('could not record previous-secret uses', { keys: previous.size, error });
+      for (const [id, at] of previous) if (!this.pendingPrevious.has(id)) this.pendingPrevious.set(id, at);
     }
   }
 }

@@ -11,6 +11,7 @@ import '../modules/authorization-group/authorization-group.schema.js';
 import '../modules/api-key/api-key.schema.js';
 import '../modules/api-key/lifecycle.schema.js';
 import '../modules/workflow/workflow.schema.js';
+import '../modules/webhook/webhook.schema.js';
 import '../modules/audit/audit.schema.js';
 import '../modules/viewer/viewer.schema.js';
 

@@ -9,7 +9,8 @@
  *   webhook event) so a team can rotate on its own schedule;
  * - an `api_key.leaked` audit event records the report (key prefix, source, where it was
  *   found, what was done) — never the secret;
- * - the `api_key.leaked` webhook event is enqueued at the one marked place below.
+ * - the `api_key.leaked` webhook event is enqueued in the same transaction (and
+ *   `api_key.revoked` when the key was revoked).
  *
  * The secret itself is only ever digested: it is not logged, stored or put in an error.
  */
@@ -21,6 +22,7 @@ import { getConfig } from '../../config.js';
 import { db, type Tx } from '../../db.js';
 import { badInput, notFound } from '../../errors.js';
 import { recordAudit } from '../audit/audit.service.js';
+import { announceKeyEvent, apiKeyEventData, enqueueEvent } from '../webhook/events.js';
 import { endedGrace } from './api-key.service.js';
 
 export type LeakAction = 'REVOKED' | 'GRACE_ENDED' | 'NOTIFIED' | 'NONE';
@@ -44,7 +46,7 @@ export async function respondToLeak({ key, matchedPreviousSecret }: LeakedKey, s
   const action = await db.$transaction(async (tx) => {
     const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: key.tenantId }, select: { keyPolicyLeakResponse: true } });
     const action = await applyLeakResponse(tx, key, matchedPreviousSecret, tenant.keyPolicyLeakResponse);
-    const metadata = {
+    const metadata: Record<string, unknown> & { response: string; secret: string; source: string; url?: string | null } = {
       prefix: key.prefix,
       response: tenant.keyPolicyLeakResponse,
       action,
@@ -62,12 +64,16 @@ export async function respondToLeak({ key, matchedPreviousSecret }: LeakedKey, s
       targetId: key.id,
       metadata,
     });
-    // ── WEBHOOK SEAM (issue 13) ─────────────────────────────────────────────────────────
-    // The one place the `api_key.leaked` event is enqueued, in this transaction, once
-    // enqueueEvent exists:
-    //   await enqueueEvent(tx, { tenantId: key.tenantId, organizationId: key.organizationId,
-    //     type: 'api_key.leaked', data: { apiKeyId: key.id, ...metadata } });
-    // ─────────────────────────────────────────────────────────────────────────────────────
+    // The `api_key.leaked` webhook event, in this transaction (a revoke also announces itself
+    // as `api_key.revoked`, like revokeApiKey, for endpoints that listen to that one only).
+    const announced = { ...key, status: action === 'REVOKED' ? 'REVOKED' : key.status };
+    await enqueueEvent(tx, {
+      tenantId: key.tenantId,
+      organizationId: key.organizationId,
+      type: 'api_key.leaked',
+      data: { ...apiKeyEventData(announced), leak: { response: metadata.response, action, secret: metadata.secret, source: metadata.source, url: metadata.url ?? null } },
+    });
+    if (action === 'REVOKED') await announceKeyEvent(tx, announced, 'api_key.revoked');
     return action;
   });
   if (action === 'REVOKED' || action === 'GRACE_ENDED') publishKeyChange({ keyId: key.id });

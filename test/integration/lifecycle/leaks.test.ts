@@ -80,6 +80,12 @@ describe('POST /leaks/report (GitHub secret scanning)', () => {
       reporterKey: KEY_ID,
       url: 'https://github.com/acme/app/blob/main/.env',
     });
+    // The webhook events, in the outbox: api_key.leaked (what was done) and api_key.revoked.
+    const events = await db.webhookMessage.findMany({ where: { tenantId: seed.tenant.id, eventType: { in: ['api_key.leaked', 'api_key.revoked'] } } });
+    const leaked = events.find((e) => e.eventType === 'api_key.leaked');
+    expect(leaked?.payload).toMatchObject({ type: 'api_key.leaked', data: { apiKey: { id: key.id, prefix: key.prefix, status: 'REVOKED' }, leak: { action: 'REVOKED', response: 'REVOKE' } } });
+    expect(events.filter((e) => e.eventType === 'api_key.revoked').map((e) => (e.payload as { data: { apiKey: { id: string } } }).data.apiKey.id)).toContain(key.id);
+    expect(JSON.stringify(events)).not.toContain(key.secret);
     // The reported tokens went back to the reporter and nowhere else.
     await expectSecretStoredNowhere(key.secret);
     for (const token of [key.secret, unknown, badChecksum]) {
@@ -101,6 +107,8 @@ describe('POST /leaks/report (GitHub secret scanning)', () => {
     expect((await execute(Viewer, {}, { apiKey: key.secret })).data?.viewer.kind).toBe('API_KEY');
     const audit = await db.auditEvent.findFirstOrThrow({ where: { targetId: key.id, action: 'api_key.leaked' } });
     expect(audit.metadata).toMatchObject({ response: 'NOTIFY', action: 'NOTIFIED' });
+    const event = await db.webhookMessage.findFirstOrThrow({ where: { tenantId: seed.tenant.id, eventType: 'api_key.leaked' } });
+    expect(event.payload).toMatchObject({ data: { apiKey: { id: key.id, status: 'ACTIVE' }, leak: { action: 'NOTIFIED' } } });
     await expectSecretStoredNowhere(key.secret);
   });
 
