@@ -9,6 +9,7 @@
  *   (d) the same with the cache off                    one indexed key lookup per request
  *   (e) `triggerWorkflow` with an API key              a durable write per request (group commit)
  *   (f) session `viewer`, cache off                    one prepared session statement per request
+ *   (g) (c) with usage counting off                    what per-key usage counting costs (issue 17)
  *
  * Options: --duration <s> (8), --warmup <s> (2), --connections <n> (50), --rounds <n> (3:
  * each scenario measured n times, reads interleaved, medians reported), --only a,d (a subset,
@@ -16,7 +17,8 @@
  * --scale (the 1,000,000-key PostgreSQL run instead: see bench/scale.ts), --webhooks (webhook
  * delivery latency and throughput instead, with --runs <n>: see bench/webhooks.ts), --gateway
  * (gateway mode instead, short: upstream through keygate vs direct, /auth/verify vs a bare
- * Node handler; see bench/gateway.ts).
+ * Node handler; see bench/gateway.ts), --usage-counting (the key path with and without usage
+ * counting, in process: see bench/usage-counting.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -41,6 +43,8 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     scale: { type: 'boolean', default: false },
     gateway: { type: 'boolean', default: false },
+    'usage-counting': { type: 'boolean', default: false },
+    requests: { type: 'string' },
     keys: { type: 'string' },
     tenants: { type: 'string' },
     'big-tenant-keys': { type: 'string' },
@@ -53,13 +57,17 @@ const { values: args } = parseArgs({
 });
 
 /** Targets from the performance issues (11, 12), as fractions of bare Yoga's requests/s. */
-const TARGETS = { warmKey: 0.95, cacheOffSqlite: 0.5, session: 0.85, write: 0.35, writeP99Ms: 100 };
+const TARGETS = { warmKey: 0.95, cacheOffSqlite: 0.5, session: 0.85, write: 0.35, writeP99Ms: 100, usageCountingCost: 0.02 };
 
 const VIEWER = JSON.stringify({ query: '{ viewer { kind } }' });
 
 type Row = { label: string; result: Measurement };
 
-if (args.webhooks) {
+if (args['usage-counting']) {
+  const { runUsageCountingBenchmark } = await import('./usage-counting.js');
+  await runUsageCountingBenchmark();
+  process.exit(0);
+} else if (args.webhooks) {
   const { runWebhookBenchmark } = await import('./webhooks.js');
   const report = (await runWebhookBenchmark({ ...args, connections: process.argv.includes('--connections') ? args.connections : undefined })).join('\n') + '\n';
   console.log('\n' + report);
@@ -120,6 +128,7 @@ async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise
     const seed = await seedOverHttp(keygate.url);
     // Started after seeding, so the two processes never migrate the same SQLite file at once.
     const cacheOff = await start('keygate (cache off)', 'src/index.ts', keygateEnv(database.url, { KEYGATE_KEY_CACHE_TTL_MS: '0', KEYGATE_SESSION_CACHE_TTL_MS: '0' }), '/ready');
+    const uncounted = await start('keygate (usage counting off)', 'src/index.ts', keygateEnv(database.url, { KEYGATE_USAGE_COUNTING: 'false' }), '/ready');
 
     const asKey = { 'x-api-key': seed.apiKey };
     const trigger = JSON.stringify({
@@ -133,6 +142,7 @@ async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise
       { label: '(d) `{ viewer { kind } }`, API key, cache off', spec: { url: cacheOff.url, serverPid: cacheOff.process.pid, body: VIEWER, headers: asKey } },
       { label: '(e) `triggerWorkflow`, API key', spec: { url: keygate.url, serverPid: keygate.process.pid, body: trigger, headers: asKey }, writes: true },
       { label: '(f) `{ viewer { kind } }`, session, cache off', spec: { url: cacheOff.url, serverPid: cacheOff.process.pid, body: VIEWER, headers: { authorization: `Bearer ${seed.sessionToken}` } } },
+      { label: '(g) (c) with usage counting off', spec: { url: uncounted.url, serverPid: uncounted.process.pid, body: VIEWER, headers: asKey } },
     ];
 
     const only = args.only?.split(',').map((letter) => `(${letter.trim()})`);
@@ -209,6 +219,13 @@ function table(rows: Row[], kind: TempDatabase['kind']): string[] {
   if (writeRow) {
     const p99 = writeRow.result.p99;
     lines.push(`- ${check('durable triggerWorkflow', ratio(writeRow), TARGETS.write)}; p99 ${p99} ms (target ≤ ${TARGETS.writeP99Ms} ms): ${p99 <= TARGETS.writeP99Ms ? 'met' : 'MISSED'}`);
+  }
+  const uncountedRow = rows.find((row) => row.label.startsWith('(g)'));
+  if (warmRow && uncountedRow) {
+    const cost = 1 - warmRow.result.rps / uncountedRow.result.rps;
+    lines.push(
+      `- usage counting: (c) at ${((1 - cost) * 100).toFixed(1)}% of (g), a cost of ${(cost * 100).toFixed(1)}% (target ≤ ${TARGETS.usageCountingCost * 100}%): ${cost <= TARGETS.usageCountingCost ? 'met' : 'MISSED'}`,
+    );
   }
   const offRow = rows.find((row) => row.label.startsWith('(d)'));
   if (offRow) {

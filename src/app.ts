@@ -9,6 +9,9 @@ import { LastUsedRecorder } from './auth/last-used.js';
 import { apiKeyStrategy } from './auth/strategies/api-key.js';
 import { sessionStrategy } from './auth/strategies/session.js';
 import { createAuthenticator, useAuth } from './auth/use-auth.js';
+import { UsageRecorder } from './auth/usage.js';
+import { useUsageCounting } from './auth/use-usage-counting.js';
+import { useLeakReports } from './modules/api-key/leak-report.js';
 import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
 import { useConsole } from './console/index.js';
@@ -49,12 +52,13 @@ export async function createGatewayApp(options: AppOptions = {}) {
 export function createApp(options: AppOptions = {}) {
   const config = options.config ?? getConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
-  const lastUsed = new LastUsedRecorder(createKeyUseWriter(config.databaseUrl, db), logger, config.lastUsedFlushMs);
+  const lastUsed = new LastUsedRecorder(createKeyUseWriter(config.databaseUrl, db), logger, config.lastUsedFlushMs, writePreviousSecretUses);
+  const usage = new UsageRecorder({ db, logger, flushIntervalMs: config.lastUsedFlushMs, enabled: config.usageCounting });
   const security = createSecurity(config, logger);
   // The inbound webhook route re-enters this Yoga instance as deliverData (see inbound.ts).
   const inbound: { yoga?: { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response } } = {};
   const gateway = options.gateway ?? createGatewayRuntime(config, logger);
-  const strategies = [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })];
+  const strategies = [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed, usage })];
 
   const yoga = createYoga<ServerContext, Context>({
     schema: options.schema ?? keygateSchema,
@@ -100,6 +104,7 @@ export function createApp(options: AppOptions = {}) {
       useInboundWebhooks(inbound, { maxBodyBytes: config.maxBodyBytes }),
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
       ...(config.console ? [useConsole()] : []),
+      useLeakReports({ publicKeys: config.leakReportPublicKeys, format: config.keyFormat, logger }),
       ...security.beforeAuth,
       useGatewayEndpoints({
         keys: gateway.keys,
@@ -111,6 +116,8 @@ export function createApp(options: AppOptions = {}) {
         logger,
       }),
       useAuth({ strategies, trustedProxies: config.trustedProxies }),
+      // Before the rate limits, so their refusals are counted too.
+      useUsageCounting(usage),
       ...security.afterAuth,
       useReadiness({ db, databaseUrl: config.databaseUrl }),
     ] as Plugin[],
@@ -118,10 +125,15 @@ export function createApp(options: AppOptions = {}) {
 
   inbound.yoga = { fetch: (request, serverContext) => yoga.fetch(request, serverContext as ServerContext) };
 
-  return { yoga, lastUsed, logger, config, gateway, ready: security.ready, close: security.close };
+  return { yoga, lastUsed, usage, logger, config, gateway, ready: security.ready, close: security.close };
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** previousSecretLastUsedAt of keys used with their previous secret (only during a rotation grace). */
+async function writePreviousSecretUses(uses: { id: string; at: Date }[]): Promise<void> {
+  for (const { id, at } of uses) await db.apiKey.updateMany({ where: { id }, data: { previousSecretLastUsedAt: at } });
+}
 
 /** `coded` where `error` was in the response (its path and locations): clients see which field failed. */
 function atPlaceOf(error: unknown, coded: GraphQLError): GraphQLError {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseKeyFormat } from './auth/credentials.js';
 import { parseAddressRange } from './lib/ip.js';
+import { parseLeakReportPublicKeys } from './lib/leak-report-keys.js';
 import { checkSecuritySettings, securityConfig, securitySettings } from './security/settings.js';
 
 /** The longest any instance may serve a verified key from memory (bounds cross-instance retries too). */
@@ -44,6 +45,10 @@ const schema = z.object({
   KEYGATE_SESSION_CACHE_TTL_MS: int(0, MAX_SESSION_CACHE_TTL_MS).default(5_000),
   /** lastUsedAt/lastUsedIp are coalesced in memory and written at most once per key per interval. */
   KEYGATE_LAST_USED_FLUSH_MS: int(100, 60_000).default(30_000),
+  /** Count requests per key and hour (ApiKey.usage). Off only to measure what counting costs. */
+  KEYGATE_USAGE_COUNTING: bool.default(true),
+  /** Public keys of leak reporters (GitHub secret scanning): JSON or a file path; see lib/leak-report-keys.ts. */
+  KEYGATE_LEAK_REPORT_PUBLIC_KEYS: z.string().optional(),
   KEYGATE_MAX_PAYLOAD_BYTES: int(1, 10 * 1024 * 1024).default(256 * 1024),
   KEYGATE_GRAPHIQL: bool.optional(),
   // Webhooks (see README "Webhooks"): delivery schedule, limits and the key that encrypts signing secrets.
@@ -104,6 +109,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     keyCacheMaxEntries: e.KEYGATE_KEY_CACHE_MAX_ENTRIES,
     sessionCacheTtlMs: e.KEYGATE_SESSION_CACHE_TTL_MS,
     lastUsedFlushMs: e.KEYGATE_LAST_USED_FLUSH_MS,
+    usageCounting: e.KEYGATE_USAGE_COUNTING,
+    leakReportPublicKeys: checked('KEYGATE_LEAK_REPORT_PUBLIC_KEYS', () => parseLeakReportPublicKeys(e.KEYGATE_LEAK_REPORT_PUBLIC_KEYS)),
     maxPayloadBytes: e.KEYGATE_MAX_PAYLOAD_BYTES,
     graphiql: e.KEYGATE_GRAPHIQL ?? !production,
     webhooks: {

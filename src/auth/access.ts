@@ -24,6 +24,7 @@ import { upstreamFieldPermissions } from '../gateway/upstream-permissions.js';
 
 export type Action =
   | 'tenant:administer'
+  | 'tenant:key_policy'
   | 'organization:manage'
   | 'workspace:read'
   | 'workspace:manage'
@@ -59,6 +60,8 @@ type Rule = {
 
 const RULES: Record<Action, Rule> = {
   'tenant:administer': { session: true, platformAdmin: true },
+  // Key policies decide how every key of the tenant may be issued: its administrators'.
+  'tenant:key_policy': { session: true, tenantAdmin: true },
   'organization:manage': { session: true, tenantAdmin: true },
   'workspace:read': { anyOf: ['workspaces:read'] },
   'workspace:manage': { anyOf: ['workspaces:manage'] },

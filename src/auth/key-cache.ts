@@ -30,6 +30,10 @@ export type VerifiedKey = {
   projectAccess: 'ALL' | 'SELECTED';
   projectIds: ReadonlySet<string>;
   ipAllowlist: readonly AddressRange[];
+  /** This entry's digest is the key's previous secret, accepted until previousSecretExpiresAt. */
+  matchedPreviousSecret?: boolean;
+  /** Checked on every request like expiresAt; null unless matchedPreviousSecret. */
+  previousSecretExpiresAt?: Date | null;
 };
 
 type Entry<Value> = { value: Value | null; storedAt: number };

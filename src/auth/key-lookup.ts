@@ -41,6 +41,8 @@ type KeyRow = {
   ipAllowlist: unknown;
   tenantIsSystem: unknown;
   permissions: unknown;
+  previousSecretDigest: string | null;
+  previousSecretExpiresAt: string | number | Date | null;
 };
 
 /**
@@ -49,18 +51,24 @@ type KeyRow = {
  * join let PostgreSQL pick hash joins that read the whole Tenant and AuthorizationGroup tables).
  */
 const KEY_COLUMNS = `k."id", k."name", k."prefix", k."role", k."status", k."tenantId", k."organizationId",
-  k."authorizationGroupId", k."projectAccess", k."ipAllowlist",
+  k."authorizationGroupId", k."projectAccess", k."ipAllowlist", k."previousSecretDigest",
   (SELECT t."isSystem" FROM "Tenant" t WHERE t."id" = k."tenantId") AS "tenantIsSystem",
   (SELECT g."permissions" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "permissions"`;
 
-/** SQLite keeps DateTime as ISO-8601 text (or epoch ms from older writers): both parse. */
-const SQLITE_KEY = `SELECT ${KEY_COLUMNS}, k."expiresAt" FROM "ApiKey" k WHERE k."secretDigest" = ?`;
+/**
+ * A digest matches the key's current secret or, during a rotation grace, its previous one
+ * (both columns are unique, so this is at most one row, found through either index).
+ * SQLite keeps DateTime as ISO-8601 text (or epoch ms from older writers): both parse.
+ */
+const SQLITE_KEY = `SELECT ${KEY_COLUMNS}, k."expiresAt", k."previousSecretExpiresAt" FROM "ApiKey" k WHERE k."secretDigest" = ?1 OR k."previousSecretDigest" = ?1`;
 const SQLITE_PROJECTS = `SELECT "projectId" FROM "ApiKeyProject" WHERE "apiKeyId" = ?`;
 /**
  * Prisma stores UTC in `timestamp without time zone`; pg would read that as local time, so
  * the instant travels as epoch milliseconds instead.
  */
-export const PG_KEY_LOOKUP = `SELECT ${KEY_COLUMNS}, (extract(epoch FROM k."expiresAt") * 1000)::float8 AS "expiresAt" FROM "ApiKey" k WHERE k."secretDigest" = $1`;
+export const PG_KEY_LOOKUP = `SELECT ${KEY_COLUMNS}, (extract(epoch FROM k."expiresAt") * 1000)::float8 AS "expiresAt",
+  (extract(epoch FROM k."previousSecretExpiresAt") * 1000)::float8 AS "previousSecretExpiresAt"
+  FROM "ApiKey" k WHERE k."secretDigest" = $1 OR k."previousSecretDigest" = $1`;
 const PG_PROJECTS = `SELECT "projectId" FROM "ApiKeyProject" WHERE "apiKeyId" = $1`;
 
 export function createKeyLookup(databaseUrl: string): KeyLookup {
@@ -95,7 +103,7 @@ function sqliteLookup(url: string): KeyLookup {
       const row = key.get(secretDigest) as KeyRow | undefined;
       if (!row) return null;
       const projectIds = row.projectAccess === 'SELECTED' ? (projects.all(row.id) as { projectId: string }[]).map((p) => p.projectId) : [];
-      return toVerifiedKey(row, projectIds);
+      return toVerifiedKey(row, projectIds, secretDigest);
     },
     async close() {
       statements?.connection.close();
@@ -119,13 +127,14 @@ function postgresLookup(connectionString: string): KeyLookup {
         row.projectAccess === 'SELECTED'
           ? (await pool.query<{ projectId: string }>({ name: 'keygate_key_projects', text: PG_PROJECTS, values: [row.id] })).rows.map((p) => p.projectId)
           : [];
-      return toVerifiedKey(row, projectIds);
+      return toVerifiedKey(row, projectIds, secretDigest);
     },
     close: () => pool.end(),
   };
 }
 
-function toVerifiedKey(row: KeyRow, projectIds: string[]): VerifiedKey {
+function toVerifiedKey(row: KeyRow, projectIds: string[], secretDigest: string): VerifiedKey {
+  const matchedPreviousSecret = row.previousSecretDigest === secretDigest;
   return {
     id: row.id,
     name: row.name,
@@ -141,6 +150,9 @@ function toVerifiedKey(row: KeyRow, projectIds: string[]): VerifiedKey {
     projectAccess: row.projectAccess,
     projectIds: new Set(projectIds),
     ipAllowlist: (toStringArray(fromJson(row.ipAllowlist))).map(parseAddressRange),
+    matchedPreviousSecret,
+    // Only the previous secret's entry needs it; an unreadable one reads as "already over".
+    previousSecretExpiresAt: matchedPreviousSecret ? (toDate(row.previousSecretExpiresAt) ?? new Date(0)) : null,
   };
 }
 

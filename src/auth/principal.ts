@@ -30,6 +30,8 @@ export type ApiKeyPrincipal = Authenticated & {
     organizationId: string | null;
     projectAccess: 'ALL' | 'SELECTED';
     projectIds: ReadonlySet<string>;
+    /** The request authenticated with the key's previous secret, during a rotation grace. */
+    usedPreviousSecret?: boolean;
   };
 };
 

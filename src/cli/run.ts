@@ -20,6 +20,8 @@ commands:
         [--tenant <slug>]        the password is KEYGATE_NEW_PASSWORD, or generated and printed once
   rotate-signing-key             gateway mode: sign principal tokens with a new key; the old
                                  one stays in /.well-known/jwks.json until its tokens expire
+  scan <paths…>                  find API keys (format and checksum) in files: prints file:line and the
+        [--format <template>]    key's display prefix; exit 1 when any is found (pre-commit, CI)
 
 Settings come from the environment (DATABASE_URL, PORT, …; see the README).`;
 
@@ -28,7 +30,8 @@ type Command =
   | { name: 'serve' }
   | { name: 'migrate' }
   | { name: 'rotate-signing-key' }
-  | { name: 'reset-password'; email: string; tenant?: string };
+  | { name: 'reset-password'; email: string; tenant?: string }
+  | { name: 'scan'; paths: string[]; format?: string };
 
 class UsageError extends StartupError {}
 
@@ -38,7 +41,7 @@ export function parseCommand(argv: string[]): Command {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { tenant: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { tenant: { type: 'string' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
     throw new UsageError(`${(error as Error).message} (see keygate --help)`);
@@ -47,6 +50,11 @@ export function parseCommand(argv: string[]): Command {
   const [command, ...rest] = positionals;
   if (values.help || command === 'help' || command === undefined) return { name: 'help' };
   if (values.tenant !== undefined && command !== 'admin') throw new UsageError(`--tenant applies only to admin reset-password`);
+  if (values.format !== undefined && command !== 'scan') throw new UsageError(`--format applies only to scan`);
+  if (command === 'scan') {
+    if (rest.length === 0) throw new UsageError('usage: keygate scan <paths…> [--format <template>]');
+    return { name: 'scan', paths: rest, format: values.format };
+  }
   if ((command === 'serve' || command === 'migrate' || command === 'rotate-signing-key') && rest.length === 0) return { name: command };
   if (command === 'admin' && rest[0] === 'reset-password') {
     if (rest.length !== 2 || !rest[1]) throw new UsageError('usage: keygate admin reset-password <email> [--tenant <slug>]');
@@ -63,6 +71,14 @@ export async function runCli(argv: string[]): Promise<void> {
       return;
     }
     const config = getConfig();
+    if (command.name === 'scan') {
+      // No database: scanning is pure, so it runs in a pre-commit hook without a server.
+      const { runScan } = await import('./scan.js');
+      const { parseKeyFormat } = await import('../auth/credentials.js');
+      const format = command.format ? parseFormatOption(command.format, parseKeyFormat) : config.keyFormat;
+      process.exitCode = await runScan(command.paths, format, config.keyPrefixLength);
+      return;
+    }
     if (command.name === 'serve') {
       const { serve } = await import('../server/serve.js');
       await serve(config);
@@ -79,6 +95,14 @@ export async function runCli(argv: string[]): Promise<void> {
     }
   } catch (error) {
     exitWithOneLine(error);
+  }
+}
+
+function parseFormatOption<T>(template: string, parse: (template: string) => T): T {
+  try {
+    return parse(template);
+  } catch (error) {
+    throw new UsageError(`--format: ${(error as Error).message}`);
   }
 }
 

@@ -9,6 +9,7 @@ import '../modules/workspace/workspace.schema.js';
 import '../modules/project/project.schema.js';
 import '../modules/authorization-group/authorization-group.schema.js';
 import '../modules/api-key/api-key.schema.js';
+import '../modules/api-key/lifecycle.schema.js';
 import '../modules/workflow/workflow.schema.js';
 import '../modules/webhook/webhook.schema.js';
 import '../modules/audit/audit.schema.js';

@@ -19,7 +19,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serve(config: Config): Promise<void> {
   // Upstreams are introspected before migrating: an unreachable one stops the start with one line.
-  const { yoga, lastUsed, logger, gateway, close: closeSecurity } = await createGatewayApp({ config });
+  const { yoga, lastUsed, usage, logger, gateway, close: closeSecurity } = await createGatewayApp({ config });
   await applyMigrations(config.databaseUrl, {
     log: (line) => (line.startsWith('warning') ? logger.warn(line) : logger.info(line)),
   });
@@ -49,7 +49,7 @@ export async function serve(config: Config): Promise<void> {
   console.log(`keygate: serving http://localhost:${config.port}/graphql`);
 
   let stopping = false;
-  /** Stop accepting, let in-flight requests finish, write pending last-used times, exit 0. */
+  /** Stop accepting, let in-flight requests finish, write pending last-used times and usage counts, exit 0. */
   async function shutdown(signal: string) {
     if (stopping) return;
     stopping = true;
@@ -69,7 +69,7 @@ export async function serve(config: Config): Promise<void> {
     clearInterval(closeIdle);
     await dispatcher.stop();
     await runUpdates?.stop();
-    await lastUsed.flush();
+    await Promise.all([lastUsed.flush(), usage.flush()]);
     await Promise.all([keyInvalidation?.stop(), sessionInvalidation?.stop()]);
     await Promise.all([keyLookup.close(), sessionLookup.close(), triggerLookup.close()]);
     await closeSecurity();

@@ -138,6 +138,12 @@ export async function createMatrixWorld() {
     readableKeyId: readableKey.id,
     runId: run.id,
     freshKey: async () => (await seed.createKey()).id,
+    freshKeySecret: async () => (await seed.createKey()).secret,
+    freshKeyInRotationGrace: async () => {
+      const { id } = await seed.createKey();
+      await rotateApiKey(root, id, { gracePeriodMinutes: 60 });
+      return id;
+    },
     freshGroup: async () =>
       (await createAuthorizationGroup(root, { tenantId: seed.tenant.id, name: unique('Group'), type: 'TENANT_API_KEY', permissions: [] })).id,
     freshWorkspace: async () => (await createWorkspace(root, { organizationId: seed.organization.id, name: unique('Workspace') })).id,
@@ -433,6 +439,18 @@ const OPERATIONS = {
     graphql(`mutation MatrixDeliverData($input: DeliverDataInput!) { deliverData(input: $input) { id } }`),
     (w) => ({ input: { projectId: w.seed.project.id, source: 'matrix', payload: { orders: 1 } } }),
   ),
+  endRotationGrace: operation(
+    graphql(`mutation MatrixEndRotationGrace($id: ID!) { endRotationGrace(id: $id) { id } }`),
+    async (w) => ({ id: await w.freshKeyInRotationGrace() }),
+  ),
+  reportLeakedApiKey: operation(
+    graphql(`mutation MatrixReportLeakedApiKey($secret: String!) { reportLeakedApiKey(secret: $secret) { action } }`),
+    async (w) => ({ secret: await w.freshKeySecret() }),
+  ),
+  updateTenantKeyPolicy: operation(
+    graphql(`mutation MatrixUpdateTenantKeyPolicy($tenantId: ID!, $input: UpdateTenantKeyPolicyInput!) { updateTenantKeyPolicy(tenantId: $tenantId, input: $input) { id } }`),
+    (w) => ({ tenantId: w.seed.tenant.id, input: { requireExpiry: false } }),
+  ),
   revokeApiKey: operation(
     graphql(`mutation MatrixRevokeApiKey($id: ID!) { revokeApiKey(id: $id) { id } }`),
     async (w) => ({ id: await w.freshKey() }),
@@ -541,6 +559,9 @@ const EXPECTED: Record<OperationName, Row> = {
   deleteProject:            [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   deleteWorkspace:          [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
   deliverData:              [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
+  endRotationGrace:         [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  reportLeakedApiKey:       [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  updateTenantKeyPolicy:    [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   revokeApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   rotateApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   signIn:                   [OK, OK,      OK,        OK,      OK,    OK,      OK,    OK,   OK,      OK],

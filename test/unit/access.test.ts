@@ -62,6 +62,15 @@ describe('assertCan', () => {
     expect(codeOf(() => assertCan(session('TENANT_ADMIN'), 'organization:manage'))).toBe('OK');
   });
 
+  it('keeps tenant key policies for tenant administrators of the tenant (platform administrators any), never keys', () => {
+    const target = { what: 'Tenant', tenantId: 't1' };
+    expect(codeOf(() => assertCan(session('TENANT_ADMIN'), 'tenant:key_policy', target))).toBe('OK');
+    expect(codeOf(() => assertCan(session('TENANT_ADMIN'), 'tenant:key_policy', { what: 'Tenant', tenantId: 't2' }))).toBe('NOT_FOUND');
+    expect(codeOf(() => assertCan(session('MEMBER'), 'tenant:key_policy', target))).toBe('FORBIDDEN');
+    expect(codeOf(() => assertCan(session('PLATFORM_ADMIN', PERMISSIONS, 'system'), 'tenant:key_policy', target))).toBe('OK');
+    expect(codeOf(() => assertCan(key({}, PERMISSIONS, true), 'tenant:key_policy', target))).toBe('FORBIDDEN');
+  });
+
   it("says NOT_FOUND for another tenant's target, FORBIDDEN outside a key's organization or selection", () => {
     expect(codeOf(() => assertCan(session('TENANT_ADMIN'), 'project:read', { what: 'Project', tenantId: 't2' }))).toBe('NOT_FOUND');
     expect(codeOf(() => assertCan(session('PLATFORM_ADMIN', PERMISSIONS, 'system'), 'project:read', { what: 'Project', tenantId: 't2' }))).toBe('OK');

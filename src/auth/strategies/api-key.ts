@@ -1,6 +1,11 @@
 /**
  * API keys (X-Api-Key or Authorization: Bearer). Order of checks: shape and checksum (no
- * database), digest lookup (cache, then database), status, expiry, IP allowlist.
+ * database), digest lookup (cache, then database), status, expiry, rotation grace (for a
+ * key's previous secret), IP allowlist.
+ *
+ * The previous secret's grace end is checked against the clock on every request, cached or
+ * not, so it stops at `previousSecretExpiresAt` on every instance; `endRotationGrace` and a
+ * revoke stop it through the cache invalidation like any other key change.
  *
  * Timing: the secret is never compared character by character. It is hashed and the
  * digest looked up by equality in a map or a unique index, so response time says nothing
@@ -12,6 +17,7 @@ import { digestSecret, looksLikeKey, parseKey, type KeyFormat } from '../credent
 import type { KeyCache, VerifiedKey } from '../key-cache.js';
 import { keyLookup, type KeyLookup } from '../key-lookup.js';
 import type { LastUsedRecorder } from '../last-used.js';
+import type { UsageRecorder } from '../usage.js';
 import type { ApiKeyPrincipal } from '../principal.js';
 import type { AuthStrategy } from './strategy.js';
 
@@ -19,11 +25,13 @@ export type ApiKeyStrategyDeps = {
   format: KeyFormat;
   cache: KeyCache;
   lastUsed: LastUsedRecorder;
+  /** Counts refusals for an address outside the allowlist (the rest: use-usage-counting.ts). */
+  usage?: UsageRecorder;
   /** Where a digest missing from the cache is looked up. @default keyLookup (key-lookup.ts) */
   lookup?: KeyLookup;
 };
 
-export function apiKeyStrategy({ format, cache, lastUsed, lookup: store = keyLookup }: ApiKeyStrategyDeps): AuthStrategy {
+export function apiKeyStrategy({ format, cache, lastUsed, usage, lookup: store = keyLookup }: ApiKeyStrategyDeps): AuthStrategy {
   async function lookup(digest: string): Promise<VerifiedKey | null> {
     const cached = cache.get(digest);
     if (cached !== undefined) return cached;
@@ -45,13 +53,18 @@ export function apiKeyStrategy({ format, cache, lastUsed, lookup: store = keyLoo
       if (!key) throw unauthenticated('INVALID', 'The API key is not valid.');
       if (key.status === 'REVOKED') throw unauthenticated('REVOKED');
       if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw unauthenticated('EXPIRED', 'The API key has expired.');
+      // A replaced secret past its grace is as unknown as any other wrong secret.
+      if (key.matchedPreviousSecret && (key.previousSecretExpiresAt?.getTime() ?? 0) <= Date.now()) {
+        throw unauthenticated('INVALID', 'The API key is not valid.');
+      }
       if (key.ipAllowlist.length > 0) {
         const address = parseAddress(clientAddress);
         if (!address || !isInRanges(address, key.ipAllowlist)) {
+          usage?.recordRejected(key.id, 'IP_ADDRESS');
           throw forbidden('This API key may not be used from this IP address.', 403);
         }
       }
-      lastUsed.record(key.id, clientAddress);
+      lastUsed.record(key.id, clientAddress, undefined, key.matchedPreviousSecret === true);
       return toPrincipal(key);
     },
   };
@@ -71,6 +84,7 @@ function toPrincipal(key: VerifiedKey): ApiKeyPrincipal {
       organizationId: key.organizationId,
       projectAccess: key.projectAccess,
       projectIds: key.projectIds,
+      ...(key.matchedPreviousSecret ? { usedPreviousSecret: true } : {}),
     },
   };
 }

@@ -6,7 +6,7 @@ import { User } from '../user/user.schema.js';
 import { parseAddressRange } from '../../lib/ip.js';
 import {
   apiKeyCount,
-  apiKeyFilter,
+  apiKeyListFilter,
   apiKeyUsage,
   createApiKey,
   expirationState,
@@ -124,10 +124,13 @@ builder.queryFields((t) => ({
         tenantId: t.arg.id({ description: 'Platform administrators: the tenant to list.' }),
         status: t.arg({ type: [ApiKeyStatus], description: 'Default [ACTIVE]; add REVOKED to show revoked keys.' }),
         expirationState: t.arg({ type: [ExpirationState], description: 'Only keys in one of these expiration states.' }),
+        policyViolation: t.arg.boolean({
+          description: 'true: only keys that break their tenant’s key policy (issued before it got stricter); false: only keys that keep it.',
+        }),
       },
       authScopes: { permission: 'api_keys:read' },
       resolve: async (query, _root, args, { auth }) => {
-        const where = apiKeyFilter(auth, { ...args, tenantId: args.tenantId?.toString() });
+        const where = await apiKeyListFilter(auth, { ...args, tenantId: args.tenantId?.toString() });
         return db.apiKey.findMany({
           ...(await keysetPage(query, where, (id) => db.apiKey.findFirst({ where: { id, ...where }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -189,6 +192,9 @@ const RotateApiKeyInput = builder.inputType('RotateApiKeyInput', {
   fields: (t) => ({
     expiresAt: t.field({ type: 'DateTime', description: 'A future instant. Exclusive with expiresIn.' }),
     expiresIn: t.field({ type: ExpiresIn, description: 'An expiration policy counted from now; NEVER removes the expiry.' }),
+    gracePeriodMinutes: t.int({
+      description: '1–1440: the replaced secret keeps working this many minutes (until previousSecretExpiresAt). Default: it stops at once.',
+    }),
   }),
 });
 
@@ -243,14 +249,18 @@ builder.mutationFields((t) => ({
   rotateApiKey: t.field({
     type: RotateApiKeyPayload,
     description:
-      'Gives the key a new secret (returned once); the old one stops working at once. Optionally sets a new expiry. Needs a session with api_keys:manage.',
+      'Gives the key a new secret (returned once); the old one stops working at once, or after gracePeriodMinutes. Optionally sets a new expiry. Needs a session with api_keys:manage.',
     args: {
       id: t.arg.id({ required: true, description: 'The key to rotate.' }),
       input: t.arg({ type: RotateApiKeyInput, description: 'A new expiry; omit to keep the current one.' }),
     },
     authScopes: { session: true },
     resolve: async (_root, { id, input }, { auth }) => {
-      const { apiKey, secret } = await rotateApiKey(auth, String(id), { expiresAt: input?.expiresAt, expiresIn: input?.expiresIn });
+      const { apiKey, secret } = await rotateApiKey(auth, String(id), {
+        expiresAt: input?.expiresAt,
+        expiresIn: input?.expiresIn,
+        gracePeriodMinutes: input?.gracePeriodMinutes,
+      });
       return { secret, apiKeyId: apiKey.id };
     },
   }),

@@ -27,6 +27,7 @@ import { recordAudit } from '../audit/audit.service.js';
 import { announceKeyEvent } from '../webhook/events.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
 import { digestSecret, generateKey } from '../../auth/credentials.js';
+import { assertKeyPolicy, keyPolicyOf, policyViolationWhere } from './key-policy.js';
 
 export const EXPIRES_IN_DAYS = { NEVER: null, DAYS_7: 7, DAYS_30: 30, DAYS_60: 60, DAYS_90: 90 } as const;
 export type ExpiresIn = keyof typeof EXPIRES_IN_DAYS;
@@ -64,6 +65,7 @@ export async function createApiKey(principal: Principal, input: CreateApiKeyInpu
   const tenantId = actingTenantId(actor, input.tenantId);
   const tenant = await findReachableTenant(actor, tenantId);
   const data = await validateNewKey(input, tenant);
+  assertKeyPolicy(keyPolicyOf(tenant), data.fields, { expiry: input.expiresIn ? 'expiresIn' : 'expiresAt', ipAllowlist: 'ipAllowlist' });
   assertMayIssueKeyRole(actor, data.fields.role);
   assertMayGrant(actor, data.groupPermissions);
   const config = getConfig();
@@ -219,29 +221,47 @@ async function grantableGroup(actor: AuthenticatedPrincipal, id: string, tenantI
   return group.id;
 }
 
-export type RotateApiKeyInput = { expiresAt?: Date | null; expiresIn?: ExpiresIn | null };
+export type RotateApiKeyInput = { expiresAt?: Date | null; expiresIn?: ExpiresIn | null; gracePeriodMinutes?: number | null };
+
+export const MAX_GRACE_PERIOD_MINUTES = 1440;
 
 /**
- * A new secret for the same key; the old one stops working the moment this returns. Rotation
- * is also how a key's expiry changes (an edit cannot): `expiresAt` or `expiresIn` set a new
- * one with the rules of creation, counted from now; without either the expiry stays.
+ * A new secret for the same key. Without `gracePeriodMinutes` the old one stops working the
+ * moment this returns; with it (1–1440) the old one keeps working until
+ * `previousSecretExpiresAt`, so clients can move over without an outage. Only the last
+ * replaced secret has a grace: rotating again ends the earlier one at once. Rotation is also
+ * how a key's expiry changes (an edit cannot): `expiresAt` or `expiresIn` set a new one with
+ * the rules of creation, counted from now; without either the expiry stays. The tenant's key
+ * policy applies to the key as rotated.
  */
 export async function rotateApiKey(principal: Principal, id: string, input: RotateApiKeyInput = {}) {
   const { actor, key } = await findManagedKey(principal, id);
   if (key.status === 'REVOKED') throw badInput('id', 'the key is revoked; revoked keys cannot be rotated');
   if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw badInput('id', 'the key has expired; create a new key instead');
+  const grace = validGracePeriod(input.gracePeriodMinutes);
   const newExpiry = input.expiresAt || input.expiresIn ? { expiresAt: validExpiry(input.expiresAt, input.expiresIn) } : {};
+  const tenant = await db.tenant.findUniqueOrThrow({ where: { id: key.tenantId } });
+  assertKeyPolicy(
+    keyPolicyOf(tenant),
+    { expiresAt: 'expiresAt' in newExpiry ? (newExpiry.expiresAt ?? null) : key.expiresAt, ipAllowlist: Array.isArray(key.ipAllowlist) ? key.ipAllowlist : [] },
+    { expiry: input.expiresIn ? 'expiresIn' : 'expiresAt', ipAllowlist: 'ipAllowlist', ipAllowlistHint: ': set one with updateApiKey, then rotate' },
+  );
+  const now = new Date();
+  const previousSecret = grace
+    ? { previousSecretDigest: key.secretDigest, previousSecretExpiresAt: new Date(now.getTime() + grace * 60_000), previousSecretLastUsedAt: null }
+    : { previousSecretDigest: null, previousSecretExpiresAt: null, previousSecretLastUsedAt: null };
   const config = getConfig();
   const secret = generateKey(config.keyFormat, key.tenantId);
   const apiKey = await db.$transaction(async (tx) => {
     const { count } = await tx.apiKey.updateMany({
       where: { id, status: 'ACTIVE' },
-      data: { secretDigest: digestSecret(secret), prefix: secret.slice(0, config.keyPrefixLength), rotatedAt: new Date(), ...newExpiry },
+      data: { secretDigest: digestSecret(secret), prefix: secret.slice(0, config.keyPrefixLength), rotatedAt: now, ...newExpiry, ...previousSecret },
     });
     if (count === 0) throw badInput('id', 'the key is revoked; revoked keys cannot be rotated');
     const rotated = await tx.apiKey.findUniqueOrThrow({ where: { id } });
     await audit(tx, actor, rotated, 'api_key.rotated', {
       previousPrefix: key.prefix,
+      ...(grace ? { gracePeriodMinutes: grace, previousSecretExpiresAt: previousSecret.previousSecretExpiresAt?.toISOString() } : {}),
       ...('expiresAt' in newExpiry ? { expiresAt: rotated.expiresAt?.toISOString() ?? null, previousExpiresAt: key.expiresAt?.toISOString() ?? null } : {}),
     });
     await announceKeyEvent(tx, rotated, 'api_key.rotated'); // webhook event, same transaction
@@ -251,7 +271,35 @@ export async function rotateApiKey(principal: Principal, id: string, input: Rota
   return { apiKey, secret };
 }
 
-/** Immediate, permanent and soft: the row stays, listed as REVOKED. */
+function validGracePeriod(minutes: number | null | undefined): number | null {
+  if (minutes == null) return null;
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_GRACE_PERIOD_MINUTES) {
+    throw badInput('gracePeriodMinutes', `must be a whole number of minutes from 1 to ${MAX_GRACE_PERIOD_MINUTES}`);
+  }
+  return minutes;
+}
+
+/**
+ * Ends a rotation grace at once: the previous secret stops working, on every instance within
+ * the same bound as a revoke (the cache invalidation, see invalidation-pg.ts). Like a
+ * revoke it only takes power away, so anyone who manages keys may do it.
+ */
+export async function endRotationGrace(principal: Principal, id: string) {
+  const { actor, key } = await findManagedKey(principal, id, { revoking: true });
+  const now = new Date();
+  if (!key.previousSecretDigest || !key.previousSecretExpiresAt || key.previousSecretExpiresAt <= now) {
+    throw badInput('id', 'the key has no rotation grace in progress');
+  }
+  const ended = await db.$transaction(async (tx) => {
+    const result = await tx.apiKey.update({ where: { id }, data: { previousSecretDigest: null, previousSecretExpiresAt: now } });
+    await audit(tx, actor, result, 'api_key.rotation_grace_ended', { plannedEnd: key.previousSecretExpiresAt?.toISOString() });
+    return result;
+  });
+  publishKeyChange({ keyId: id });
+  return ended;
+}
+
+/** Immediate, permanent and soft: the row stays, listed as REVOKED. Ends a rotation grace too. */
 export async function revokeApiKey(principal: Principal, id: string) {
   const { actor, key } = await findManagedKey(principal, id, { revoking: true });
   if (key.status === 'REVOKED') throw badInput('id', 'the key is already revoked');
@@ -259,7 +307,12 @@ export async function revokeApiKey(principal: Principal, id: string) {
     // Conditional on ACTIVE so two concurrent revokes free the tenant's slot only once.
     const { count } = await tx.apiKey.updateMany({
       where: { id, status: 'ACTIVE' },
-      data: { status: 'REVOKED', revokedAt: new Date(), revokedById: actor.kind === 'SESSION' ? actor.user.id : null },
+      data: {
+        status: 'REVOKED',
+        revokedAt: new Date(),
+        revokedById: actor.kind === 'SESSION' ? actor.user.id : null,
+        ...endedGrace(key),
+      },
     });
     if (count === 0) throw badInput('id', 'the key is already revoked');
     await tx.tenant.update({ where: { id: key.tenantId }, data: { activeApiKeyCount: { decrement: 1 } } });
@@ -270,6 +323,13 @@ export async function revokeApiKey(principal: Principal, id: string) {
   });
   publishKeyChange({ keyId: id });
   return revoked;
+}
+
+/** The columns that end a rotation grace in progress (none when there is none). */
+export function endedGrace(key: { previousSecretDigest: string | null; previousSecretExpiresAt: Date | null }, now = new Date()) {
+  if (!key.previousSecretDigest) return {};
+  const plannedEnd = key.previousSecretExpiresAt;
+  return { previousSecretDigest: null, previousSecretExpiresAt: plannedEnd && plannedEnd < now ? plannedEnd : now };
 }
 
 /** The `where` of a key listing: one tenant, the caller's organization if bound, the filters. */
@@ -288,7 +348,14 @@ export function apiKeyFilter(
   };
 }
 
-type KeyListArgs = Parameters<typeof apiKeyFilter>[1];
+type KeyListArgs = Parameters<typeof apiKeyFilter>[1] & { policyViolation?: boolean | null };
+
+/** apiKeyFilter plus `policyViolation`: keys that break (true) or keep (false) their tenant's key policy. */
+export async function apiKeyListFilter(principal: Principal, args: KeyListArgs) {
+  const where = apiKeyFilter(principal, args);
+  if (args.policyViolation == null) return where;
+  return { ...where, AND: [await policyViolationWhere(where.tenantId, args.policyViolation)] };
+}
 
 /**
  * `totalCount` of a key listing. The default listing (a whole tenant's ACTIVE keys) is the
@@ -296,8 +363,9 @@ type KeyListArgs = Parameters<typeof apiKeyFilter>[1];
  * listings (other statuses, expiration states, an organization-bound caller) count rows.
  */
 export async function apiKeyCount(principal: Principal, args: KeyListArgs): Promise<number> {
-  const where = apiKeyFilter(principal, args);
+  const where = await apiKeyListFilter(principal, args);
   const wholeTenantActive =
+    args.policyViolation == null &&
     (!args.status?.length || (args.status.length === 1 && args.status[0] === 'ACTIVE')) &&
     !args.expirationState?.length &&
     !('organizationId' in where);

@@ -162,20 +162,26 @@ describe('apiKey(id)', () => {
   });
 });
 
+/** Fields named after the previous secret that hold a time or a count, never a secret. */
+const GRACE_TIMES = new Set(['previousSecretExpiresAt', 'previousSecretLastUsedAt']);
+const NOT_SECRETS = new Set([...[...GRACE_TIMES].map((name) => `ApiKey.${name}`), 'ApiKeyUsageBucket.acceptedWithPreviousSecret']);
+
 describe('the schema never exposes a secret or digest', () => {
   it('ApiKey has no secret, digest or hash field', () => {
     const apiKey = schema.getType('ApiKey');
     expect(isObjectType(apiKey)).toBe(true);
     const fields = Object.keys((apiKey as import('graphql').GraphQLObjectType).getFields());
     expect(fields).toContain('prefix');
-    expect(fields.filter((name) => /secret|digest|hash/i.test(name))).toEqual([]);
+    // The rotation grace's times (product.md §7) name the previous secret; they hold no secret.
+    expect(fields.filter((name) => /secret|digest|hash/i.test(name) && !GRACE_TIMES.has(name))).toEqual([]);
   });
 
   it('only the createApiKey and rotateApiKey payloads carry a secret', () => {
     const exposing = Object.values(schema.getTypeMap())
       .filter(isObjectType)
       .filter((type) => !type.name.startsWith('__'))
-      .flatMap((type) => Object.keys(type.getFields()).filter((name) => /secret|digest/i.test(name)).map((name) => `${type.name}.${name}`));
+      .flatMap((type) => Object.keys(type.getFields()).filter((name) => /secret|digest/i.test(name)).map((name) => `${type.name}.${name}`))
+      .filter((field) => !NOT_SECRETS.has(field));
     // Webhook signing secrets are shown once too (creation, rotation); secretRotatedAt is a date.
     const webhooks = ['Mutation.rotateWebhookEndpointSecret', 'WebhookEndpoint.secretRotatedAt', 'WebhookEndpointWithSecret.signingSecret'];
     expect(exposing.sort()).toEqual(['CreateApiKeyPayload.secret', 'RotateApiKeyPayload.secret', ...webhooks].sort());
