@@ -8,13 +8,16 @@ import { keyCache, sessionCache } from './auth/invalidation.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { apiKeyStrategy } from './auth/strategies/api-key.js';
 import { sessionStrategy } from './auth/strategies/session.js';
-import { useAuth } from './auth/use-auth.js';
+import { createAuthenticator, useAuth } from './auth/use-auth.js';
 import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
 import { db } from './db.js';
 import { serviceUnavailable } from './errors.js';
 import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { useCostControls } from './modules/key-controls/cost-budget.js';
+import { useOperationPolicy } from './modules/key-controls/operation-policy.js';
+import { useSchemaView } from './modules/key-controls/schema-view.js';
 import { schema } from './schema/index.js';
 import { connectionArgumentError, isConnectionArgumentError } from './schema/pagination.js';
 import { createSecurity, isDatabaseUnavailable, useReadiness } from './security/index.js';
@@ -26,6 +29,10 @@ export function createApp(options: AppOptions = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
   const lastUsed = new LastUsedRecorder(db, logger, config.lastUsedFlushMs);
   const security = createSecurity(config, logger);
+  const authenticator = createAuthenticator({
+    strategies: [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],
+    trustedProxies: config.trustedProxies,
+  });
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -33,6 +40,8 @@ export function createApp(options: AppOptions = {}) {
     ...graphiqlOptions(config.graphiql),
     landingPage: false,
     ...security.yogaOptions,
+    // GraphQL over HTTP's persisted documents (modules/key-controls/operation-policy.ts).
+    extraParamNames: ['documentId'],
     // Yoga's own log lines go through our logger, reduced to their message: printing a
     // GraphQLError whole would quote the request's source, and a signIn written inline
     // carries a password. Expected errors (those with a code) are the client's business.
@@ -70,11 +79,11 @@ export function createApp(options: AppOptions = {}) {
     plugins: [
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
       ...security.beforeAuth,
-      useAuth({
-        strategies: [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],
-        trustedProxies: config.trustedProxies,
-      }),
+      useSchemaView({ authenticator, introspection: config.introspection }),
+      ...useOperationPolicy({ authenticator, logger }),
+      useAuth(authenticator),
       ...security.afterAuth,
+      useCostControls({ maxCost: config.queryLimits.maxCost, store: security.store, logger, authenticator }),
       useReadiness({ db, databaseUrl: config.databaseUrl }),
     ] as Plugin[],
   });

@@ -20,6 +20,7 @@ import { openSqlite } from '../db/sqlite.js';
 import { parseAddressRange } from '../lib/ip.js';
 import type { VerifiedKey } from './key-cache.js';
 import { toPermissions } from './permissions.js';
+import type { GroupControls, OperationPolicy, TrustedDocumentEntry } from './principal.js';
 
 export type KeyLookup = {
   /** The key whose secret has this SHA-256 digest, or null. Throws when the database cannot answer. */
@@ -41,7 +42,12 @@ type KeyRow = {
   ipAllowlist: unknown;
   tenantIsSystem: unknown;
   permissions: unknown;
+  operationPolicy: OperationPolicy | null;
+  costBudgetPoints: number | bigint | null;
+  costBudgetWindowSeconds: number | bigint | null;
 };
+
+type DocumentRow = { documentId: string; manifestId: string | null; operationName: string | null; document: string };
 
 /**
  * Tenant and group come from scalar subqueries rather than joins, so the plan stays "the key
@@ -51,11 +57,18 @@ type KeyRow = {
 const KEY_COLUMNS = `k."id", k."name", k."prefix", k."role", k."status", k."tenantId", k."organizationId",
   k."authorizationGroupId", k."projectAccess", k."ipAllowlist",
   (SELECT t."isSystem" FROM "Tenant" t WHERE t."id" = k."tenantId") AS "tenantIsSystem",
-  (SELECT g."permissions" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "permissions"`;
+  (SELECT g."permissions" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "permissions",
+  (SELECT g."operationPolicy" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "operationPolicy",
+  (SELECT g."costBudgetPoints" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "costBudgetPoints",
+  (SELECT g."costBudgetWindowSeconds" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "costBudgetWindowSeconds"`;
 
 /** SQLite keeps DateTime as ISO-8601 text (or epoch ms from older writers): both parse. */
 const SQLITE_KEY = `SELECT ${KEY_COLUMNS}, k."expiresAt" FROM "ApiKey" k WHERE k."secretDigest" = ?`;
 const SQLITE_PROJECTS = `SELECT "projectId" FROM "ApiKeyProject" WHERE "apiKeyId" = ?`;
+/** Only for AUDIT and TRUSTED_ONLY groups: the documents their keys' requests are matched against. */
+const DOCUMENT_COLUMNS = `"documentId", "manifestId", "operationName", "document" FROM "TrustedDocument" WHERE "authorizationGroupId"`;
+const SQLITE_DOCUMENTS = `SELECT ${DOCUMENT_COLUMNS} = ?`;
+const PG_DOCUMENTS = `SELECT ${DOCUMENT_COLUMNS} = $1`;
 /**
  * Prisma stores UTC in `timestamp without time zone`; pg would read that as local time, so
  * the instant travels as epoch milliseconds instead.
@@ -71,7 +84,7 @@ export function createKeyLookup(databaseUrl: string): KeyLookup {
 export const keyLookup: KeyLookup = createKeyLookup(getConfig().databaseUrl);
 
 function sqliteLookup(url: string): KeyLookup {
-  let statements: { key: Database.Statement; projects: Database.Statement; connection: Database.Database } | null = null;
+  let statements: { key: Database.Statement; projects: Database.Statement; documents: Database.Statement; connection: Database.Database } | null = null;
 
   // Opened on first use: the server creates the app before it applies migrations.
   function prepared() {
@@ -80,7 +93,12 @@ function sqliteLookup(url: string): KeyLookup {
       // the event loop (libsql is synchronous), so past it the request fails closed (503).
       const connection = openSqlite(url, 250);
       try {
-        statements = { connection, key: connection.prepare(SQLITE_KEY), projects: connection.prepare(SQLITE_PROJECTS) };
+        statements = {
+          connection,
+          key: connection.prepare(SQLITE_KEY),
+          projects: connection.prepare(SQLITE_PROJECTS),
+          documents: connection.prepare(SQLITE_DOCUMENTS),
+        };
       } catch (error) {
         connection.close();
         throw error;
@@ -91,11 +109,12 @@ function sqliteLookup(url: string): KeyLookup {
 
   return {
     async findByDigest(secretDigest) {
-      const { key, projects } = prepared();
+      const { key, projects, documents } = prepared();
       const row = key.get(secretDigest) as KeyRow | undefined;
       if (!row) return null;
       const projectIds = row.projectAccess === 'SELECTED' ? (projects.all(row.id) as { projectId: string }[]).map((p) => p.projectId) : [];
-      return toVerifiedKey(row, projectIds);
+      const trusted = needsDocuments(row) ? (documents.all(row.authorizationGroupId) as DocumentRow[]) : [];
+      return toVerifiedKey(row, projectIds, trusted);
     },
     async close() {
       statements?.connection.close();
@@ -119,13 +138,36 @@ function postgresLookup(connectionString: string): KeyLookup {
         row.projectAccess === 'SELECTED'
           ? (await pool.query<{ projectId: string }>({ name: 'keygate_key_projects', text: PG_PROJECTS, values: [row.id] })).rows.map((p) => p.projectId)
           : [];
-      return toVerifiedKey(row, projectIds);
+      const trusted = needsDocuments(row)
+        ? (await pool.query<DocumentRow>({ name: 'keygate_trusted_documents', text: PG_DOCUMENTS, values: [row.authorizationGroupId] })).rows
+        : [];
+      return toVerifiedKey(row, projectIds, trusted);
     },
     close: () => pool.end(),
   };
 }
 
-function toVerifiedKey(row: KeyRow, projectIds: string[]): VerifiedKey {
+function needsDocuments(row: KeyRow): boolean {
+  return row.operationPolicy === 'AUDIT' || row.operationPolicy === 'TRUSTED_ONLY';
+}
+
+/** Null for the common group (ANY, no budget), so the request path skips the controls with one check. */
+function toControls(row: KeyRow, documents: DocumentRow[]): GroupControls | null {
+  const policy = row.operationPolicy ?? 'ANY';
+  const points = row.costBudgetPoints === null ? null : Number(row.costBudgetPoints);
+  const windowSeconds = row.costBudgetWindowSeconds === null ? null : Number(row.costBudgetWindowSeconds);
+  const costBudget = points && windowSeconds ? { points, windowSeconds } : null;
+  if (policy === 'ANY' && !costBudget) return null;
+  const trustedDocuments = new Map<string, TrustedDocumentEntry>();
+  for (const { documentId, manifestId, operationName, document } of documents) {
+    const entry = { documentId, operationName, document };
+    trustedDocuments.set(documentId, entry);
+    if (manifestId) trustedDocuments.set(manifestId, entry);
+  }
+  return { groupId: row.authorizationGroupId, operationPolicy: policy, trustedDocuments, costBudget };
+}
+
+function toVerifiedKey(row: KeyRow, projectIds: string[], documents: DocumentRow[] = []): VerifiedKey {
   return {
     id: row.id,
     name: row.name,
@@ -141,6 +183,7 @@ function toVerifiedKey(row: KeyRow, projectIds: string[]): VerifiedKey {
     projectAccess: row.projectAccess,
     projectIds: new Set(projectIds),
     ipAllowlist: (toStringArray(fromJson(row.ipAllowlist))).map(parseAddressRange),
+    controls: toControls(row, documents),
   };
 }
 

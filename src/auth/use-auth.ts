@@ -24,17 +24,29 @@ export type UseAuthOptions = {
 
 export type AuthContext = { auth: Principal; clientAddress: string | null; workspaceId: string | null };
 
-export function useAuth(options: UseAuthOptions): Plugin<AuthContext & ServerContext> {
+/**
+ * Credential → principal, at most once per request. The auth plugin asks it while building
+ * the context; the trusted-documents policy (modules/key-controls) must know the key before
+ * that, while the request's parameters are read, and gets the same answer (and the same
+ * failure, which the auth plugin then reports, so the credential throttle counts it once).
+ */
+export type Authenticator = {
+  forRequest(request: Request, server: ServerContext): Promise<AuthContext>;
+  /** The answer of an earlier `forRequest` for this request, if any. */
+  peek(request: Request): Promise<AuthContext> | undefined;
+};
+
+export function createAuthenticator(options: UseAuthOptions): Authenticator {
   const trustedProxies = options.trustedProxies ?? [];
-  return {
-    async onContextBuilding({ context, extendContext }) {
-      const headers = context.request.headers;
-      const clientAddress = resolveClientAddress(context.req?.socket?.remoteAddress ?? null, headers, trustedProxies);
-      const credential = extractCredential(headers);
-      const auth = credential ? await authenticate(credential, clientAddress) : ANONYMOUS;
-      extendContext({ auth, clientAddress, workspaceId: headers.get('x-workspace-id')?.trim() || null });
-    },
-  };
+  const answers = new WeakMap<Request, Promise<AuthContext>>();
+
+  async function resolve(request: Request, server: ServerContext): Promise<AuthContext> {
+    const headers = request.headers;
+    const clientAddress = resolveClientAddress(server.req?.socket?.remoteAddress ?? null, headers, trustedProxies);
+    const credential = extractCredential(headers);
+    const auth = credential ? await authenticate(credential, clientAddress) : ANONYMOUS;
+    return { auth, clientAddress, workspaceId: headers.get('x-workspace-id')?.trim() || null };
+  }
 
   async function authenticate(credential: string, clientAddress: string | null): Promise<Principal> {
     for (const strategy of options.strategies) {
@@ -43,6 +55,29 @@ export function useAuth(options: UseAuthOptions): Plugin<AuthContext & ServerCon
     }
     throw unauthenticated('INVALID', 'The credential is not a keygate API key or session token.');
   }
+
+  return {
+    forRequest(request, server) {
+      let answer = answers.get(request);
+      if (!answer) {
+        answer = resolve(request, server);
+        // Whoever awaits it sees the failure; this only keeps an unawaited one from being "unhandled".
+        answer.catch(() => {});
+        answers.set(request, answer);
+      }
+      return answer;
+    },
+    peek: (request) => answers.get(request),
+  };
+}
+
+export function useAuth(options: UseAuthOptions | Authenticator): Plugin<AuthContext & ServerContext> {
+  const authenticator = 'forRequest' in options ? options : createAuthenticator(options);
+  return {
+    async onContextBuilding({ context, extendContext }) {
+      extendContext(await authenticator.forRequest(context.request, context));
+    },
+  };
 }
 
 /**

@@ -71,6 +71,7 @@ function toPrincipal(key: VerifiedKey): ApiKeyPrincipal {
       organizationId: key.organizationId,
       projectAccess: key.projectAccess,
       projectIds: key.projectIds,
+      controls: key.controls,
     },
   };
 }

@@ -121,7 +121,7 @@ builder.queryFields((t) => ({
       tenantId: t.arg.id({ description: 'Platform administrators: the tenant to list.' }),
       projectId: t.arg.id({ description: 'Only the workflows of this project.' }),
     },
-    authScopes: { authenticated: true },
+    authScopes: { can: 'workflow:read' },
     resolve: async (query, _root, args, { auth, workspaceId }) =>
       db.workflow.findMany({ ...query, where: await workflowScope(auth, scopeOf(args), workspaceId), orderBy: { name: 'asc' } }),
   }),
@@ -134,7 +134,7 @@ builder.queryFields((t) => ({
         tenantId: t.arg.id({ description: 'Platform administrators: the tenant to list.' }),
         projectId: t.arg.id({ description: 'Only the runs of this project.' }),
       },
-      authScopes: { authenticated: true },
+      authScopes: { can: 'workflow:read' },
       resolve: async (query, _root, args, { auth, workspaceId }) => {
         const where = await workflowScope(auth, scopeOf(args), workspaceId);
         return db.workflowRun.findMany({
@@ -152,7 +152,7 @@ builder.queryFields((t) => ({
       cursor: 'id',
       description: 'What integrations delivered to a project, newest first, payload included. Needs projects:read or data:deliver, and access to the project.',
       args: { projectId: t.arg.id({ required: true, description: 'The project to read.' }) },
-      authScopes: { authenticated: true },
+      authScopes: { can: 'data:read' },
       resolve: async (query, _root, { projectId }, { auth, workspaceId }) => {
         const where = await dataDeliveryScope(auth, String(projectId), workspaceId);
         return db.dataDelivery.findMany({
@@ -197,7 +197,7 @@ builder.mutationFields((t) => ({
     type: 'Workflow',
     description: 'Creates a workflow in a project. Needs a session with projects:manage.',
     args: { input: t.arg({ type: CreateWorkflowInput, required: true, description: 'The new workflow.' }) },
-    authScopes: { session: true },
+    authScopes: { $all: { session: true, can: 'project:manage' } },
     resolve: async (query, _root, { input }, { auth, workspaceId }) => {
       const { id } = await createWorkflow(auth, { projectId: String(input.projectId), name: input.name }, workspaceId);
       return db.workflow.findUniqueOrThrow({ ...query, where: { id } });
