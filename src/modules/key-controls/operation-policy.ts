@@ -63,7 +63,7 @@ export function useOperationPolicy({ authenticator, logger }: OperationPolicyOpt
         setParams(withoutQuery(params, documentId));
         return;
       }
-      if (!trusted) await sightings.note(principal as ApiKeyPrincipal, controls, documentId, params.operationName ?? null);
+      if (!trusted) await sightings.note(principal as ApiKeyPrincipal, controls, documentId, params.operationName ?? namedOperation(params.query));
     },
   };
 
@@ -110,4 +110,9 @@ function controlsOf(principal: Principal | null | undefined): GroupControls | nu
 function withoutQuery(params: GraphQLParams, documentId: string): GraphQLParams {
   const { query: _query, ...rest } = params;
   return { ...rest, documentId } as GraphQLParams;
+}
+
+/** The first operation's name, read without parsing (only for the audit record). */
+function namedOperation(text: string): string | null {
+  return /(?:^|[\s}])(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(text)?.[1] ?? null;
 }
