@@ -9,6 +9,8 @@
  *   (d) the same with the cache off                    one indexed key lookup per request
  *   (e) `triggerWorkflow` with an API key              a durable write per request (group commit)
  *   (f) session `viewer`, cache off                    one prepared session statement per request
+ *   (g) `viewer` by `documentId`, TRUSTED_ONLY key     trusted-document lookup + persisted-operations plugin
+ *   (h) `viewer`, key with a cost budget               pricing + one budget counter per request (memory)
  *
  * Options: --duration <s> (8), --warmup <s> (2), --connections <n> (50), --rounds <n> (3:
  * each scenario measured n times, reads interleaved, medians reported), --only a,d (a subset,
@@ -18,11 +20,11 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { tempPostgres, tempSqlite, type TempDatabase } from './lib/databases.js';
-import { request } from './lib/graphql.js';
+import { gql, request } from './lib/graphql.js';
 import { measure, type LoadOptions, type LoadSpec, type Measurement } from './lib/load.js';
 import { describeMachine } from './lib/machine.js';
-import { keygateEnv, startServer, type Server } from './lib/processes.js';
-import { seedOverHttp } from './lib/seed-http.js';
+import { BENCH_ADMIN, keygateEnv, startServer, type Server } from './lib/processes.js';
+import { seedOverHttp, signIn } from './lib/seed-http.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -102,6 +104,7 @@ async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise
     const cacheOff = await start('keygate (cache off)', 'src/index.ts', keygateEnv(database.url, { KEYGATE_KEY_CACHE_TTL_MS: '0', KEYGATE_SESSION_CACHE_TTL_MS: '0' }), '/ready');
 
     const asKey = { 'x-api-key': seed.apiKey };
+    const controls = await seedKeyControls(keygate.url, seed.tenantId);
     const trigger = JSON.stringify({
       query: 'mutation BenchTrigger($input: TriggerWorkflowInput!) { triggerWorkflow(input: $input) { id } }',
       variables: { input: { projectId: seed.projectId, workflowId: seed.workflowId, input: { source: 'bench' } } },
@@ -113,6 +116,8 @@ async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise
       { label: '(d) `{ viewer { kind } }`, API key, cache off', spec: { url: cacheOff.url, body: VIEWER, headers: asKey } },
       { label: '(e) `triggerWorkflow`, API key', spec: { url: keygate.url, body: trigger, headers: asKey }, writes: true },
       { label: '(f) `{ viewer { kind } }`, session, cache off', spec: { url: cacheOff.url, body: VIEWER, headers: { authorization: `Bearer ${seed.sessionToken}` } } },
+      { label: '(g) `viewer` by documentId, TRUSTED_ONLY key', spec: { url: keygate.url, body: JSON.stringify({ documentId: controls.documentId }), headers: { 'x-api-key': controls.trustedOnlyKey } } },
+      { label: '(h) `{ viewer { kind } }`, key with a cost budget', spec: { url: keygate.url, body: VIEWER, headers: { 'x-api-key': controls.budgetedKey } } },
     ];
 
     const only = args.only?.split(',').map((letter) => `(${letter.trim()})`);
@@ -181,6 +186,14 @@ function table(rows: Row[], kind: TempDatabase['kind']): string[] {
     lines.push(`- warm-cache key viewer: ${(warm * 100).toFixed(0)}% of bare Yoga (target ≥ ${TARGETS.warmKey * 100}%): ${warm >= TARGETS.warmKey ? 'met' : 'MISSED'}`);
   }
   const check = (label: string, value: number, target: number) => `${label}: ${(value * 100).toFixed(0)}% of bare Yoga (target ≥ ${target * 100}%): ${value >= target ? 'met' : 'MISSED'}`;
+  // Issue 16: the GraphQL key controls against the unrestricted warm key (c).
+  for (const prefix of ['(g)', '(h)']) {
+    const row = rows.find((r) => r.label.startsWith(prefix));
+    if (row && warmRow) {
+      const share = row.result.rps / warmRow.result.rps;
+      lines.push(`- ${prefix} vs. the unrestricted key (c): ${share.toFixed(2)} (target ≥ ${TARGETS.warmKey}): ${share >= TARGETS.warmKey ? 'met' : 'MISSED'}`);
+    }
+  }
   const sessionRow = rows.find((row) => row.label.startsWith('(b)'));
   if (sessionRow) lines.push(`- ${check('session viewer, warm', ratio(sessionRow), TARGETS.session)}`);
   const writeRow = rows.find((row) => row.label.startsWith('(e)'));
@@ -198,4 +211,20 @@ function table(rows: Row[], kind: TempDatabase['kind']): string[] {
     );
   }
   return lines;
+}
+
+/** Issue 16's keys: one in a TRUSTED_ONLY group (viewer trusted), one in a group with a budget too large to run out. */
+async function seedKeyControls(url: string, tenantId: string) {
+  const root = { authorization: `Bearer ${await signIn(url, BENCH_ADMIN.email, BENCH_ADMIN.password)}` };
+  const call = (query: string, variables: Record<string, unknown>) => gql(url, query, variables, root);
+  const makeGroup = async (name: string, extra: Record<string, unknown>) =>
+    (await call('mutation($input: CreateAuthorizationGroupInput!) { createAuthorizationGroup(input: $input) { id } }', {
+      input: { tenantId, name, type: 'TENANT_API_KEY', permissions: ['projects:read'], ...extra },
+    })).createAuthorizationGroup.id as string;
+  const makeKey = async (groupId: string) =>
+    (await call('mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', { input: { tenantId, name: `Bench ${groupId}`, authorizationGroupId: groupId } })).createApiKey.secret as string;
+  const trustedGroup = await makeGroup('Trusted only', { operationPolicy: 'TRUSTED_ONLY' });
+  const added = await call('mutation($g: ID!, $d: [String!]) { addTrustedDocuments(authorizationGroupId: $g, documents: $d) { id } }', { g: trustedGroup, d: ['{ viewer { kind } }'] });
+  const budgetGroup = await makeGroup('Budgeted', { costBudget: { points: 1_000_000_000, windowSeconds: 3600 } });
+  return { documentId: added.addTrustedDocuments[0].id as string, trustedOnlyKey: await makeKey(trustedGroup), budgetedKey: await makeKey(budgetGroup) };
 }
