@@ -13,7 +13,7 @@ import { schema } from '../../../src/schema/index.js';
 import { app, execute, executeWith } from '../../helpers/app.js';
 import { createMatrixWorld, matrixOperation } from '../../helpers/security-matrix.js';
 import { seedTenant, unique, type Seed } from '../../helpers/seed.js';
-import { readyAppWith } from '../hardening/support.js';
+import { appWith, raw, readyAppWith } from '../hardening/support.js';
 
 const VIEWER = '{ viewer { kind } }'; // 2 + 1.5 × 1 = 3.5 points, spent as 4
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -131,6 +131,17 @@ describe('schema view per caller', () => {
 
     const admin = buildSchema((await schemaView({ authorization: `Bearer ${seed.admin.token}` })).text);
     expect(Object.keys(admin.getMutationType()!.getFields())).toContain('createApiKey');
+  });
+
+  it('GET /schema.graphql counts bad credentials for the failed-credential throttle, and refuses a throttled address', async () => {
+    const instance = appWith({ authFailures: { ...app.config.authFailures, limit: 2, windowSeconds: 60 } });
+    const ip = '203.0.113.77';
+    const attempt = () => raw(instance, { method: 'GET', path: '/schema.graphql', headers: { 'x-api-key': 'kg_not-a-key' }, ip });
+    expect((await attempt()).status).toBe(401);
+    expect((await attempt()).status).toBe(401);
+    const throttled = await attempt();
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
   it('registered rules decide fields outside the Pothos scopes (the gateway seam)', () => {
