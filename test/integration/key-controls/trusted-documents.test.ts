@@ -3,6 +3,10 @@
  * through the real app: managed with a session, enforced per key by `documentId` or text.
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generate } from '@graphql-codegen/cli';
 import { describe, expect, it } from 'vitest';
 import { db } from '../../../src/db.js';
 import { app, errorOf, execute, ok } from '../../helpers/app.js';
@@ -107,6 +111,37 @@ describe('trusted documents', () => {
 
     const wrong = await execute(AddDocuments, { authorizationGroupId: seed.keyGroup.id, manifest: { [sha256('other')]: relayText } }, { token });
     expect(errorOf(wrong)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'manifest' });
+  });
+
+  it('a manifest made by the codegen client preset (persistedDocuments) is taken as-is, and its documents run by the ids it gave them', async () => {
+    const seed = await seedTenant();
+    const dir = mkdtempSync(path.join(tmpdir(), 'keygate-codegen-'));
+    try {
+      writeFileSync(path.join(dir, 'operations.graphql'), 'query ClientViewer { viewer { kind } }\nquery ClientProjects($first: Int) { projects(first: $first) { totalCount } }\n');
+      const files = await generate(
+        {
+          schema: path.resolve('schema.graphql'),
+          documents: [path.join(dir, 'operations.graphql')],
+          generates: { [`${dir}/gql/`]: { preset: 'client', presetConfig: { persistedDocuments: true } } },
+          silent: true,
+        },
+        false,
+      );
+      const manifest = JSON.parse(files.find((f: { filename: string }) => f.filename.endsWith('persisted-documents.json'))!.content) as Record<string, string>;
+      expect(Object.keys(manifest)).toHaveLength(2);
+
+      const group = await createAuthorizationGroup(seed.platform.principal, { tenantId: seed.tenant.id, name: unique('Client'), type: 'TENANT_API_KEY', permissions: INTEGRATION_PERMISSIONS });
+      const added = await ok(AddDocuments, { authorizationGroupId: group.id, manifest }, { token: seed.admin.token });
+      expect(added.addTrustedDocuments.map((d) => d.id).sort()).toEqual(Object.keys(manifest).sort());
+      await ok(SetPolicy, { id: group.id, input: { operationPolicy: 'TRUSTED_ONLY' } }, { token: seed.admin.token });
+      const key = await seed.createKey({ authorizationGroupId: group.id });
+      for (const [documentId, text] of Object.entries(manifest)) {
+        const result = await send({ documentId, variables: text.includes('$first') ? { first: 5 } : {} }, key.secret);
+        expect({ status: result.status, errors: result.errors }).toEqual({ status: 200, errors: undefined });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('TRUSTED_ONLY: trusted documents run by documentId (any spelling) or by text; anything else is refused with 403 before it runs', async () => {
