@@ -79,7 +79,8 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
   }
 
   return {
-    async onExecute({ args, setResultAndStopExecution }) {
+    // Synchronous unless the key has a budget: the common request stays off the promise path.
+    onExecute({ args, setResultAndStopExecution }) {
       const cost = operationCost(args.schema, args.document, args.operationName, args.variableValues);
       if (cost > maxCost) {
         setResultAndStopExecution({ errors: [queryLimitExceeded('MAX_COST', maxCost, `Query Cost limit of ${maxCost} exceeded, found ${cost}.`)] });
@@ -89,33 +90,51 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
       const budget = budgetOf(principal);
       if (!budget) return;
       const request = (args.contextValue as { request: Request }).request;
-      const { state, allowed } = await spend(principal as ApiKeyPrincipal, budget, cost);
-      lastState.set(request, state);
-      const report = reportOf(state);
-      if (!allowed) {
-        setResultAndStopExecution({ errors: [costBudgetExceeded(principal as ApiKeyPrincipal, report, state.resetInSeconds)], extensions: { cost: report } });
+      return spend(principal as ApiKeyPrincipal, budget, cost).then(({ state, allowed }) => {
+        lastState.set(request, state);
+        const report = reportOf(state);
+        if (!allowed) {
+          setResultAndStopExecution({ errors: [costBudgetExceeded(principal as ApiKeyPrincipal, report, state.resetInSeconds)], extensions: { cost: report } });
+          return;
+        }
+        return {
+          onExecuteDone({ result, setResult }: { result: unknown; setResult: (result: ExecutionResult) => void }) {
+            if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
+            const single = result as ExecutionResult;
+            setResult({ ...single, extensions: { ...single.extensions, cost: report } });
+          },
+        };
+      });
+    },
+    // A subscription is priced once, when it starts (then its events are not re-priced).
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const cost = operationCost(args.schema, args.document, args.operationName, args.variableValues);
+      if (cost > maxCost) {
+        setResultAndStopExecution({ errors: [queryLimitExceeded('MAX_COST', maxCost, `Query Cost limit of ${maxCost} exceeded, found ${cost}.`)] });
         return;
       }
-      return {
-        onExecuteDone({ result, setResult }) {
-          if (Symbol.asyncIterator in result) return;
-          const single = result as ExecutionResult;
-          setResult({ ...single, extensions: { ...single.extensions, cost: report } });
-        },
-      };
-    },
-    async onResponse({ request, response }) {
-      const answer = authenticator.peek(request);
-      if (!answer) return;
-      const principal = await answer.then((a) => a.auth, () => null);
+      const principal = (args.contextValue as { auth?: Principal }).auth;
       const budget = budgetOf(principal);
       if (!budget) return;
-      const state = lastState.get(request) ?? (await currentState(principal as ApiKeyPrincipal, budget));
-      if (!state) return;
-      response.headers.set('RateLimit-Policy', `"cost";q=${budget.points};w=${budget.windowSeconds}`);
-      response.headers.set('RateLimit', `"cost";r=${Math.floor(state.remaining)};t=${state.resetInSeconds}`);
+      const { state, allowed } = await spend(principal as ApiKeyPrincipal, budget, cost);
+      lastState.set((args.contextValue as { request: Request }).request, state);
+      if (!allowed) setResultAndStopExecution({ errors: [costBudgetExceeded(principal as ApiKeyPrincipal, reportOf(state), state.resetInSeconds)], extensions: { cost: reportOf(state) } });
+    },
+    onResponse({ request, response }) {
+      const answer = authenticator.peek(request);
+      if (!answer) return;
+      return answer.then((a) => a.auth, () => null).then((principal) => addHeaders(request, response, principal));
     },
   };
+
+  async function addHeaders(request: Request, response: Response, principal: Principal | null): Promise<void> {
+    const budget = budgetOf(principal);
+    if (!budget) return;
+    const state = lastState.get(request) ?? (await currentState(principal as ApiKeyPrincipal, budget));
+    if (!state) return;
+    response.headers.set('RateLimit-Policy', `"cost";q=${budget.points};w=${budget.windowSeconds}`);
+    response.headers.set('RateLimit', `"cost";r=${Math.floor(state.remaining)};t=${state.resetInSeconds}`);
+  }
 }
 
 function budgetOf(principal: Principal | null | undefined): CostBudget | null {
