@@ -15,7 +15,8 @@
  * Options: --duration <s> (8), --warmup <s> (2), --connections <n> (50), --rounds <n> (3:
  * each scenario measured n times, reads interleaved, medians reported), --only a,d (a subset,
  * e.g. to profile one path with KEYGATE_BENCH_PROFILE=<dir>), --skip-sqlite, --out <file.md>,
- * --scale (the 1,000,000-key PostgreSQL run instead: see bench/scale.ts).
+ * --scale (the 1,000,000-key PostgreSQL run instead: see bench/scale.ts), --webhooks (webhook
+ * delivery latency and throughput instead, with --runs <n>: see bench/webhooks.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -43,6 +44,10 @@ const { values: args } = parseArgs({
     tenants: { type: 'string' },
     'big-tenant-keys': { type: 'string' },
     'database-url': { type: 'string' },
+    /** --scale: fill the warm server's key cache with this many different keys, then report its memory. */
+    'cache-fill': { type: 'string' },
+    webhooks: { type: 'boolean', default: false },
+    runs: { type: 'string' },
   },
 });
 
@@ -53,7 +58,13 @@ const VIEWER = JSON.stringify({ query: '{ viewer { kind } }' });
 
 type Row = { label: string; result: Measurement };
 
-if (args.scale) {
+if (args.webhooks) {
+  const { runWebhookBenchmark } = await import('./webhooks.js');
+  const report = (await runWebhookBenchmark({ ...args, connections: process.argv.includes('--connections') ? args.connections : undefined })).join('\n') + '\n';
+  console.log('\n' + report);
+  if (args.out) writeFileSync(args.out, report);
+  process.exit(0);
+} else if (args.scale) {
   const { runScaleBenchmark } = await import('./scale.js');
   await runScaleBenchmark(args);
   // The EXPLAIN step ran an app in this process; its pools would keep it alive.
@@ -110,14 +121,14 @@ async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise
       variables: { input: { projectId: seed.projectId, workflowId: seed.workflowId, input: { source: 'bench' } } },
     });
     const scenarios: { label: string; spec: LoadSpec; writes?: boolean }[] = [
-      { label: '(a) bare graphql-yoga `{ me }`', spec: { url: bare.url, body: JSON.stringify({ query: '{ me }' }) } },
-      { label: '(b) `{ viewer { kind } }`, session', spec: { url: keygate.url, body: VIEWER, headers: { authorization: `Bearer ${seed.sessionToken}` } } },
-      { label: '(c) `{ viewer { kind } }`, API key, warm cache', spec: { url: keygate.url, body: VIEWER, headers: asKey } },
-      { label: '(d) `{ viewer { kind } }`, API key, cache off', spec: { url: cacheOff.url, body: VIEWER, headers: asKey } },
-      { label: '(e) `triggerWorkflow`, API key', spec: { url: keygate.url, body: trigger, headers: asKey }, writes: true },
-      { label: '(f) `{ viewer { kind } }`, session, cache off', spec: { url: cacheOff.url, body: VIEWER, headers: { authorization: `Bearer ${seed.sessionToken}` } } },
-      { label: '(g) `viewer` by documentId, TRUSTED_ONLY key', spec: { url: keygate.url, body: JSON.stringify({ documentId: controls.documentId }), headers: { 'x-api-key': controls.trustedOnlyKey } } },
-      { label: '(h) `{ viewer { kind } }`, key with a cost budget', spec: { url: keygate.url, body: VIEWER, headers: { 'x-api-key': controls.budgetedKey } } },
+      { label: '(a) bare graphql-yoga `{ me }`', spec: { url: bare.url, serverPid: bare.process.pid, body: JSON.stringify({ query: '{ me }' }) } },
+      { label: '(b) `{ viewer { kind } }`, session', spec: { url: keygate.url, serverPid: keygate.process.pid, body: VIEWER, headers: { authorization: `Bearer ${seed.sessionToken}` } } },
+      { label: '(c) `{ viewer { kind } }`, API key, warm cache', spec: { url: keygate.url, serverPid: keygate.process.pid, body: VIEWER, headers: asKey } },
+      { label: '(d) `{ viewer { kind } }`, API key, cache off', spec: { url: cacheOff.url, serverPid: cacheOff.process.pid, body: VIEWER, headers: asKey } },
+      { label: '(e) `triggerWorkflow`, API key', spec: { url: keygate.url, serverPid: keygate.process.pid, body: trigger, headers: asKey }, writes: true },
+      { label: '(f) `{ viewer { kind } }`, session, cache off', spec: { url: cacheOff.url, serverPid: cacheOff.process.pid, body: VIEWER, headers: { authorization: `Bearer ${seed.sessionToken}` } } },
+      { label: '(g) `viewer` by documentId, TRUSTED_ONLY key', spec: { url: keygate.url, serverPid: keygate.process.pid, body: JSON.stringify({ documentId: controls.documentId }), headers: { 'x-api-key': controls.trustedOnlyKey } } },
+      { label: '(h) `{ viewer { kind } }`, key with a cost budget', spec: { url: keygate.url, serverPid: keygate.process.pid, body: VIEWER, headers: { 'x-api-key': controls.budgetedKey } } },
     ];
 
     const only = args.only?.split(',').map((letter) => `(${letter.trim()})`);
@@ -134,7 +145,7 @@ async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise
       const { label, spec } = scenario;
       console.error(`[${database.kind}] round ${round}/${rounds} ${label} …`);
       const result = await measure(spec, load);
-      console.error(`  ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, status codes ${JSON.stringify(result.statusCodes)}, ${result.failures} failures`);
+      console.error(`  ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, server CPU ${result.cpuUsPerRequest?.toFixed(0) ?? '?'} µs/req, status codes ${JSON.stringify(result.statusCodes)}, ${result.failures} failures`);
       samples.get(label)!.push(result);
     }
     const rows: Row[] = selected.map(({ label }) => ({ label, result: median(samples.get(label)!) }));
@@ -150,7 +161,9 @@ function median(results: Measurement[]): Measurement {
     const sorted = results.map(pick).sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length / 2)]!;
   };
+  const cpu = results.every((m) => m.cpuUsPerRequest !== undefined) ? { cpuUsPerRequest: mid((m) => m.cpuUsPerRequest!) } : {};
   return {
+    ...cpu,
     rps: mid((m) => m.rps),
     p50: mid((m) => m.p50),
     p99: mid((m) => m.p99),
@@ -174,10 +187,10 @@ function table(rows: Row[], kind: TempDatabase['kind']): string[] {
   const baseline = rows[0]!.result.rps;
   const ratio = (row: Row) => row.result.rps / baseline;
   const lines = [
-    '| scenario | req/s | p50 | p99 | vs. (a) | non-2xx/errors |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| scenario | req/s | p50 | p99 | vs. (a) | server CPU µs/req | (a)\'s CPU / this CPU | non-2xx/errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((row, i) =>
-      `| ${row.label} | ${Math.round(row.result.rps).toLocaleString('en-US')} | ${row.result.p50} | ${row.result.p99} | ${i === 0 ? '1.00' : ratio(row).toFixed(2)} | ${row.result.failures} |`,
+      `| ${row.label} | ${Math.round(row.result.rps).toLocaleString('en-US')} | ${row.result.p50} | ${row.result.p99} | ${i === 0 ? '1.00' : ratio(row).toFixed(2)} | ${cpuOf(row)} | ${cpuRatio(rows[0]!, row)} | ${row.result.failures} |`,
     ),
     '',
   ];
@@ -212,6 +225,17 @@ function table(rows: Row[], kind: TempDatabase['kind']): string[] {
     );
   }
   return lines;
+}
+
+function cpuOf(row: Row): string {
+  return row.result.cpuUsPerRequest === undefined ? '–' : Math.round(row.result.cpuUsPerRequest).toLocaleString('en-US');
+}
+
+/** Bare Yoga's CPU per request over this scenario's: the req/s ratio the server would reach if CPU were all that limited it. */
+function cpuRatio(baseline: Row, row: Row): string {
+  const base = baseline.result.cpuUsPerRequest;
+  const own = row.result.cpuUsPerRequest;
+  return base === undefined || own === undefined || own === 0 ? '–' : (base / own).toFixed(2);
 }
 
 /** Issue 16's keys: one in a TRUSTED_ONLY group (viewer trusted), one in a group with a budget too large to run out. */

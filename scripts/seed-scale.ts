@@ -21,7 +21,14 @@ import pg from 'pg';
 import { applyMigrations } from '../src/db/migrate.js';
 import { checksum } from '../src/auth/credentials.js';
 
-export type ScaleOptions = { keys: number; tenants: number; bigTenantKeys: number; verifiable: number };
+export type ScaleOptions = {
+  keys: number;
+  tenants: number;
+  bigTenantKeys: number;
+  verifiable: number;
+  /** Keys 1..cacheFill of the big tenant (any status) get derived secrets too, to fill a key cache with (bench --scale). */
+  cacheFill?: number;
+};
 export type ScaleSeed = {
   bigTenantId: string;
   /** Keys of the big tenant whose secrets are known (all ACTIVE). */
@@ -53,6 +60,18 @@ export function scaleSecret(i: number): string {
 function verifiableNumbers(options: ScaleOptions): number[] {
   const count = Math.min(options.verifiable, Math.floor(options.bigTenantKeys / 10));
   return Array.from({ length: count }, (_, k) => k * 10 + 1);
+}
+
+/**
+ * The keys a cache fill presents: `cacheFill` ACTIVE keys (never a multiple of 10, those are
+ * revoked: refusals would trip the failed-credential throttle), the big tenant's first, then
+ * other tenants'.
+ */
+export function cacheFillNumbers(options: ScaleOptions): number[] {
+  const count = Math.min(options.cacheFill ?? 0, options.keys - Math.floor(options.keys / 10));
+  const numbers: number[] = [];
+  for (let i = 1; numbers.length < count; i++) if (i % 10 !== 0) numbers.push(i);
+  return numbers;
 }
 
 export async function seedScale(url: string, options: ScaleOptions = SCALE_DEFAULTS, log: (line: string) => void = console.error): Promise<ScaleSeed> {
@@ -126,6 +145,21 @@ export async function seedScale(url: string, options: ScaleOptions = SCALE_DEFAU
         [verifiable.map((k) => k.id), verifiable.map((k) => createHash('sha256').update(k.secret).digest('hex')), verifiable.map((k) => k.secret.slice(0, 16))],
       ),
     );
+
+    const fill = cacheFillNumbers(options);
+    if (fill.length > 0) {
+      await stage(`${fill.length.toLocaleString('en-US')} secrets for the cache fill`, async () => {
+        for (let from = 0; from < fill.length; from += 20_000) {
+          const numbers = fill.slice(from, from + 20_000);
+          const secrets = numbers.map(scaleSecret);
+          await client.query(
+            `UPDATE "ApiKey" SET "secretDigest" = v.digest, "prefix" = v.prefix
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, digest, prefix) WHERE "ApiKey"."id" = v.id`,
+            [numbers.map(keyId), secrets.map((secret) => createHash('sha256').update(secret).digest('hex')), secrets.map((secret) => secret.slice(0, 16))],
+          );
+        }
+      });
+    }
 
     await stage('tenant counters and VACUUM ANALYZE', async () => {
       await client.query(

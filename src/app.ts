@@ -11,7 +11,9 @@ import { sessionStrategy } from './auth/strategies/session.js';
 import { createAuthenticator, useAuth } from './auth/use-auth.js';
 import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
+import { useConsole } from './console/index.js';
 import { db } from './db.js';
+import { createKeyUseWriter } from './db/last-used-writes.js';
 import { serviceUnavailable } from './errors.js';
 import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -21,18 +23,21 @@ import { useSchemaView } from './modules/key-controls/schema-view.js';
 import { schema } from './schema/index.js';
 import { connectionArgumentError, isConnectionArgumentError } from './schema/pagination.js';
 import { createSecurity, isDatabaseUnavailable, useReadiness } from './security/index.js';
+import { useInboundWebhooks } from './modules/webhook/inbound.js';
 
 export type AppOptions = { config?: Config; logger?: Logger };
 
 export function createApp(options: AppOptions = {}) {
   const config = options.config ?? getConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
-  const lastUsed = new LastUsedRecorder(db, logger, config.lastUsedFlushMs);
+  const lastUsed = new LastUsedRecorder(createKeyUseWriter(config.databaseUrl, db), logger, config.lastUsedFlushMs);
   const security = createSecurity(config, logger);
   const authenticator = createAuthenticator({
     strategies: [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed })],
     trustedProxies: config.trustedProxies,
   });
+  // The inbound webhook route re-enters this Yoga instance as deliverData (see inbound.ts).
+  const inbound: { yoga?: { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response } } = {};
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -77,7 +82,9 @@ export function createApp(options: AppOptions = {}) {
       },
     },
     plugins: [
+      useInboundWebhooks(inbound, { maxBodyBytes: config.maxBodyBytes }),
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
+      ...(config.console ? [useConsole()] : []),
       ...security.beforeAuth,
       useSchemaView({ authenticator, introspection: config.introspection }),
       ...useOperationPolicy({ authenticator, logger }),
@@ -87,6 +94,8 @@ export function createApp(options: AppOptions = {}) {
       useReadiness({ db, databaseUrl: config.databaseUrl }),
     ] as Plugin[],
   });
+
+  inbound.yoga = { fetch: (request, serverContext) => yoga.fetch(request, serverContext as ServerContext) };
 
   return { yoga, lastUsed, logger, config, ready: security.ready, close: security.close };
 }

@@ -46,7 +46,19 @@ const schema = z.object({
   KEYGATE_LAST_USED_FLUSH_MS: int(100, 60_000).default(30_000),
   KEYGATE_MAX_PAYLOAD_BYTES: int(1, 10 * 1024 * 1024).default(256 * 1024),
   KEYGATE_GRAPHIQL: bool.optional(),
+  // Webhooks (see README "Webhooks"): delivery schedule, limits and the key that encrypts signing secrets.
+  KEYGATE_WEBHOOK_SECRET_KEY: z.string().optional(),
+  KEYGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  KEYGATE_WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(10),
+  KEYGATE_WEBHOOK_RETRY_BASE_MS: int(1, 24 * 3600_000).default(30_000),
+  KEYGATE_WEBHOOK_RETRY_MAX_MS: int(1, 7 * 24 * 3600_000).default(3600_000),
+  KEYGATE_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  KEYGATE_WEBHOOK_POLL_MS: int(10, 60_000).default(1_000),
+  KEYGATE_WEBHOOK_CONCURRENCY: int(1, 1000).default(16),
+  KEYGATE_WEBHOOK_SWEEP_MS: int(100, 24 * 3600_000).default(60_000),
   KEYGATE_INTROSPECTION: bool.optional(),
+  /** The web console at /console (on by default, in production too: it is what admins use). */
+  KEYGATE_CONSOLE: bool.default(true),
   ...securitySettings,
 }).superRefine(checkSecuritySettings);
 
@@ -86,7 +98,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     lastUsedFlushMs: e.KEYGATE_LAST_USED_FLUSH_MS,
     maxPayloadBytes: e.KEYGATE_MAX_PAYLOAD_BYTES,
     graphiql: e.KEYGATE_GRAPHIQL ?? !production,
+    webhooks: {
+      secretKey: e.KEYGATE_WEBHOOK_SECRET_KEY,
+      allowPrivateNetworks: e.KEYGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      maxAttempts: e.KEYGATE_WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: e.KEYGATE_WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.KEYGATE_WEBHOOK_RETRY_MAX_MS,
+      timeoutMs: e.KEYGATE_WEBHOOK_TIMEOUT_MS,
+      pollMs: e.KEYGATE_WEBHOOK_POLL_MS,
+      concurrency: e.KEYGATE_WEBHOOK_CONCURRENCY,
+      sweepMs: e.KEYGATE_WEBHOOK_SWEEP_MS,
+    },
     introspection: e.KEYGATE_INTROSPECTION ?? !production,
+    console: e.KEYGATE_CONSOLE,
     ...securityConfig(e),
   };
 }

@@ -39,7 +39,9 @@ export type Action =
   | 'user:read'
   | 'user:manage'
   | 'audit:read'
-  | 'trusted_document:manage';
+  | 'trusted_document:manage'
+  | 'webhook:manage'
+  | 'workflow:redeliver';
 
 type Rule = {
   /** Any one of these permissions allows the action. */
@@ -78,6 +80,10 @@ const RULES: Record<Action, Rule> = {
   // A group's trusted documents decide what its keys may run: managed like the group itself,
   // and read the same way (the documents are the group's configuration).
   'trusted_document:manage': { session: true, anyOf: ['authorization_groups:manage'] },
+  // Endpoints hold signing secrets and decide where tenant data is sent: sessions only.
+  'webhook:manage': { session: true, anyOf: ['webhooks:manage'] },
+  // Sending a failed run again: whoever may trigger it, or manages the endpoints.
+  'workflow:redeliver': { anyOf: ['workflows:trigger', 'webhooks:manage'] },
 };
 
 /**

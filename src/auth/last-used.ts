@@ -1,10 +1,10 @@
 /**
  * Write-behind for lastUsedAt / lastUsedIp: every authenticated request records its use in
  * memory; a timer writes each key's latest use at most once per flush interval, and
- * `flush()` runs once more on shutdown. A busy key costs one UPDATE per interval, not one
- * per request.
+ * `flush()` runs once more on shutdown. A busy key costs one write per interval, not one
+ * per request, and a flush of many keys is a few batched UPDATEs (db/last-used-writes.ts).
  */
-import type { Db } from '../db.js';
+import type { KeyUse, WriteKeyUses } from '../db/last-used-writes.js';
 import type { Logger } from '../lib/logger.js';
 
 type Use = { at: Date; ip: string | null };
@@ -15,7 +15,8 @@ export class LastUsedRecorder {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly db: Db,
+    /** Writes one flush's uses (createKeyUseWriter in db/last-used-writes.ts). */
+    readonly writeUses: WriteKeyUses,
     private readonly logger: Logger,
     private readonly intervalMs: number,
   ) {}
@@ -36,14 +37,14 @@ export class LastUsedRecorder {
   }
 
   private async write(batch: Map<string, Use>): Promise<void> {
-    for (const [id, use] of batch) {
-      try {
-        await this.db.apiKey.updateMany({ where: { id }, data: { lastUsedAt: use.at, lastUsedIp: use.ip } });
-      } catch (error) {
-        this.logger.warn('could not record key use', { keyId: id, error });
-        // Keep the newest use for the next flush rather than losing it.
-        if (!this.pending.has(id)) this.record(id, use.ip, use.at);
-      }
+    if (batch.size === 0) return;
+    const uses: KeyUse[] = [...batch].map(([id, use]) => ({ id, at: use.at, ip: use.ip }));
+    try {
+      await this.writeUses(uses);
+    } catch (error) {
+      this.logger.warn('could not record key uses', { keys: uses.length, error });
+      // Keep the newest uses for the next flush rather than losing them.
+      for (const { id, at, ip } of uses) if (!this.pending.has(id)) this.record(id, ip, at);
     }
   }
 }

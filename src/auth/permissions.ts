@@ -12,6 +12,7 @@ export const PERMISSIONS = [
   'authorization_groups:manage',
   'users:manage',
   'audit:read',
+  'webhooks:manage',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -43,4 +44,5 @@ export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
   'authorization_groups:manage': 'Create, edit and delete authorization groups (with a signed-in session only).',
   'users:manage': 'List, create, change and deactivate users (with a signed-in session only).',
   'audit:read': 'Read the audit trail.',
+  'webhooks:manage': 'Register, edit, re-key and delete webhook endpoints, and redeliver failed runs (with a signed-in session only for endpoints).',
 };

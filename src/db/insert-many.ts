@@ -27,28 +27,47 @@ export type InsertColumn<Row> = {
 
 export type InsertMany = <Row>(table: string, columns: readonly InsertColumn<Row>[], rows: readonly Row[]) => Promise<void>;
 
+/** Rows of one table, for `InsertTables`. */
+export type TableRows = { table: string; columns: readonly InsertColumn<any>[]; rows: readonly any[] };
+/**
+ * Several multi-row INSERTs in one transaction (one commit): a workflow run and its outbox
+ * message are written together or not at all.
+ */
+export type InsertTables = (writes: readonly TableRows[]) => Promise<void>;
+
 export function createInsertMany(databaseUrl: string, db: Db): InsertMany {
-  return databaseUrl.startsWith('file:') ? sqliteInsertMany(databaseUrl) : postgresInsertMany(db);
+  const insertTables = createInsertTables(databaseUrl, db);
+  return (table, columns, rows) => insertTables([{ table, columns, rows }]);
 }
 
-function postgresInsertMany(db: Db): InsertMany {
-  return async (table, columns, rows) => {
-    const values: unknown[] = [];
-    const tuples = rows.map((row) => {
-      const placeholders = columns.map((column) => {
-        const value = row[column.name];
-        values.push(column.json ? JSON.stringify(value ?? null) : value);
-        return column.pgType ? `$${values.length}::${column.pgType}` : `$${values.length}`;
-      });
-      return `(${placeholders.join(', ')})`;
-    });
-    await db.$executeRawUnsafe(`INSERT INTO "${table}" (${names(columns)}) VALUES ${tuples.join(', ')}`, ...values);
+export function createInsertTables(databaseUrl: string, db: Db): InsertTables {
+  return databaseUrl.startsWith('file:') ? sqliteInsertTables(databaseUrl) : postgresInsertTables(db);
+}
+
+function postgresInsertTables(db: Db): InsertTables {
+  return async (writes) => {
+    const statements = writes.filter((write) => write.rows.length > 0).map((write) => postgresInsert(db, write));
+    if (statements.length === 1) await statements[0];
+    else await db.$transaction(statements);
   };
+}
+
+function postgresInsert(db: Db, { table, columns, rows }: TableRows) {
+  const values: unknown[] = [];
+  const tuples = rows.map((row) => {
+    const placeholders = columns.map((column) => {
+      const value = row[column.name];
+      values.push(column.json ? JSON.stringify(value ?? null) : value);
+      return column.pgType ? `$${values.length}::${column.pgType}` : `$${values.length}`;
+    });
+    return `(${placeholders.join(', ')})`;
+  });
+  return db.$executeRawUnsafe(`INSERT INTO "${table}" (${names(columns)}) VALUES ${tuples.join(', ')}`, ...values);
 }
 
 type AsyncStatement = { iterate(params: unknown[]): Promise<Iterator<unknown>> };
 
-function sqliteInsertMany(url: string): InsertMany {
+function sqliteInsertTables(url: string): InsertTables {
   let connection: Promise<AsyncDatabase> | null = null;
   const statements = new Map<string, Promise<AsyncStatement>>();
 
@@ -76,7 +95,7 @@ function sqliteInsertMany(url: string): InsertMany {
     return prepared;
   }
 
-  return async (table, columns, rows) => {
+  async function insert({ table, columns, rows }: TableRows): Promise<void> {
     const tuple = `(${columns.map(() => '?').join(', ')})`;
     const sql = `INSERT INTO "${table}" (${names(columns)}) VALUES ${rows.map(() => tuple).join(', ')}`;
     const values = rows.flatMap((row) => columns.map((column) => sqliteValue(row[column.name], column.json)));
@@ -84,7 +103,54 @@ function sqliteInsertMany(url: string): InsertMany {
     // (autocommit, one fsync) are done when the promise resolves.
     const rowsLeft = await (await statement(sql)).iterate(values);
     while (!rowsLeft.next().done);
+  }
+
+  // Several tables in one transaction: sent as ONE script (BEGIN; INSERT…; COMMIT) that runs
+  // whole on libsql's worker thread. Statement by statement, the write lock would be held
+  // across event-loop turns, and the Prisma client's synchronous BEGIN IMMEDIATE on the main
+  // thread would then wait for a commit that needs the main thread (a deadlock until the busy
+  // timeout). A script takes no parameters: values are written as SQL literals (sqlLiteral).
+  // INSERT OR ROLLBACK ends the transaction itself on a constraint violation.
+  // Writes take turns on the connection: nothing may run between a failed script and its ROLLBACK.
+  let turn: Promise<unknown> = Promise.resolve();
+  const inTurn = (write: () => Promise<void>): Promise<void> => {
+    const done = turn.then(write, write);
+    turn = done.catch(() => {});
+    return done;
   };
+
+  return (writes) => inTurn(() => insertTogether(writes));
+
+  async function insertTogether(writes: readonly TableRows[]): Promise<void> {
+    const nonEmpty = writes.filter((write) => write.rows.length > 0);
+    if (nonEmpty.length === 1) return insert(nonEmpty[0]!);
+    const statements = nonEmpty.map(
+      ({ table, columns, rows }) =>
+        `INSERT OR ROLLBACK INTO "${table}" (${names(columns)}) VALUES ${rows
+          .map((row) => `(${columns.map((column) => sqlLiteral(sqliteValue(row[column.name], column.json))).join(', ')})`)
+          .join(', ')};`,
+    );
+    const db = await open();
+    try {
+      await db.exec(`BEGIN IMMEDIATE;\n${statements.join('\n')}\nCOMMIT;`);
+    } catch (error) {
+      await db.exec('ROLLBACK').catch(() => {}); // already rolled back by OR ROLLBACK, usually
+      throw error;
+    }
+  }
+}
+
+/** A value as an SQLite literal: strings quoted with '' doubled (SQLite has no backslash escapes). */
+function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'string') {
+    // exec() takes a C string: a NUL would cut the script. JSON text escapes it; ids never hold one.
+    if (value.includes('\0')) throw new Error('NUL character in a batched value');
+    return `'${value.replace(/'/g, "''")}'`;
+  }
+  throw new Error(`cannot write ${typeof value} as an SQLite literal`);
 }
 
 /** As Prisma's libsql adapter writes them: ISO-8601 with +00:00, JSON as text. */

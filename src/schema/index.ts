@@ -10,6 +10,7 @@ import '../modules/project/project.schema.js';
 import '../modules/authorization-group/authorization-group.schema.js';
 import '../modules/api-key/api-key.schema.js';
 import '../modules/workflow/workflow.schema.js';
+import '../modules/webhook/webhook.schema.js';
 import '../modules/audit/audit.schema.js';
 import '../modules/viewer/viewer.schema.js';
 import '../modules/key-controls/trusted-documents.schema.js';

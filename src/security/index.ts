@@ -9,6 +9,7 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import type { Logger } from '../lib/logger.js';
+import { useRequestBodyLimit } from './body-limit.js';
 import { corsOptions } from './cors.js';
 import { useCredentialThrottle } from './credential-throttle.js';
 import { useCsrfPrevention } from './csrf.js';
@@ -31,10 +32,12 @@ export function createSecurity(config: Config, logger: Logger) {
       useIntrospectionPolicy({ introspection: config.introspection }),
       useVariableErrorCodes(),
     ] as Plugin[],
-    afterAuth: [useRateLimits({ ...config.rateLimits, store, logger })] as Plugin[],
+    // The body limit last: it wraps whichever request parser the plugins before it selected.
+    afterAuth: [useRateLimits({ ...config.rateLimits, store, logger }), useRequestBodyLimit(config.maxBodyBytes)] as Plugin[],
     yogaOptions: {
       batching: config.maxBatchSize > 0 ? { limit: config.maxBatchSize } : false,
-      maxRequestBodySize: config.maxBodyBytes,
+      // Enforced by useRequestBodyLimit instead, with the same checks (see body-limit.ts).
+      maxRequestBodySize: false as const,
       cors: corsOptions(config.corsOrigins),
     },
     /** The counters' store, shared with the cost budgets (modules/key-controls/cost-budget.ts). */

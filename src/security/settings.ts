@@ -30,7 +30,7 @@ export const securitySettings = {
   KEYGATE_MAX_TOKENS: int(1, 1_000_000).default(2_000),
   /** Operations in one batched (JSON array) request; 0 turns batching off. */
   KEYGATE_MAX_BATCH_SIZE: int(0, 1_000).default(10),
-  /** HTTP request body, checked on Content-Length and again while the body streams in. */
+  /** HTTP request body, checked on Content-Length and, where Node's parser does not enforce that, while the body streams in (body-limit.ts). */
   KEYGATE_MAX_BODY_BYTES: int(1_024, 100 * 1024 * 1024).default(1024 * 1024),
   /** Nesting of JSON values sent to triggerWorkflow/deliverData. */
   KEYGATE_MAX_PAYLOAD_DEPTH: int(1, 1_000).default(64),

@@ -6,12 +6,14 @@ import { createServer, type Server } from 'node:http';
 import { createApp } from '../app.js';
 import { keyLookup } from '../auth/key-lookup.js';
 import { sessionLookup } from '../auth/session-lookup.js';
+import { triggerLookup } from '../modules/workflow/trigger-lookup.js';
 import { MAX_KEY_CACHE_TTL_MS, MAX_SESSION_CACHE_TTL_MS, type Config } from '../config.js';
 import { db, isSqliteUrl } from '../db.js';
 import { applyMigrations } from '../db/migrate.js';
 import type { Logger } from '../lib/logger.js';
 import { StartupError } from '../lib/startup-error.js';
 import { bootstrap } from '../modules/user/bootstrap.js';
+import { WebhookDispatcher } from '../modules/webhook/dispatcher.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -28,6 +30,14 @@ export async function serve(config: Config): Promise<void> {
     startKeyInvalidation(config, logger),
     startSessionInvalidation(config, logger),
   ]);
+
+  // Webhooks: runs and events are delivered from the outbox by every instance (SKIP LOCKED
+  // on PostgreSQL); run changes reach other instances' subscribers through LISTEN/NOTIFY.
+  const runUpdates = await startRunUpdates(config, logger);
+  if (config.production && !isSqliteUrl(config.databaseUrl) && !config.webhooks.secretKey) {
+    logger.warn('KEYGATE_WEBHOOK_SECRET_KEY is not set: webhook endpoints cannot be created or delivered to until it is (32 bytes, base64)');
+  }
+  const dispatcher = new WebhookDispatcher({ config, logger }).start();
 
   const server = createServer((req, res) => yoga.handle(req, res, { req }));
   await listen(server, config);
@@ -53,9 +63,11 @@ export async function serve(config: Config): Promise<void> {
       server.closeIdleConnections();
     });
     clearInterval(closeIdle);
+    await dispatcher.stop();
+    await runUpdates?.stop();
     await lastUsed.flush();
     await Promise.all([keyInvalidation?.stop(), sessionInvalidation?.stop()]);
-    await Promise.all([keyLookup.close(), sessionLookup.close()]);
+    await Promise.all([keyLookup.close(), sessionLookup.close(), triggerLookup.close()]);
     await closeSecurity();
     await db.$disconnect();
     clearTimeout(forced);
@@ -117,4 +129,13 @@ async function startSessionInvalidation(config: Config, logger: Logger) {
   });
   await Promise.race([invalidation.ready, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   return invalidation;
+}
+
+/** Run changes across instances (the workflowRunUpdated subscription); PostgreSQL only. */
+async function startRunUpdates(config: Config, logger: Logger) {
+  if (isSqliteUrl(config.databaseUrl)) return null;
+  const { startPgRunUpdates } = await import('../modules/webhook/run-updates.js');
+  const updates = startPgRunUpdates({ connectionString: config.databaseUrl, logger });
+  await Promise.race([updates.ready, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  return updates;
 }

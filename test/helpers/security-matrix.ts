@@ -29,6 +29,7 @@ import { createOrganization } from '../../src/modules/organization/organization.
 import { createProject } from '../../src/modules/project/project.service.js';
 import { signIn } from '../../src/modules/user/user.service.js';
 import { createWorkspace } from '../../src/modules/workspace/workspace.service.js';
+import { createWebhookEndpoint } from '../../src/modules/webhook/endpoint.service.js';
 import { graphql } from '../gql/index.js';
 import { app, errorOf, execute, type Credentials, type Result } from './app.js';
 import { createUserRow, PASSWORD, seedTenant, unique } from './seed.js';
@@ -124,6 +125,10 @@ export async function createMatrixWorld() {
   };
   // What `apiKey(id:)` reads: a key bound to the main organization.
   const readableKey = await seed.createKey({ organizationId: seed.organization.id });
+  // What `workflowRun(id:)` reads: a run of the main project.
+  const run = await db.workflowRun.create({
+    data: { tenantId: seed.tenant.id, projectId: seed.project.id, workflowId: seed.workflow.id, input: {}, triggeredByKind: 'SYSTEM' },
+  });
 
   return {
     seed,
@@ -131,6 +136,7 @@ export async function createMatrixWorld() {
     keys,
     sessions,
     readableKeyId: readableKey.id,
+    runId: run.id,
     freshKey: async () => (await seed.createKey()).id,
     freshGroup: async () =>
       (await createAuthorizationGroup(root, { tenantId: seed.tenant.id, name: unique('Group'), type: 'TENANT_API_KEY', permissions: [] })).id,
@@ -138,7 +144,34 @@ export async function createMatrixWorld() {
     freshProject: async () => (await createProject(root, { workspaceId: seed.workspace.id, name: unique('Project') }, null)).id,
     freshOrganization: async () => (await createOrganization(root, { tenantId: seed.tenant.id, name: unique('Organization') })).id,
     freshUser: async () => (await createUserRow(seed.tenant.id, 'MEMBER')).id,
+    freshEndpoint: async () => (await freshEndpoint(seed)).id,
+    freshFailedRun: async () => (await freshFailedRun(seed)).id,
   };
+}
+
+/** A webhook endpoint of this tenant (a public literal address: the SSRF guard stays on here). */
+async function freshEndpoint(seed: Awaited<ReturnType<typeof seedTenant>>) {
+  const { endpoint } = await createWebhookEndpoint(seed.platform.principal, {
+    url: 'https://93.184.215.14/hooks',
+    events: ['workflow.run.triggered'],
+    organizationId: seed.organization.id,
+  });
+  return endpoint;
+}
+
+/** A run of the main project whose delivery failed: what redeliverWorkflowRun sends again. */
+async function freshFailedRun(seed: Awaited<ReturnType<typeof seedTenant>>) {
+  const endpoint = await freshEndpoint(seed);
+  const run = await db.workflowRun.create({
+    data: { tenantId: seed.tenant.id, projectId: seed.project.id, workflowId: seed.workflow.id, input: {}, triggeredByKind: 'SYSTEM', status: 'FAILED' },
+  });
+  const message = await db.webhookMessage.create({
+    data: { id: `msg_${run.id}`, tenantId: seed.tenant.id, eventType: 'workflow.run.triggered', payload: {}, endpointId: endpoint.id, workflowRunId: run.id, fannedOutAt: new Date() },
+  });
+  await db.webhookDelivery.create({
+    data: { id: `dlv_${run.id}`, tenantId: seed.tenant.id, messageId: message.id, endpointId: endpoint.id, workflowRunId: run.id, status: 'FAILED', attemptCount: 1, attemptLimit: 1, nextAttemptAt: new Date() },
+  });
+  return run;
 }
 
 async function expiredSession(email: string): Promise<string> {
@@ -305,6 +338,14 @@ const OPERATIONS = {
     graphql(`query MatrixWorkflows($projectId: ID) { workflows(projectId: $projectId) { id } }`),
     (w) => ({ projectId: w.seed.project.id }),
   ),
+  webhookEndpoints: operation(
+    graphql(`query MatrixWebhookEndpoints($tenantId: ID) { webhookEndpoints(tenantId: $tenantId) { id } }`),
+    (w) => ({ tenantId: w.seed.tenant.id }),
+  ),
+  workflowRun: operation(
+    graphql(`query MatrixWorkflowRun($id: ID!) { workflowRun(id: $id) { id status attempts { number } } }`),
+    (w) => ({ id: w.runId }),
+  ),
   workspaces: operation(
     graphql(`query MatrixWorkspaces($tenantId: ID, $organizationId: ID) { workspaces(tenantId: $tenantId, organizationId: $organizationId) { totalCount edges { node { id } } } }`),
     (w) => ({ tenantId: w.seed.tenant.id, organizationId: w.seed.organization.id }),
@@ -367,6 +408,26 @@ const OPERATIONS = {
   deleteWorkspace: operation(
     graphql(`mutation MatrixDeleteWorkspace($id: ID!) { deleteWorkspace(id: $id) }`),
     async (w) => ({ id: await w.freshWorkspace() }),
+  ),
+  createWebhookEndpoint: operation(
+    graphql(`mutation MatrixCreateWebhookEndpoint($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }`),
+    (w) => ({ input: { url: 'https://93.184.215.14/hooks', events: ['api_key.created'], organizationId: w.seed.organization.id } }),
+  ),
+  updateWebhookEndpoint: operation(
+    graphql(`mutation MatrixUpdateWebhookEndpoint($id: ID!, $input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(id: $id, input: $input) { id } }`),
+    async (w) => ({ id: await w.freshEndpoint(), input: { description: 'edited by the matrix' } }),
+  ),
+  rotateWebhookEndpointSecret: operation(
+    graphql(`mutation MatrixRotateWebhookEndpointSecret($id: ID!) { rotateWebhookEndpointSecret(id: $id) { endpoint { id } } }`),
+    async (w) => ({ id: await w.freshEndpoint() }),
+  ),
+  deleteWebhookEndpoint: operation(
+    graphql(`mutation MatrixDeleteWebhookEndpoint($id: ID!) { deleteWebhookEndpoint(id: $id) }`),
+    async (w) => ({ id: await w.freshEndpoint() }),
+  ),
+  redeliverWorkflowRun: operation(
+    graphql(`mutation MatrixRedeliverWorkflowRun($id: ID!) { redeliverWorkflowRun(id: $id) { id } }`),
+    async (w) => ({ id: await w.freshFailedRun() }),
   ),
   deliverData: operation(
     graphql(`mutation MatrixDeliverData($input: DeliverDataInput!) { deliverData(input: $input) { id } }`),
@@ -446,6 +507,8 @@ type OperationName = keyof typeof OPERATIONS;
 // - users, user and user administration (updateUser, deactivateUser) need a session with
 //   users:manage; changePassword a session (any: it is the caller's own password);
 //   updateOrganization and deleteOrganization a tenant admin's session;
+// - webhook endpoints need a session with webhooks:manage (tenant admins hold it);
+//   redeliverWorkflowRun needs workflows:trigger or webhooks:manage, like triggering;
 // - signIn, viewer, permissionCatalogue and permissions are public.
 
 const U = UNAUTHENTICATED;
@@ -472,6 +535,8 @@ const EXPECTED: Record<OperationName, Row> = {
   workflowRuns:             [U,  N,       N,         F,       F,     F,       OK,    OK,   OK,      OK],
   workflows:                [U,  N,       N,         F,       F,     F,       OK,    OK,   OK,      OK],
   workspaces:               [U,  N,       N,         F,       F,     OK,      OK,    OK,   OK,      OK],
+  webhookEndpoints:         [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  workflowRun:              [U,  N,       N,         F,       F,     F,       OK,    OK,   OK,      OK],
 
   changePassword:           [U,  F,       OK,        F,       F,     F,       OK,    OK,   OK,      F],
   createApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
@@ -503,6 +568,11 @@ const EXPECTED: Record<OperationName, Row> = {
   updateUser:               [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   updateTenant:             [U,  F,       F,         F,       F,     F,       F,     F,    OK,      F],
   updateWorkspace:          [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
+  createWebhookEndpoint:    [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  updateWebhookEndpoint:    [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  rotateWebhookEndpointSecret: [U, F,     N,         F,       F,     F,       F,     OK,   OK,      F],
+  deleteWebhookEndpoint:    [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  redeliverWorkflowRun:     [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
 };
 
 // ---------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import { badInput, keyLimitReached, notFound } from '../../errors.js';
 import { parseAddressRange } from '../../lib/ip.js';
 import { optionalText, requireText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
+import { announceKeyEvent } from '../webhook/events.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
 import { digestSecret, generateKey } from '../../auth/credentials.js';
 
@@ -82,6 +83,7 @@ export async function createApiKey(principal: Principal, input: CreateApiKeyInpu
       },
     });
     await audit(tx, actor, created, 'api_key.created', { name: created.name, role: created.role });
+    await announceKeyEvent(tx, created, 'api_key.created'); // webhook event, same transaction
     return created;
   });
   return { apiKey, secret };
@@ -242,6 +244,7 @@ export async function rotateApiKey(principal: Principal, id: string, input: Rota
       previousPrefix: key.prefix,
       ...('expiresAt' in newExpiry ? { expiresAt: rotated.expiresAt?.toISOString() ?? null, previousExpiresAt: key.expiresAt?.toISOString() ?? null } : {}),
     });
+    await announceKeyEvent(tx, rotated, 'api_key.rotated'); // webhook event, same transaction
     return rotated;
   });
   publishKeyChange({ keyId: id });
@@ -262,6 +265,7 @@ export async function revokeApiKey(principal: Principal, id: string) {
     await tx.tenant.update({ where: { id: key.tenantId }, data: { activeApiKeyCount: { decrement: 1 } } });
     const result = await tx.apiKey.findUniqueOrThrow({ where: { id } });
     await audit(tx, actor, result, 'api_key.revoked', { name: result.name });
+    await announceKeyEvent(tx, result, 'api_key.revoked'); // webhook event, same transaction
     return result;
   });
   publishKeyChange({ keyId: id });

@@ -13,14 +13,18 @@ import {
   visibleKey,
   workflowScope,
 } from './workflow.service.js';
+import { idempotencyKeyOf } from '../webhook/idempotency.js';
+import { findReadableRun, redeliverWorkflowRun, runAttempts } from '../webhook/runs.service.js';
+import { WebhookAttempt } from '../webhook/webhook.schema.js';
 
-const WorkflowRunStatus = builder.enumType('WorkflowRunStatus', {
+export const WorkflowRunStatus = builder.enumType('WorkflowRunStatus', {
   description: 'Where a run stands.',
   values: {
     QUEUED: { description: 'Recorded, waiting to run.' },
     RUNNING: { description: 'Running.' },
     SUCCEEDED: { description: 'Finished successfully.' },
-    FAILED: { description: 'Finished with a failure.' },
+    FAILED: { description: 'Failed: its endpoint did not answer 2xx within the last attempt (redeliverWorkflowRun sends it again).' },
+    DELIVERED: { description: 'Delivered: the workflow’s webhook endpoint answered 2xx.' },
   } as const,
 });
 
@@ -51,6 +55,7 @@ builder.prismaObject('Workflow', {
     id: t.exposeID('id', { description: 'The workflow’s id.' }),
     name: t.exposeString('name', { description: 'Name, unique within the project.' }),
     project: t.relation('project', { description: 'The project the workflow belongs to.' }),
+    endpointId: t.exposeID('endpointId', { nullable: true, description: 'The webhook endpoint its runs are delivered to; null: runs are only recorded.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the workflow was created.' }),
   }),
 });
@@ -62,7 +67,12 @@ builder.prismaObject('WorkflowRun', {
     project: t.relation('project', { description: 'The project the run belongs to.' }),
     workflow: t.relation('workflow', { description: 'The workflow that was triggered.' }),
     input: t.expose('input', { type: 'JSON', description: 'The input given when triggering.' }),
-    status: t.expose('status', { type: WorkflowRunStatus, description: 'Where the run stands.' }),
+    status: t.expose('status', { type: WorkflowRunStatus, description: 'Where the run stands: QUEUED until its endpoint answers, then DELIVERED or FAILED.' }),
+    attempts: t.field({
+      type: [WebhookAttempt],
+      description: 'Every attempt to deliver the run to its workflow’s endpoint, oldest first.',
+      resolve: (run) => runAttempts(run.id),
+    }),
     triggeredBy: t.field({
       type: Actor,
       description: 'Who triggered the run.',
@@ -114,6 +124,16 @@ type ScopeArgs = { tenantId?: string | number | null; projectId?: string | numbe
 const scopeOf = (args: ScopeArgs) => ({ tenantId: args.tenantId?.toString(), projectId: args.projectId?.toString() });
 
 builder.queryFields((t) => ({
+  workflowRun: t.prismaField({
+    type: 'WorkflowRun',
+    description: 'One run, with its status and delivery attempts. Needs projects:read or workflows:trigger and access to its project.',
+    args: { id: t.arg.id({ required: true, description: 'The run’s id.' }) },
+    authScopes: { authenticated: true },
+    resolve: async (query, _root, { id }, { auth }) => {
+      const run = await findReadableRun(auth, String(id));
+      return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });
+    },
+  }),
   workflows: t.prismaField({
     type: ['Workflow'],
     description: 'The workflows of the projects the caller reaches, by name. Needs projects:read or workflows:trigger.',
@@ -173,6 +193,7 @@ const CreateWorkflowInput = builder.inputType('CreateWorkflowInput', {
   fields: (t) => ({
     projectId: t.id({ required: true, description: 'The project the workflow belongs to.' }),
     name: t.string({ required: true, description: '2–200 characters, unique within the project.' }),
+    endpointId: t.id({ description: 'A webhook endpoint listening to the project: every run is delivered there (needs webhooks:manage).' }),
   }),
 });
 const TriggerWorkflowInput = builder.inputType('TriggerWorkflowInput', {
@@ -199,32 +220,46 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateWorkflowInput, required: true, description: 'The new workflow.' }) },
     authScopes: { $all: { session: true, can: 'project:manage' } },
     resolve: async (query, _root, { input }, { auth, workspaceId }) => {
-      const { id } = await createWorkflow(auth, { projectId: String(input.projectId), name: input.name }, workspaceId);
+      const endpointId = input.endpointId ? String(input.endpointId) : null;
+      const { id } = await createWorkflow(auth, { projectId: String(input.projectId), name: input.name, endpointId }, workspaceId);
       return db.workflow.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
   triggerWorkflow: t.prismaField({
     type: 'WorkflowRun',
-    description: 'Records a run of a workflow (status QUEUED). Needs workflows:trigger and access to the project.',
+    description:
+      'Records a run of a workflow (status QUEUED) and, in the same transaction, its delivery to the workflow’s endpoint. Needs workflows:trigger and access to the project. An Idempotency-Key header makes retries safe.',
     args: { input: t.arg({ type: TriggerWorkflowInput, required: true, description: 'What to trigger.' }) },
     authScopes: { permission: 'workflows:trigger' },
-    resolve: async (_query, _root, { input }, { auth, workspaceId }) => {
+    resolve: async (_query, _root, { input }, { auth, workspaceId, request }) => {
       // The stored row itself, not a re-read: relations a client selects are loaded by
       // Pothos's fallback queries, and the write path stays one batched INSERT (group-commit.ts).
       return triggerWorkflow(
         auth,
         { projectId: String(input.projectId), workflowId: String(input.workflowId), input: input.input },
         workspaceId,
+        idempotencyKeyOf(request?.headers),
       );
     },
   }),
   deliverData: t.prismaField({
     type: 'DataDelivery',
-    description: 'Stores data for a project. Needs data:deliver and access to the project.',
+    description: 'Stores data for a project (and announces it as data.delivered). Needs data:deliver and access to the project. An Idempotency-Key header makes retries safe.',
     args: { input: t.arg({ type: DeliverDataInput, required: true, description: 'The data.' }) },
     authScopes: { permission: 'data:deliver' },
-    resolve: async (_query, _root, { input }, { auth, workspaceId }) => {
-      return deliverData(auth, { projectId: String(input.projectId), source: input.source, payload: input.payload }, workspaceId);
+    resolve: async (_query, _root, { input }, { auth, workspaceId, request }) => {
+      const data = { projectId: String(input.projectId), source: input.source, payload: input.payload };
+      return deliverData(auth, data, workspaceId, idempotencyKeyOf(request?.headers));
+    },
+  }),
+  redeliverWorkflowRun: t.prismaField({
+    type: 'WorkflowRun',
+    description: 'Sends a FAILED run to its endpoint again, with a fresh set of attempts (status back to QUEUED). Needs workflows:trigger or webhooks:manage and access to the project.',
+    args: { id: t.arg.id({ required: true, description: 'The failed run.' }) },
+    authScopes: { authenticated: true },
+    resolve: async (query, _root, { id }, { auth }) => {
+      const run = await redeliverWorkflowRun(auth, String(id));
+      return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });
     },
   }),
 }));

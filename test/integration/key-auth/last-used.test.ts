@@ -41,13 +41,49 @@ async function use(secret: string, ip = '127.0.0.1') {
   expect(result.errors).toBeUndefined();
 }
 
-/** The writes of lastUsedAt for one key, whoever makes them. */
+/** The flushes that wrote lastUsedAt for one key (each flush is one batched write, db/last-used-writes.ts). */
 function spyOnLastUsedWrites(keyId: string) {
-  const updateMany = vi.spyOn(db.apiKey, 'updateMany');
-  return () => updateMany.mock.calls.filter(([args]) => args.where?.id === keyId && args.data && 'lastUsedAt' in args.data).length;
+  const writeUses = vi.spyOn(instance.lastUsed, 'writeUses');
+  return () => writeUses.mock.calls.filter(([uses]) => uses.some((use) => use.id === keyId)).length;
 }
 
 describe('last used', () => {
+  it('one flush writes the uses of many keys, each with its own time and address', async () => {
+    const seed = await seedTenant();
+    const keys = await Promise.all(Array.from({ length: 8 }, () => seed.createKey()));
+    const writes = vi.spyOn(instance.lastUsed, 'writeUses');
+    const usedAt: Date[] = [];
+    for (const [i, key] of keys.entries()) {
+      usedAt.push(new Date());
+      await use(key.secret, `198.51.100.${i + 1}`);
+    }
+
+    await instance.lastUsed.flush();
+
+    expect(writes.mock.calls.filter(([uses]) => uses.some((u) => keys.some((k) => k.id === u.id)))).toHaveLength(1);
+    const stored = await db.apiKey.findMany({ where: { id: { in: keys.map((k) => k.id) } } });
+    for (const [i, key] of keys.entries()) {
+      const row = stored.find((r) => r.id === key.id)!;
+      expect(row.lastUsedIp).toBe(`198.51.100.${i + 1}`);
+      // The instant as recorded (UTC), to the millisecond Prisma keeps: not shifted by a time zone.
+      expect(row.lastUsedAt!.getTime()).toBeGreaterThanOrEqual(usedAt[i]!.getTime());
+      expect(row.lastUsedAt!.getTime()).toBeLessThanOrEqual(i + 1 < keys.length ? usedAt[i + 1]!.getTime() : Date.now());
+    }
+  });
+
+  it('a failed flush keeps the uses for the next one', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    await use(key.secret, '198.51.100.7');
+    vi.spyOn(instance.lastUsed, 'writeUses').mockRejectedValueOnce(new Error('database down'));
+
+    await instance.lastUsed.flush();
+    expect((await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).lastUsedAt).toBeNull();
+    await instance.lastUsed.flush();
+
+    expect((await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).lastUsedIp).toBe('198.51.100.7');
+  });
+
   it('50 requests with one key cost one UPDATE, written at flush with the latest time and address', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();

@@ -1,0 +1,120 @@
+/** The one-time secret, rotate and revoke dialogs, worded as the seeds word them. */
+import { useState, type FormEvent } from 'react';
+import { useMutation } from 'urql';
+import { Dialog } from '../../components/Dialog';
+import { FormAlert, SelectField } from '../../components/fields';
+import { errorText } from '../../errors';
+import type { ExpiresIn } from '../../gql/graphql';
+import { RevokeKeyMutation, RotateKeyMutation } from './queries';
+import type { Key } from './types';
+
+/**
+ * Shows a secret once. It lives only in this component's props: closing the dialog drops it,
+ * and the list shows the key's prefix from then on.
+ */
+export function SecretDialog({ title, secret, onClose }: { title: string; secret: string; onClose: () => void }) {
+  const [copied, setCopied] = useState<string | null>(null);
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(secret);
+      setCopied('Copied to the clipboard.');
+    } catch {
+      // No clipboard permission: select the text so Ctrl+C copies it.
+      const field = document.getElementById('secret-value') as HTMLInputElement | null;
+      field?.select();
+      setCopied('Press Ctrl+C (⌘C) to copy the selected secret.');
+    }
+  }
+  return (
+    <Dialog title={title} onClose={onClose} className="wide">
+      <p className="warning">
+        Copy it now; it will not be shown again. This is the only time the full value is displayed: store it in a vault or your integration’s secret store.
+      </p>
+      <div className="secret">
+        <label htmlFor="secret-value">Secret</label>
+        <input id="secret-value" readOnly value={secret} spellCheck={false} onFocus={(e) => e.target.select()} />
+        <button type="button" onClick={copy}>
+          Copy secret
+        </button>
+      </div>
+      <p role="status" className="hint">
+        {copied ?? ''}
+      </p>
+      <div className="actions">
+        <button type="button" className="primary" onClick={onClose}>
+          Close
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+export function RotateDialog({ apiKey, onClose, onRotated }: { apiKey: Key; onClose: () => void; onRotated: (secret: string) => void }) {
+  const [expiry, setExpiry] = useState<ExpiresIn | 'KEEP'>('KEEP');
+  const [result, rotate] = useMutation(RotateKeyMutation);
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const answer = await rotate({ id: apiKey.id, input: expiry === 'KEEP' ? null : { expiresIn: expiry } });
+    if (answer.data) onRotated(answer.data.rotateApiKey.secret);
+  }
+  return (
+    <Dialog title={`Rotate API Key ${apiKey.name}`} onClose={onClose}>
+      <form onSubmit={submit} aria-label="Rotate API Key">
+        <p>Rotating generates a new secret for this key while keeping its name, authorization group, and other configuration unchanged.</p>
+        <p className="warning">
+          All applications using the current secret will lose access immediately. Rotation is irreversible — the old secret is invalidated the moment the new one is issued.
+        </p>
+        <SelectField
+          id="rotate-expiry"
+          label="Expiration"
+          value={expiry}
+          onChange={(v) => setExpiry(v as ExpiresIn | 'KEEP')}
+          options={[
+            { value: 'KEEP', label: 'Keep the current expiry' },
+            { value: 'NEVER', label: 'Never expires' },
+            { value: 'DAYS_7', label: 'In 7 days' },
+            { value: 'DAYS_30', label: 'In 30 days' },
+            { value: 'DAYS_60', label: 'In 60 days' },
+            { value: 'DAYS_90', label: 'In 90 days' },
+          ]}
+        />
+        <FormAlert message={errorText(result.error)} />
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="danger" disabled={result.fetching}>
+            Rotate
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function RevokeDialog({ apiKey, onClose, onRevoked }: { apiKey: Key; onClose: () => void; onRevoked: () => void }) {
+  const [result, revoke] = useMutation(RevokeKeyMutation);
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const answer = await revoke({ id: apiKey.id });
+    if (answer.data) onRevoked();
+  }
+  return (
+    <Dialog title="Revoke API Key" onClose={onClose}>
+      <form onSubmit={submit} aria-label="Revoke API Key">
+        <p className="warning">
+          Are you sure you want to revoke the API key {apiKey.name}? This action cannot be undone and any applications using this key will lose access immediately.
+        </p>
+        <FormAlert message={errorText(result.error)} />
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="danger" disabled={result.fetching}>
+            Revoke
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,23 @@
+/**
+ * What every page needs to know: which tenant it works in (the platform admin's selection, or
+ * the viewer's own tenant) and what the viewer may do. Pages offer an action only when
+ * `can(permission)` holds; the API refuses it anyway when it does not.
+ */
+import { createContext, useContext } from 'react';
+
+export type Scope = {
+  /** Passed as `tenantId` to every query: the selected tenant (platform admins) or undefined. */
+  tenantId: string | undefined;
+  tenant: { id: string; name: string; slug: string; isSystem: boolean } | null;
+  crossTenant: boolean;
+  role: string | null;
+  can: (permission: string) => boolean;
+};
+
+export const ScopeContext = createContext<Scope | null>(null);
+
+export function useScope(): Scope {
+  const scope = useContext(ScopeContext);
+  if (!scope) throw new Error('useScope outside the signed-in console');
+  return scope;
+}

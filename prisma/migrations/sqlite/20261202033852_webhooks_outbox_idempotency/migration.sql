@@ -1,0 +1,144 @@
+-- CreateTable
+CREATE TABLE "WebhookEndpoint" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "tenantId" TEXT NOT NULL,
+    "organizationId" TEXT NOT NULL,
+    "url" TEXT NOT NULL,
+    "description" TEXT NOT NULL DEFAULT '',
+    "events" JSONB NOT NULL,
+    "secretCiphertext" TEXT NOT NULL,
+    "secretRotatedAt" DATETIME,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" DATETIME NOT NULL,
+    CONSTRAINT "WebhookEndpoint_tenantId_fkey" FOREIGN KEY ("tenantId") REFERENCES "Tenant" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "WebhookEndpoint_organizationId_fkey" FOREIGN KEY ("organizationId") REFERENCES "Organization" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "WebhookEndpointProject" (
+    "endpointId" TEXT NOT NULL,
+    "projectId" TEXT NOT NULL,
+
+    PRIMARY KEY ("endpointId", "projectId"),
+    CONSTRAINT "WebhookEndpointProject_endpointId_fkey" FOREIGN KEY ("endpointId") REFERENCES "WebhookEndpoint" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "WebhookEndpointProject_projectId_fkey" FOREIGN KEY ("projectId") REFERENCES "Project" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "WebhookMessage" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "tenantId" TEXT NOT NULL,
+    "organizationId" TEXT,
+    "projectId" TEXT,
+    "eventType" TEXT NOT NULL,
+    "payload" JSONB NOT NULL,
+    "endpointId" TEXT,
+    "workflowRunId" TEXT,
+    "dedupeKey" TEXT,
+    "fannedOutAt" DATETIME,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+-- CreateTable
+CREATE TABLE "WebhookDelivery" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "tenantId" TEXT NOT NULL,
+    "messageId" TEXT NOT NULL,
+    "endpointId" TEXT,
+    "workflowRunId" TEXT,
+    "status" TEXT NOT NULL DEFAULT 'PENDING',
+    "attemptCount" INTEGER NOT NULL DEFAULT 0,
+    "attemptLimit" INTEGER NOT NULL,
+    "nextAttemptAt" DATETIME NOT NULL,
+    "lockedUntil" DATETIME,
+    "lockedBy" TEXT,
+    "lastError" TEXT,
+    "deliveredAt" DATETIME,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "WebhookDelivery_messageId_fkey" FOREIGN KEY ("messageId") REFERENCES "WebhookMessage" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "WebhookDelivery_endpointId_fkey" FOREIGN KEY ("endpointId") REFERENCES "WebhookEndpoint" ("id") ON DELETE SET NULL ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "WebhookAttempt" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "deliveryId" TEXT NOT NULL,
+    "tenantId" TEXT NOT NULL,
+    "workflowRunId" TEXT,
+    "number" INTEGER NOT NULL,
+    "startedAt" DATETIME NOT NULL,
+    "durationMs" INTEGER NOT NULL,
+    "httpStatus" INTEGER,
+    "error" TEXT,
+    CONSTRAINT "WebhookAttempt_deliveryId_fkey" FOREIGN KEY ("deliveryId") REFERENCES "WebhookDelivery" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "IdempotencyRecord" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "tenantId" TEXT NOT NULL,
+    "principalId" TEXT NOT NULL,
+    "key" TEXT NOT NULL,
+    "operation" TEXT NOT NULL,
+    "requestHash" TEXT NOT NULL,
+    "resultId" TEXT NOT NULL,
+    "createdAt" DATETIME NOT NULL
+);
+
+-- RedefineTables
+PRAGMA defer_foreign_keys=ON;
+PRAGMA foreign_keys=OFF;
+CREATE TABLE "new_Workflow" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "tenantId" TEXT NOT NULL,
+    "projectId" TEXT NOT NULL,
+    "name" TEXT NOT NULL,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "endpointId" TEXT,
+    CONSTRAINT "Workflow_tenantId_fkey" FOREIGN KEY ("tenantId") REFERENCES "Tenant" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "Workflow_projectId_fkey" FOREIGN KEY ("projectId") REFERENCES "Project" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT "Workflow_endpointId_fkey" FOREIGN KEY ("endpointId") REFERENCES "WebhookEndpoint" ("id") ON DELETE SET NULL ON UPDATE CASCADE
+);
+INSERT INTO "new_Workflow" ("createdAt", "id", "name", "projectId", "tenantId") SELECT "createdAt", "id", "name", "projectId", "tenantId" FROM "Workflow";
+DROP TABLE "Workflow";
+ALTER TABLE "new_Workflow" RENAME TO "Workflow";
+CREATE INDEX "Workflow_tenantId_idx" ON "Workflow"("tenantId");
+CREATE UNIQUE INDEX "Workflow_projectId_name_key" ON "Workflow"("projectId", "name");
+PRAGMA foreign_keys=ON;
+PRAGMA defer_foreign_keys=OFF;
+
+-- CreateIndex
+CREATE INDEX "WebhookEndpoint_tenantId_createdAt_idx" ON "WebhookEndpoint"("tenantId", "createdAt");
+
+-- CreateIndex
+CREATE INDEX "WebhookEndpoint_organizationId_idx" ON "WebhookEndpoint"("organizationId");
+
+-- CreateIndex
+CREATE INDEX "WebhookEndpointProject_projectId_idx" ON "WebhookEndpointProject"("projectId");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "WebhookMessage_dedupeKey_key" ON "WebhookMessage"("dedupeKey");
+
+-- CreateIndex
+CREATE INDEX "WebhookMessage_fannedOutAt_createdAt_idx" ON "WebhookMessage"("fannedOutAt", "createdAt");
+
+-- CreateIndex
+CREATE INDEX "WebhookDelivery_status_nextAttemptAt_idx" ON "WebhookDelivery"("status", "nextAttemptAt");
+
+-- CreateIndex
+CREATE INDEX "WebhookDelivery_workflowRunId_idx" ON "WebhookDelivery"("workflowRunId");
+
+-- CreateIndex
+CREATE INDEX "WebhookDelivery_endpointId_idx" ON "WebhookDelivery"("endpointId");
+
+-- CreateIndex
+CREATE INDEX "WebhookAttempt_workflowRunId_startedAt_idx" ON "WebhookAttempt"("workflowRunId", "startedAt");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "WebhookAttempt_deliveryId_number_key" ON "WebhookAttempt"("deliveryId", "number");
+
+-- CreateIndex
+CREATE INDEX "IdempotencyRecord_createdAt_idx" ON "IdempotencyRecord"("createdAt");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "IdempotencyRecord_principalId_key_key" ON "IdempotencyRecord"("principalId", "key");

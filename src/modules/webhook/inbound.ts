@@ -1,0 +1,76 @@
+/**
+ * The inbound webhook: `POST /webhooks/projects/:projectId/deliveries?source=<name>` with an
+ * API key and any JSON body, for systems that can POST JSON but not write GraphQL.
+ *
+ * It is the `deliverData` mutation in another envelope: the request is re-sent through the
+ * same Yoga instance as that mutation, with the caller's credential, address and
+ * Idempotency-Key, so authentication, permission, project access, payload limits, rate
+ * limits and idempotency are exactly deliverData's. Answers `202 {"id": "…"}`; errors as
+ * `{"error": {"code", "message"}}` with the HTTP status of their code.
+ */
+import type { Plugin } from 'graphql-yoga';
+
+const PATH = /^\/webhooks\/projects\/([^/]+)\/deliveries\/?$/;
+const DELIVER = 'mutation InboundWebhook($input: DeliverDataInput!) { deliverData(input: $input) { id } }';
+const FORWARDED = ['authorization', 'x-api-key', 'idempotency-key', 'x-workspace-id', 'x-forwarded-for', 'user-agent'];
+
+const STATUS: Record<string, number> = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  IDEMPOTENCY_CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+type Fetcher = { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response };
+
+/** `target.yoga` is set once the Yoga instance exists (the route calls back into it). */
+export function useInboundWebhooks(target: { yoga?: Fetcher }, options: { maxBodyBytes: number }): Plugin {
+  return {
+    async onRequest({ url, request, endResponse, serverContext }) {
+      const match = PATH.exec(url.pathname);
+      if (!match || !target.yoga) return;
+      endResponse(await handle(target.yoga, request, url, decodeURIComponent(match[1]!), serverContext as Record<string, unknown>, options));
+    },
+  };
+}
+
+async function handle(yoga: Fetcher, request: Request, url: URL, projectId: string, serverContext: Record<string, unknown>, options: { maxBodyBytes: number }) {
+  if (request.method !== 'POST') return failure(405, 'METHOD_NOT_ALLOWED', 'POST a JSON body.', { allow: 'POST' });
+  const source = url.searchParams.get('source');
+  if (!source) return failure(400, 'BAD_USER_INPUT', 'source: the query parameter ?source=<name> is required', {}, 'source');
+  const text = await request.text();
+  if (Buffer.byteLength(text) > options.maxBodyBytes) return failure(413, 'PAYLOAD_TOO_LARGE', 'The body is too large.');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    return failure(400, 'BAD_USER_INPUT', 'body: must be JSON', {}, 'body');
+  }
+  const headers = new Headers({ 'content-type': 'application/json', accept: 'application/json' });
+  for (const name of FORWARDED) {
+    const value = request.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  const inner = await yoga.fetch(
+    new Request(new URL('/graphql', url), { method: 'POST', headers, body: JSON.stringify({ query: DELIVER, variables: { input: { projectId, source, payload } } }) }),
+    serverContext,
+  );
+  const result = (await inner.json().catch(() => ({}))) as {
+    data?: { deliverData?: { id: string } | null } | null;
+    errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+  };
+  const id = result.data?.deliverData?.id;
+  if (id) return Response.json({ id }, { status: 202 });
+  const error = result.errors?.[0];
+  const code = error?.extensions?.code ?? 'INTERNAL_SERVER_ERROR';
+  const retryAfter = inner.headers.get('retry-after');
+  return failure(STATUS[code] ?? (inner.status >= 400 ? inner.status : 500), code, error?.message ?? 'Unexpected error.', retryAfter ? { 'retry-after': retryAfter } : {}, error?.extensions?.field);
+}
+
+function failure(status: number, code: string, message: string, headers: Record<string, string> = {}, field?: string) {
+  return Response.json({ error: { code, message, ...(field ? { field } : {}) } }, { status, headers });
+}

@@ -1,0 +1,175 @@
+/** Webhook endpoints, delivery attempts and the live run subscription. */
+import type { WebhookAttempt as WebhookAttemptRow } from '../../generated/prisma/client.js';
+import { db } from '../../db.js';
+import { builder } from '../../schema/builder.js';
+import {
+  createWebhookEndpoint,
+  deleteWebhookEndpoint,
+  listWebhookEndpoints,
+  rotateWebhookEndpointSecret,
+  updateWebhookEndpoint,
+} from './endpoint.service.js';
+import { runUpdates } from './run-updates.js';
+import { findReadableRun } from './runs.service.js';
+
+export const WebhookAttempt = builder.objectRef<WebhookAttemptRow>('WebhookAttempt').implement({
+  description: 'One HTTP attempt to deliver an event to an endpoint.',
+  fields: (t) => ({
+    number: t.exposeInt('number', { description: 'Which attempt this was, from 1.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', description: 'When the request was sent.' }),
+    durationMs: t.exposeInt('durationMs', { description: 'How long until the answer, the error or the timeout, in milliseconds.' }),
+    httpStatus: t.exposeInt('httpStatus', { nullable: true, description: 'The HTTP status the endpoint answered; null when there was no answer.' }),
+    error: t.exposeString('error', { nullable: true, description: 'Why the attempt failed (timeout, connection refused, HTTP 500…); null when it succeeded.' }),
+    succeeded: t.boolean({
+      description: 'Whether the endpoint answered 2xx.',
+      resolve: (attempt) => attempt.httpStatus !== null && attempt.httpStatus >= 200 && attempt.httpStatus < 300,
+    }),
+  }),
+});
+
+const WebhookEndpoint = builder.prismaObject('WebhookEndpoint', {
+  description: 'A URL that receives signed events (Standard Webhooks). Its signing secret is shown only when created or rotated.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The endpoint’s id.' }),
+    url: t.exposeString('url', { description: 'Where events are POSTed.' }),
+    description: t.exposeString('description', { description: 'What the endpoint is for.' }),
+    events: t.stringList({
+      description: 'The event types it receives (see the README’s event catalogue).',
+      select: { events: true },
+      resolve: (endpoint) => (Array.isArray(endpoint.events) ? (endpoint.events as string[]) : []),
+    }),
+    organization: t.relation('organization', { description: 'The organization whose events it receives.' }),
+    projectIds: t.idList({
+      description: 'The projects it listens to; empty: every project of its organization.',
+      select: { projects: { select: { projectId: true } } },
+      resolve: (endpoint) => endpoint.projects.map((link) => link.projectId),
+    }),
+    secretRotatedAt: t.expose('secretRotatedAt', { type: 'DateTime', nullable: true, description: 'When the signing secret was last rotated.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the endpoint was registered.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the endpoint last changed.' }),
+  }),
+});
+
+type EndpointWithSecret = { endpoint: { id: string }; signingSecret: string };
+
+const WebhookEndpointWithSecret = builder.objectRef<EndpointWithSecret>('WebhookEndpointWithSecret').implement({
+  description: 'An endpoint and its signing secret, shown this once: store it where the receiver verifies signatures.',
+  fields: (t) => ({
+    endpoint: t.prismaField({
+      type: 'WebhookEndpoint',
+      description: 'The endpoint.',
+      resolve: (query, parent) => db.webhookEndpoint.findUniqueOrThrow({ ...query, where: { id: parent.endpoint.id } }),
+    }),
+    signingSecret: t.exposeString('signingSecret', { description: 'whsec_ followed by the base64 secret (Standard Webhooks). Never shown again.' }),
+  }),
+});
+
+const CreateWebhookEndpointInput = builder.inputType('CreateWebhookEndpointInput', {
+  description: 'A new webhook endpoint.',
+  fields: (t) => ({
+    url: t.string({ required: true, description: 'An http(s) URL on the public internet.' }),
+    events: t.stringList({ required: true, description: 'Event types to receive, e.g. ["workflow.run.triggered", "api_key.revoked"].' }),
+    organizationId: t.id({ required: true, description: 'The organization whose events it receives.' }),
+    projectIds: t.idList({ description: 'Only these projects of the organization (default: all of them).' }),
+    description: t.string({ description: 'What the endpoint is for, up to 500 characters.' }),
+  }),
+});
+
+const UpdateWebhookEndpointInput = builder.inputType('UpdateWebhookEndpointInput', {
+  description: 'Changes to an endpoint; what is left out stays.',
+  fields: (t) => ({
+    url: t.string({ description: 'A new URL.' }),
+    events: t.stringList({ description: 'The new list of event types.' }),
+    projectIds: t.idList({ description: 'The new list of projects (empty: all of the organization’s).' }),
+    description: t.string({ description: 'A new description.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  webhookEndpoints: t.prismaField({
+    type: ['WebhookEndpoint'],
+    description: 'The tenant’s webhook endpoints, oldest first. Needs a session with webhooks:manage.',
+    args: {
+      tenantId: t.arg.id({ description: 'Platform administrators: the tenant to list.' }),
+      organizationId: t.arg.id({ description: 'Only this organization’s endpoints.' }),
+    },
+    authScopes: { session: true },
+    resolve: async (query, _root, args, { auth }) => {
+      const rows = await listWebhookEndpoints(auth, { tenantId: args.tenantId?.toString(), organizationId: args.organizationId?.toString() });
+      return db.webhookEndpoint.findMany({ ...query, where: { id: { in: rows.map((row) => row.id) } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createWebhookEndpoint: t.field({
+    type: WebhookEndpointWithSecret,
+    description: 'Registers an endpoint and returns its signing secret once. Needs a session with webhooks:manage.',
+    args: { input: t.arg({ type: CreateWebhookEndpointInput, required: true, description: 'The new endpoint.' }) },
+    authScopes: { session: true },
+    resolve: (_root, { input }, { auth }) =>
+      createWebhookEndpoint(auth, {
+        url: input.url,
+        events: input.events,
+        organizationId: String(input.organizationId),
+        projectIds: input.projectIds?.map(String),
+        description: input.description,
+      }),
+  }),
+  updateWebhookEndpoint: t.prismaField({
+    type: 'WebhookEndpoint',
+    description: 'Changes an endpoint’s URL, events, projects or description. Needs a session with webhooks:manage.',
+    args: {
+      id: t.arg.id({ required: true, description: 'The endpoint.' }),
+      input: t.arg({ type: UpdateWebhookEndpointInput, required: true, description: 'The changes.' }),
+    },
+    authScopes: { session: true },
+    resolve: async (query, _root, { id, input }, { auth }) => {
+      const updated = await updateWebhookEndpoint(auth, String(id), { ...input, projectIds: input.projectIds?.map(String) });
+      return db.webhookEndpoint.findUniqueOrThrow({ ...query, where: { id: updated.id } });
+    },
+  }),
+  rotateWebhookEndpointSecret: t.field({
+    type: WebhookEndpointWithSecret,
+    description: 'Replaces the signing secret (effective for every later attempt) and returns the new one once. Needs a session with webhooks:manage.',
+    args: { id: t.arg.id({ required: true, description: 'The endpoint.' }) },
+    authScopes: { session: true },
+    resolve: (_root, { id }, { auth }) => rotateWebhookEndpointSecret(auth, String(id)),
+  }),
+  deleteWebhookEndpoint: t.id({
+    description: 'Deletes an endpoint; its workflows stop routing runs to it. Returns its id. Needs a session with webhooks:manage.',
+    args: { id: t.arg.id({ required: true, description: 'The endpoint.' }) },
+    authScopes: { session: true },
+    resolve: async (_root, { id }, { auth }) => (await deleteWebhookEndpoint(auth, String(id))).id,
+  }),
+}));
+
+builder.subscriptionType({
+  description: 'Live updates, served as Server-Sent Events (POST /graphql with Accept: text/event-stream).',
+  authScopes: { authenticated: true },
+});
+
+builder.subscriptionFields((t) => ({
+  workflowRunUpdated: t.prismaField({
+    type: 'WorkflowRun',
+    description: 'The run now, then again each time its status or attempts change (on any instance). Needs projects:read or workflows:trigger and access to its project.',
+    args: { id: t.arg.id({ required: true, description: 'The run to watch.' }) },
+    authScopes: { authenticated: true },
+    subscribe: (_root, { id }, { auth }) => watchRun(auth, String(id)),
+    // Each event is the run id: read afresh, within the subscriber's reach, with what it selected.
+    resolve: async (query, runId: unknown, _args, { auth }) => {
+      const run = await findReadableRun(auth, String(runId));
+      return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });
+    },
+  }),
+}));
+
+/** Checks access first (an error ends the subscription before it starts), then yields run ids. */
+async function* watchRun(auth: Parameters<typeof findReadableRun>[0], id: string): AsyncGenerator<string> {
+  const run = await findReadableRun(auth, id);
+  const updates = runUpdates.subscribe(`run:${run.id}`);
+  yield run.id;
+  for await (const runId of updates) yield runId;
+}
+
+export { WebhookEndpoint };

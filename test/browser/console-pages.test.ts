@@ -1,0 +1,299 @@
+/**
+ * The console beyond the key flows, in headless Chromium against the real server: every main
+ * page passes axe-core (and works: groups from the permission catalogue, structure, users,
+ * audit, runs); the generate flow works from the keyboard alone; a member is not offered what
+ * the API would refuse; the session lives in sessionStorage only and ends with the server's
+ * KEYGATE_SESSION_TTL_MINUTES; requests pass keygate's CSRF rule unchanged.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { db } from '../../src/db.js';
+import { isolatedContext, launchBrowser, skipWithoutBrowser } from '../helpers/browser.js';
+import { allowClipboard, expectNoAxeViolations, gql, recordPageProblems, signInThroughForm, startConsoleServer, type ConsoleServer } from '../helpers/console.js';
+import { PASSWORD, seedTenant } from '../helpers/seed.js';
+
+const SESSION_TTL_MINUTES = 30;
+
+describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, permissions, session', () => {
+  let browser: Browser;
+  let server: ConsoleServer;
+  beforeAll(async () => {
+    [browser, server] = await Promise.all([launchBrowser(), startConsoleServer({ KEYGATE_SESSION_TTL_MINUTES: String(SESSION_TTL_MINUTES) })]);
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function newPage() {
+    const { context, externalRequests } = await isolatedContext(browser, server.baseUrl);
+    await allowClipboard(context, server.baseUrl);
+    const page = await context.newPage();
+    const problems = await recordPageProblems(page);
+    return { context, page, externalRequests, problems };
+  }
+
+  it('every main page works and has no axe-core violations (tenant admin)', { timeout: 180_000 }, async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey({ name: 'Order sync' });
+    const run = await gql(server.baseUrl, 'mutation($p: ID!, $w: ID!) { triggerWorkflow(input: { projectId: $p, workflowId: $w, input: { orderId: 42 } }) { id } }', { key: key.secret }, { p: seed.project.id, w: seed.workflow.id });
+    expect(run.errors).toBeUndefined();
+    const { context, page, externalRequests, problems } = await newPage();
+
+    await page.goto(`${server.baseUrl}/console/`);
+    await page.getByRole('heading', { name: 'keygate console' }).waitFor();
+    await expectNoAxeViolations(page, 'the sign-in page');
+    await signInThroughForm(page, server.baseUrl, seed.admin.user.email, PASSWORD);
+    await page.getByRole('row', { name: /Order sync/ }).waitFor();
+    await expectNoAxeViolations(page, 'API keys');
+
+    // Authorization groups: permissions picked from the catalogue, each with its description.
+    await openPage(page, 'Authorization groups');
+    await page.getByRole('row', { name: new RegExp(seed.keyGroup.name) }).waitFor();
+    await expectNoAxeViolations(page, 'Authorization groups');
+    await page.getByRole('button', { name: 'Create group' }).click();
+    const groupDialog = page.getByRole('dialog', { name: 'Create authorization group' });
+    const readKeys = groupDialog.getByRole('checkbox', { name: 'api_keys:read' });
+    expect(await readKeys.getAttribute('aria-describedby')).toBeTruthy();
+    expect(await groupDialog.innerText()).toContain('List and read API keys (never their secrets)');
+    await expectNoAxeViolations(page, 'the group dialog');
+    await groupDialog.getByLabel('Name').fill('Auditors');
+    await groupDialog.getByLabel('Type').selectOption('USER');
+    await readKeys.check();
+    await groupDialog.getByRole('checkbox', { name: 'audit:read' }).check();
+    await groupDialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('row', { name: /Auditors/ }).waitFor();
+    const group = await db.authorizationGroup.findFirstOrThrow({ where: { tenantId: seed.tenant.id, name: 'Auditors' } });
+    expect([...(group.permissions as string[])].sort()).toEqual(['api_keys:read', 'audit:read']);
+
+    // Organizations, workspaces and projects.
+    await openPage(page, 'Organizations');
+    await page.getByRole('row', { name: /^Main organization/ }).waitFor();
+    await expectNoAxeViolations(page, 'Organizations');
+    await page.getByLabel('New organization: name').fill('Acme EU');
+    await page.getByRole('form', { name: 'New organization' }).getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('row', { name: /Acme EU/ }).waitFor();
+    await page.getByLabel('New project: name').fill('Checkout');
+    await page.getByRole('form', { name: 'New project' }).getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('row', { name: /Checkout/ }).waitFor();
+    expect(await db.project.count({ where: { tenantId: seed.tenant.id, name: 'Checkout' } })).toBe(1);
+    expect(await db.organization.count({ where: { tenantId: seed.tenant.id, name: 'Acme EU' } })).toBe(1);
+    await page.getByRole('button', { name: 'Delete Checkout' }).click();
+    const confirmDelete = page.getByRole('dialog', { name: 'Delete project Checkout' });
+    expect(await confirmDelete.innerText()).toContain('This cannot be undone.');
+    await expectNoAxeViolations(page, 'the delete dialog');
+    await confirmDelete.getByRole('button', { name: 'Delete' }).click();
+    await confirmDelete.waitFor({ state: 'detached' });
+    await expect.poll(() => db.project.count({ where: { tenantId: seed.tenant.id, name: 'Checkout' } })).toBe(0);
+
+    // Users: an API error lands next to its field (extensions.field), then a user is created.
+    await openPage(page, 'Users');
+    await page.getByRole('row', { name: new RegExp(seed.member.user.email) }).waitFor();
+    await expectNoAxeViolations(page, 'Users');
+    const email = `auditor-${seed.tenant.id.slice(0, 6)}@example.test`;
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('short');
+    await page.getByLabel('Authorization group').selectOption({ label: 'Auditors' });
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await expect.poll(() => page.locator('#user-password-error').count()).toBe(1);
+    expect(await page.getByLabel('Password').getAttribute('aria-invalid')).toBe('true');
+    await expectNoAxeViolations(page, 'Users with a field error');
+    await page.getByLabel('Password').fill('a-long-enough-password');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('row', { name: new RegExp(email) }).waitFor();
+    expect((await db.user.findFirstOrThrow({ where: { tenantId: seed.tenant.id, email } })).authorizationGroupId).toBe(group.id);
+    await page.getByRole('button', { name: `Edit ${email}` }).click();
+    const editUser = page.getByRole('dialog', { name: `Edit user ${email}` });
+    await expectNoAxeViolations(page, 'the edit-user dialog');
+    await editUser.getByLabel('Role').selectOption('TENANT_ADMIN');
+    await editUser.getByLabel('Authorization group').selectOption('');
+    await editUser.getByRole('button', { name: 'Save' }).click();
+    await editUser.waitFor({ state: 'detached' });
+    await expect.poll(async () => (await db.user.findFirstOrThrow({ where: { tenantId: seed.tenant.id, email } })).role).toBe('TENANT_ADMIN');
+    expect((await db.user.findFirstOrThrow({ where: { tenantId: seed.tenant.id, email } })).authorizationGroupId).toBeNull();
+
+    // Audit log.
+    await openPage(page, 'Audit log');
+    await page.getByRole('row', { name: /user\.created/ }).first().waitFor();
+    await expectNoAxeViolations(page, 'Audit log');
+
+    // Workflow runs, with a row's details expanded.
+    await openPage(page, 'Workflow runs');
+    const runRow = page.getByRole('row', { name: /Sync orders/ });
+    await runRow.waitFor();
+    expect(await runRow.innerText()).toContain('key Order sync');
+    await runRow.getByRole('button', { name: /Show/ }).click();
+    await expect.poll(() => page.locator('.run-details').innerText()).toContain('"orderId": 42');
+    await expectNoAxeViolations(page, 'Workflow runs');
+
+    // A reload keeps the page (keygate serves the console for each of its paths).
+    await page.reload();
+    await page.getByRole('heading', { name: 'Workflow runs' }).waitFor();
+
+    expect(externalRequests).toEqual([]);
+    expect(await problems()).toEqual([]);
+    await context.close();
+  });
+
+  it('generates a key, copies its secret and closes the dialog with the keyboard alone', { timeout: 90_000 }, async () => {
+    const seed = await seedTenant();
+    const { context, page, problems } = await newPage();
+    await page.goto(`${server.baseUrl}/console/`);
+    await page.getByLabel('Email').waitFor();
+
+    await tabTo(page, 'Email');
+    await page.keyboard.type(seed.admin.user.email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('navigation', { name: 'Console' }).waitFor();
+    await expect.poll(() => page.locator('.usage').innerText()).toBe('0/10 keys');
+
+    await tabTo(page, 'Generate API Key');
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Generate API Key' }).waitFor();
+    expect(await focusedName(page)).toBe('Key Name'); // showModal moved focus into the form
+    await page.keyboard.type('Keyboard key');
+    await tabTo(page, 'Authorization Group');
+    await page.keyboard.press('ArrowDown'); // the first group after the placeholder
+    await tabTo(page, 'Generate');
+    await page.keyboard.press('Enter');
+
+    const secretDialog = page.getByRole('dialog', { name: 'API key Keyboard key generated' });
+    const secret = await secretDialog.getByLabel('Secret').inputValue();
+    await tabTo(page, 'Copy secret');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    await page.keyboard.press('Escape');
+    await secretDialog.waitFor({ state: 'detached' });
+    await page.getByRole('row', { name: /Keyboard key/ }).waitFor();
+    expect(await page.content()).not.toContain(secret);
+    expect(await db.apiKey.count({ where: { tenantId: seed.tenant.id, name: 'Keyboard key', authorizationGroupId: seed.keyGroup.id } })).toBe(1);
+    expect(await problems()).toEqual([]);
+    await context.close();
+  });
+
+  it('generates a key bound to an organization with selected projects', { timeout: 60_000 }, async () => {
+    const seed = await seedTenant();
+    const { context, page, problems } = await newPage();
+    await signInThroughForm(page, server.baseUrl, seed.admin.user.email, PASSWORD);
+    await page.getByRole('button', { name: 'Generate API Key' }).click();
+    const form = page.getByRole('dialog', { name: 'Generate API Key' });
+    await form.getByLabel('Key Name').fill('Checkout only');
+    await form.getByLabel('Authorization Group').selectOption({ label: seed.keyGroup.name });
+    await form.getByLabel('Expiration', { exact: true }).selectOption('DATE');
+    await form.getByLabel('Expiration Date').fill('2001-01-01');
+    await form.getByLabel('Organization').selectOption({ label: seed.organization.name });
+    await form.getByLabel('Project Access').selectOption('SELECTED');
+    await form.getByRole('button', { name: 'Generate' }).click();
+    await expect.poll(() => page.locator('#expiresAt-error').innerText()).toBe('The expiration date must be in the future.');
+    expect(await page.locator('#projectIds-error').innerText()).toBe('Select at least one project.');
+    await expectNoAxeViolations(page, 'the generate form with its optional fields');
+    await form.getByLabel('Expiration Date').fill(`${new Date().getUTCFullYear() + 1}-06-30`);
+    await form.getByRole('checkbox', { name: new RegExp(seed.project.name) }).check();
+    await form.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('dialog', { name: 'API key Checkout only generated' }).getByRole('button', { name: 'Close' }).click();
+    const row = page.getByRole('row', { name: /Checkout only/ });
+    expect(await row.innerText()).toContain(`${seed.organization.name} only`);
+    const key = await db.apiKey.findFirstOrThrow({ where: { tenantId: seed.tenant.id, name: 'Checkout only' }, include: { projects: true } });
+    expect(key.organizationId).toBe(seed.organization.id);
+    expect(key.projectAccess).toBe('SELECTED');
+    expect(key.projects.map((p) => p.projectId)).toEqual([seed.project.id]);
+    expect(key.expiresAt?.toISOString()).toBe(`${new Date().getUTCFullYear() + 1}-06-30T23:59:59.000Z`);
+    expect(await problems()).toEqual([]);
+    await context.close();
+  });
+
+  it('offers a member only what the member may do, and the API still refuses the rest', { timeout: 60_000 }, async () => {
+    const seed = await seedTenant();
+    await seed.createKey({ name: 'Read-only view' });
+    const { context, page, problems } = await newPage();
+    await signInThroughForm(page, server.baseUrl, seed.member.user.email, PASSWORD);
+    await page.getByRole('row', { name: /Read-only view/ }).waitFor();
+    expect(await page.getByRole('button', { name: 'Generate API Key' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^(Edit|Rotate|Revoke) / }).count()).toBe(0);
+    expect(await page.getByRole('columnheader', { name: 'Actions' }).count()).toBe(0);
+    const nav = await page.getByRole('navigation', { name: 'Console' }).innerText();
+    expect(nav).not.toContain('Users');
+    expect(nav).not.toContain('Audit log');
+    await expectNoAxeViolations(page, 'API keys as a member');
+
+    const token = await sessionToken(page);
+    const refused = await gql(server.baseUrl, 'mutation($g: ID!) { createApiKey(input: { name: "Not mine", authorizationGroupId: $g }) { secret } }', { token }, { g: seed.keyGroup.id });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(await problems()).toEqual([]);
+    await context.close();
+  });
+
+  it('keeps the session in sessionStorage only, sends what the CSRF rule asks, signs out, and ends at the TTL', { timeout: 90_000 }, async () => {
+    const seed = await seedTenant();
+    const { context, page } = await newPage();
+    await page.clock.install();
+    const graphqlRequests: { method: string; headers: Record<string, string> }[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/graphql') graphqlRequests.push({ method: request.method(), headers: request.headers() });
+    });
+    await signInThroughForm(page, server.baseUrl, seed.admin.user.email, PASSWORD);
+    await page.locator('.usage').waitFor();
+
+    const token = await sessionToken(page);
+    expect(token).toMatch(/^kgs_/);
+    expect(await context.cookies()).toEqual([]);
+    expect(await page.evaluate(() => JSON.stringify(localStorage))).not.toContain('kgs_');
+    // JSON POSTs with the session as a Bearer header: what src/security/csrf.ts lets through.
+    expect(graphqlRequests.length).toBeGreaterThan(1);
+    for (const request of graphqlRequests) {
+      expect(request.method).toBe('POST');
+      expect(request.headers['content-type']).toContain('application/json');
+    }
+    expect(graphqlRequests.at(-1)!.headers.authorization).toBe(`Bearer ${token}`);
+    // The rule itself is unchanged: a GET without the CSRF header is still refused.
+    const csrf = await fetch(`${server.baseUrl}/graphql?query=${encodeURIComponent('{ viewer { kind } }')}`);
+    expect(csrf.status).toBe(403);
+
+    // Sign out: the server ends the session too.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect((await gql(server.baseUrl, '{ viewer { kind } }', { token })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+
+    // The session's expiry is the server's KEYGATE_SESSION_TTL_MINUTES: signed out right after it.
+    await signInThroughForm(page, server.baseUrl, seed.admin.user.email, PASSWORD);
+    await page.clock.fastForward(`${SESSION_TTL_MINUTES - 1}:00`);
+    expect(await page.getByRole('navigation', { name: 'Console' }).count()).toBe(1);
+    await page.clock.fastForward('02:00');
+    await expect.poll(() => page.getByRole('status').first().innerText()).toBe('Your session has expired. Sign in again.');
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await context.close();
+  });
+});
+
+async function openPage(page: Page, name: string) {
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name }).click();
+  await page.getByRole('heading', { level: 1 }).filter({ hasText: name === 'Organizations' ? 'Organizations, workspaces and projects' : name }).waitFor();
+}
+
+async function sessionToken(page: Page): Promise<string> {
+  return page.evaluate(() => JSON.parse(sessionStorage.getItem('keygate.console.session') ?? '{}').token as string);
+}
+
+/** The accessible name of the focused element (its label, or its text for a button). */
+async function focusedName(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const element = document.activeElement as HTMLElement | null;
+    if (!element) return '';
+    const labelled = element.getAttribute('aria-label');
+    if (labelled) return labelled;
+    const label = element.id ? document.querySelector(`label[for="${element.id}"]`) : null;
+    return (label?.textContent ?? element.textContent ?? '').replace(/\s*\*$/, '').trim();
+  });
+}
+
+/** Presses Tab until the element named `name` has the focus (as a keyboard user would). */
+async function tabTo(page: Page, name: string) {
+  for (let i = 0; i < 60; i++) {
+    if ((await focusedName(page)) === name) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached "${name}"`);
+}

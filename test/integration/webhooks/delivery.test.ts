@@ -1,0 +1,193 @@
+import './env.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { db } from '../../../src/db.js';
+import { WebhookDispatcher } from '../../../src/modules/webhook/dispatcher.js';
+import { ok } from '../../helpers/app.js';
+import { seedTenant, type Seed } from '../../helpers/seed.js';
+import { endpointFor, eventually, Receiver, routedWorkflow } from './support.js';
+
+const TRIGGER = `mutation Trigger($input: TriggerWorkflowInput!) { triggerWorkflow(input: $input) { id status } }`;
+const RUN = `query Run($id: ID!) { workflowRun(id: $id) { id status attempts { number httpStatus error durationMs succeeded startedAt } } }`;
+const REDELIVER = `mutation Redeliver($id: ID!) { redeliverWorkflowRun(id: $id) { id status } }`;
+
+type RunView = { workflowRun: { id: string; status: string; attempts: { number: number; httpStatus: number | null; error: string | null; succeeded: boolean }[] } };
+
+let dispatcher: WebhookDispatcher;
+const receivers: Receiver[] = [];
+
+beforeAll(() => {
+  dispatcher = new WebhookDispatcher({ instanceId: 'delivery-test' }).start();
+});
+afterAll(async () => {
+  await dispatcher.stop();
+});
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((r) => r.stop()));
+});
+
+async function setup(script: (number | 'stall')[] = [], then: number | 'stall' = 200) {
+  const seed = await seedTenant();
+  const receiver = new Receiver();
+  receivers.push(receiver);
+  receiver.answer(script, then);
+  const { endpoint, signingSecret } = await endpointFor(seed, ['workflow.run.triggered'], receiver);
+  const workflow = await routedWorkflow(seed, endpoint.id);
+  const key = await seed.createKey();
+  const trigger = async (input: unknown = { order: 42 }) =>
+    (await ok<{ triggerWorkflow: { id: string; status: string } }, unknown>(TRIGGER, { input: { projectId: seed.project.id, workflowId: workflow.id, input } }, { apiKey: key.secret })).triggerWorkflow;
+  const view = async (id: string) => (await ok<RunView, unknown>(RUN, { id }, { apiKey: key.secret })).workflowRun;
+  return { seed, receiver, endpoint, signingSecret, workflow, key, trigger, view };
+}
+
+async function settled(view: (id: string) => Promise<RunView['workflowRun']>, id: string, status: string) {
+  return eventually(async () => {
+    const run = await view(id);
+    return run.status === status ? run : null;
+  });
+}
+
+describe('delivering workflow runs', () => {
+  it('writes the run and its outbox message together, and delivers it signed (verified with standardwebhooks)', async () => {
+    const { receiver, trigger, view, workflow } = await setup();
+    const run = await trigger({ order: 42 });
+    expect(run.status).toBe('QUEUED');
+    const message = await db.webhookMessage.findFirstOrThrow({ where: { workflowRunId: run.id } });
+    expect(message).toMatchObject({ eventType: 'workflow.run.triggered', endpointId: workflow.endpointId });
+
+    const [received] = await receiver.waitFor(1);
+    expect(received!.verified).toBe(true);
+    expect(received!.headers['webhook-id']).toBe(message.id);
+    expect(received!.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/=]+$/);
+    expect(received!.payload.type).toBe('workflow.run.triggered');
+    expect(received!.payload.data.run).toMatchObject({ id: run.id, input: { order: 42 }, workflow: { id: workflow.id } });
+    expect(received!.body).not.toMatch(/whsec_|kg_/);
+
+    const delivered = await settled(view, run.id, 'DELIVERED');
+    expect(delivered.attempts).toMatchObject([{ number: 1, httpStatus: 200, error: null, succeeded: true }]);
+    const stored = await db.webhookDelivery.findFirstOrThrow({ where: { workflowRunId: run.id } });
+    expect(stored).toMatchObject({ status: 'SUCCEEDED', attemptCount: 1, lockedBy: null });
+  });
+
+  it('retries after a 500 with the same webhook-id, and records every attempt', async () => {
+    const { receiver, trigger, view } = await setup([500]);
+    const run = await trigger();
+    const delivered = await settled(view, run.id, 'DELIVERED');
+    expect(delivered.attempts.map((a) => [a.number, a.httpStatus, a.error])).toEqual([
+      [1, 500, 'HTTP 500'],
+      [2, 200, null],
+    ]);
+    expect(new Set(receiver.received.map((r) => r.id)).size).toBe(1);
+    expect(receiver.received.every((r) => r.verified)).toBe(true);
+  });
+
+  it('gives up after the last attempt (FAILED), and redeliverWorkflowRun sends it again', async () => {
+    const { seed, receiver, trigger, view } = await setup([], 503);
+    const run = await trigger();
+    const failed = await settled(view, run.id, 'FAILED');
+    expect(failed.attempts.map((a) => a.httpStatus)).toEqual([503, 503, 503]);
+
+    receiver.answer([], 200);
+    const again = await ok<{ redeliverWorkflowRun: { status: string } }, unknown>(REDELIVER, { id: run.id }, { token: seed.admin.token });
+    expect(again.redeliverWorkflowRun.status).toBe('QUEUED');
+    const delivered = await settled(view, run.id, 'DELIVERED');
+    expect(delivered.attempts.map((a) => a.number)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses to redeliver a run that has not failed', async () => {
+    const { seed, trigger, view } = await setup();
+    const run = await trigger();
+    await settled(view, run.id, 'DELIVERED');
+    const { execute } = await import('../../helpers/app.js');
+    const result = await execute(REDELIVER, { id: run.id }, { token: seed.admin.token });
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+  });
+
+  it('times out a stalled endpoint and records the timeout', async () => {
+    const { trigger, view } = await setup(['stall']);
+    const run = await trigger();
+    const delivered = await settled(view, run.id, 'DELIVERED');
+    expect(delivered.attempts[0]).toMatchObject({ number: 1, httpStatus: null, succeeded: false });
+    expect(delivered.attempts[0]!.error).toMatch(/timed out/);
+    expect(delivered.attempts[1]).toMatchObject({ number: 2, httpStatus: 200 });
+  });
+
+  it('never leaves a workflow run and its message apart: no message, no run', async () => {
+    const { seed, workflow, key } = await setup();
+    // A workflow that does not exist fails before anything is written.
+    const { execute } = await import('../../helpers/app.js');
+    const before = await db.webhookMessage.count({ where: { tenantId: seed.tenant.id } });
+    await execute(TRIGGER, { input: { projectId: seed.project.id, workflowId: 'nope', input: {} } }, { apiKey: key.secret });
+    expect(await db.webhookMessage.count({ where: { tenantId: seed.tenant.id } })).toBe(before);
+    expect(workflow.endpointId).toBeTruthy();
+  });
+});
+
+describe('restarts', () => {
+  let seed: Seed;
+  beforeAll(async () => {
+    seed = await seedTenant();
+  });
+
+  it('a delivery interrupted by a graceful stop is made by the next dispatcher', async () => {
+    await dispatcher.stop();
+    const receiver = new Receiver();
+    receivers.push(receiver);
+    receiver.answer(['stall'], 200);
+    const { endpoint } = await endpointFor(seed, ['workflow.run.triggered'], receiver);
+    const workflow = await routedWorkflow(seed, endpoint.id);
+    const key = await seed.createKey();
+    const first = new WebhookDispatcher({ instanceId: 'first' }).start();
+    const run = (await ok<{ triggerWorkflow: { id: string } }, unknown>(TRIGGER, { input: { projectId: seed.project.id, workflowId: workflow.id } }, { apiKey: key.secret })).triggerWorkflow;
+    await receiver.waitFor(1);
+    await first.stop(); // mid-delivery: the receiver has not answered
+    const interrupted = await db.webhookDelivery.findFirstOrThrow({ where: { workflowRunId: run.id } });
+    expect(interrupted).toMatchObject({ status: 'PENDING', lockedBy: null, attemptCount: 1 });
+
+    dispatcher = new WebhookDispatcher({ instanceId: 'second' }).start();
+    await receiver.waitFor(2);
+    const delivered = await eventually(async () => {
+      const row = await db.workflowRun.findUniqueOrThrow({ where: { id: run.id } });
+      return row.status === 'DELIVERED' ? row : null;
+    });
+    expect(delivered.status).toBe('DELIVERED');
+    const attempts = await db.webhookAttempt.findMany({ where: { workflowRunId: run.id }, orderBy: { number: 'asc' } });
+    expect(attempts.map((a) => a.number)).toEqual([1, 2]);
+    expect(attempts[0]!.error).toMatch(/interrupted/);
+    expect(receiver.received[0]!.id).toBe(receiver.received[1]!.id);
+  });
+
+  it('a delivery left leased by a crashed instance is taken over once its lease has passed', async () => {
+    await dispatcher.stop();
+    const receiver = new Receiver();
+    receivers.push(receiver);
+    const { endpoint } = await endpointFor(seed, ['workflow.run.triggered'], receiver);
+    const workflow = await routedWorkflow(seed, endpoint.id);
+    const key = await seed.createKey();
+    const run = (await ok<{ triggerWorkflow: { id: string } }, unknown>(TRIGGER, { input: { projectId: seed.project.id, workflowId: workflow.id } }, { apiKey: key.secret })).triggerWorkflow;
+    // What a crashed instance leaves: the message fanned out, the delivery claimed, no attempt recorded.
+    const message = await db.webhookMessage.findFirstOrThrow({ where: { workflowRunId: run.id } });
+    await db.webhookMessage.update({ where: { id: message.id }, data: { fannedOutAt: new Date() } });
+    const delivery = await db.webhookDelivery.create({
+      data: {
+        id: `crashed-${run.id}`,
+        tenantId: seed.tenant.id,
+        messageId: message.id,
+        endpointId: endpoint.id,
+        workflowRunId: run.id,
+        attemptCount: 1,
+        attemptLimit: 3,
+        nextAttemptAt: new Date(),
+        lockedBy: 'crashed-instance',
+        lockedUntil: new Date(Date.now() + 700),
+      },
+    });
+    dispatcher = new WebhookDispatcher({ instanceId: 'survivor' }).start();
+    await receiver.waitFor(1);
+    const after = await eventually(async () => {
+      const row = await db.webhookDelivery.findUniqueOrThrow({ where: { id: delivery.id } });
+      return row.status === 'SUCCEEDED' ? row : null;
+    });
+    expect(after.attemptCount).toBe(2);
+    expect(receiver.received[0]!.verified).toBe(true);
+  });
+});

@@ -1,0 +1,165 @@
+import './env.js';
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { db } from '../../../src/db.js';
+import { WebhookDispatcher } from '../../../src/modules/webhook/dispatcher.js';
+import { RUN_CHANNEL, startPgRunUpdates } from '../../../src/modules/webhook/run-updates.js';
+import { createLogger } from '../../../src/lib/logger.js';
+import { app, ok } from '../../helpers/app.js';
+import { seedTenant } from '../../helpers/seed.js';
+import { endpointFor, eventually, Receiver, routedWorkflow } from './support.js';
+
+const onPostgres = inject('databaseKind') === 'postgresql';
+const TRIGGER = `mutation Trigger($input: TriggerWorkflowInput!) { triggerWorkflow(input: $input) { id } }`;
+
+const receivers: Receiver[] = [];
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((r) => r.stop()));
+});
+
+/** Opens `workflowRunUpdated` over Server-Sent Events and collects each event's run. */
+async function subscribe(runId: string, apiKey: string) {
+  const response = await app.yoga.fetch(
+    'http://keygate.test/graphql',
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': apiKey },
+      body: JSON.stringify({ query: `subscription Watch($id: ID!) { workflowRunUpdated(id: $id) { id status attempts { number httpStatus } } }`, variables: { id: runId } }),
+    },
+    { req: { socket: { remoteAddress: '127.0.0.1' } } },
+  );
+  expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+  const events: { status: string; attempts: { number: number }[] }[] = [];
+  const errors: unknown[] = [];
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const pump = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const chunk = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = chunk.split('\n').find((line) => line.startsWith('data:'));
+        if (!data || data.trim() === 'data:') continue;
+        const body = JSON.parse(data.slice(5));
+        if (body.errors) errors.push(...body.errors);
+        if (body.data?.workflowRunUpdated) events.push(body.data.workflowRunUpdated);
+      }
+    }
+  })();
+  return { events, errors, close: async () => { await reader.cancel().catch(() => {}); await pump; } };
+}
+
+describe('workflowRunUpdated over Server-Sent Events', () => {
+  let dispatcher: WebhookDispatcher | undefined;
+  afterAll(async () => {
+    await dispatcher?.stop();
+  });
+
+  it('streams the run as it goes from QUEUED to DELIVERED', async () => {
+    const seed = await seedTenant();
+    const receiver = new Receiver();
+    receivers.push(receiver);
+    receiver.answer([500], 200);
+    const { endpoint } = await endpointFor(seed, ['workflow.run.triggered'], receiver);
+    const workflow = await routedWorkflow(seed, endpoint.id);
+    const key = await seed.createKey();
+    const run = (await ok<{ triggerWorkflow: { id: string } }, unknown>(TRIGGER, { input: { projectId: seed.project.id, workflowId: workflow.id } }, { apiKey: key.secret })).triggerWorkflow;
+    const stream = await subscribe(run.id, key.secret);
+    await eventually(async () => stream.events.length >= 1);
+    expect(stream.events[0]!.status).toBe('QUEUED');
+    dispatcher = new WebhookDispatcher({ instanceId: 'sse-test' }).start();
+    const last = await eventually(async () => stream.events.find((e) => e.status === 'DELIVERED'));
+    expect(last.attempts.map((a) => a.number)).toEqual([1, 2]);
+    await stream.close();
+  });
+
+  it('refuses a run of another tenant', async () => {
+    const seed = await seedTenant();
+    const other = await seedTenant();
+    const key = await other.createKey();
+    const run = await db.workflowRun.create({ data: { tenantId: seed.tenant.id, projectId: seed.project.id, workflowId: seed.workflow.id, input: {}, triggeredByKind: 'SYSTEM' } });
+    const stream = await subscribe(run.id, key.secret);
+    await eventually(async () => stream.errors.length > 0 || null);
+    expect(stream.errors[0]).toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+    expect(stream.events).toEqual([]);
+    await stream.close();
+  });
+});
+
+describe.runIf(onPostgres)('several instances on one PostgreSQL', () => {
+  const url = () => process.env.DATABASE_URL!;
+  let channel: ReturnType<typeof startPgRunUpdates> | undefined;
+  afterAll(async () => {
+    await channel?.stop();
+  });
+
+  it('two dispatchers never deliver the same attempt twice (SKIP LOCKED claims)', async () => {
+    const seed = await seedTenant();
+    const receiver = new Receiver();
+    receivers.push(receiver);
+    const { endpoint } = await endpointFor(seed, ['workflow.run.triggered'], receiver);
+    const workflow = await routedWorkflow(seed, endpoint.id);
+    const key = await seed.createKey();
+    const runs = await Promise.all(
+      Array.from({ length: 40 }, (_, n) =>
+        ok<{ triggerWorkflow: { id: string } }, unknown>(TRIGGER, { input: { projectId: seed.project.id, workflowId: workflow.id, input: { n } } }, { apiKey: key.secret }),
+      ),
+    );
+    // Generous timeouts: this one process is the receiver and both instances, on a shared machine.
+    const patient = { ...app.config, webhooks: { ...app.config.webhooks, timeoutMs: 10_000 } };
+    const one = new WebhookDispatcher({ instanceId: 'instance-one', config: patient }).start();
+    const two = new WebhookDispatcher({ instanceId: 'instance-two', config: patient }).start();
+    try {
+      await receiver.waitFor(40);
+      await eventually(async () => (await db.workflowRun.count({ where: { workflowId: workflow.id, status: 'DELIVERED' } })) === 40);
+    } finally {
+      await Promise.all([one.stop(), two.stop()]);
+    }
+    const ids = receiver.received.map((r) => r.id);
+    expect(ids).toHaveLength(40);
+    expect(new Set(ids).size).toBe(40);
+    expect(receiver.received.every((r) => r.verified)).toBe(true);
+    const attempts = await db.webhookAttempt.findMany({ where: { workflowRunId: { in: runs.map((r) => r.triggerWorkflow.id) } } });
+    expect(attempts).toHaveLength(40);
+    expect(attempts.every((a) => a.number === 1)).toBe(true);
+  });
+
+  it('carries run updates across instances through LISTEN/NOTIFY', async () => {
+    channel = startPgRunUpdates({ connectionString: url(), logger: createLogger('silent') });
+    await channel.ready;
+    const { runUpdates } = await import('../../../src/modules/webhook/run-updates.js');
+    const heard = (async () => {
+      for await (const id of runUpdates.subscribe('run:from-elsewhere')) return id;
+    })();
+    // Another instance's NOTIFY, on a connection of its own.
+    const elsewhere = new pg.Client({ connectionString: url() });
+    await elsewhere.connect();
+    try {
+      await eventually(async () => {
+        await elsewhere.query('SELECT pg_notify($1, $2)', [RUN_CHANNEL, 'from-elsewhere']);
+        return (await Promise.race([heard, new Promise((resolve) => setTimeout(() => resolve(null), 100))])) as string | null;
+      });
+    } finally {
+      await elsewhere.end();
+    }
+  });
+});
+
+describe.skipIf(onPostgres)('several instances on one PostgreSQL', () => {
+  it.skip('needs PostgreSQL (KEYGATE_TEST_PG_URL): SQLite runs one dispatcher', () => {});
+
+  it('SQLite refuses a second dispatcher in the process', () => {
+    const first = new WebhookDispatcher({ instanceId: 'only' }).start();
+    try {
+      expect(() => new WebhookDispatcher({ instanceId: 'second' }).start()).toThrow(/one webhook dispatcher/);
+    } finally {
+      void first.stop();
+    }
+  });
+});
+
