@@ -128,7 +128,7 @@ builder.queryFields((t) => ({
     type: 'WorkflowRun',
     description: 'One run, with its status and delivery attempts. Needs projects:read or workflows:trigger and access to its project.',
     args: { id: t.arg.id({ required: true, description: 'The run’s id.' }) },
-    authScopes: { authenticated: true },
+    authScopes: { can: 'workflow:read' },
     resolve: async (query, _root, { id }, { auth }) => {
       const run = await findReadableRun(auth, String(id));
       return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });
@@ -256,7 +256,7 @@ builder.mutationFields((t) => ({
     type: 'WorkflowRun',
     description: 'Sends a FAILED run to its endpoint again, with a fresh set of attempts (status back to QUEUED). Needs workflows:trigger or webhooks:manage and access to the project.',
     args: { id: t.arg.id({ required: true, description: 'The failed run.' }) },
-    authScopes: { authenticated: true },
+    authScopes: { can: 'workflow:redeliver' },
     resolve: async (query, _root, { id }, { auth }) => {
       const run = await redeliverWorkflowRun(auth, String(id));
       return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });

@@ -121,13 +121,13 @@ describe('schema view per caller', () => {
     expect(query).toEqual(expect.arrayContaining(['apiKeys', 'projects', 'workflowRuns', 'viewer']));
     expect(query).not.toContain('users');
     expect(query).not.toContain('trustedDocuments');
-    expect(mutation.sort()).toEqual(['deliverData', 'signIn', 'triggerWorkflow']);
+    expect(mutation.sort()).toEqual(['deliverData', 'redeliverWorkflowRun', 'signIn', 'triggerWorkflow']);
     expect(sdl.getType('CreateApiKeyInput')).toBeUndefined();
     expect(sdl.getType('TriggerWorkflowInput')).toBeDefined();
 
     const introspected = await execute('{ __schema { mutationType { fields { name } } } }', undefined, { apiKey: key.secret });
     const fields = (introspected.data as { __schema: { mutationType: { fields: { name: string }[] } } }).__schema.mutationType.fields.map((f) => f.name);
-    expect(fields.sort()).toEqual(['deliverData', 'signIn', 'triggerWorkflow']);
+    expect(fields.sort()).toEqual(['deliverData', 'redeliverWorkflowRun', 'signIn', 'triggerWorkflow']);
 
     const admin = buildSchema((await schemaView({ authorization: `Bearer ${seed.admin.token}` })).text);
     expect(Object.keys(admin.getMutationType()!.getFields())).toContain('createApiKey');
