@@ -28,6 +28,7 @@ function record(i: number): VerifiedKey {
     projectAccess: 'ALL',
     projectIds: new Set(),
     ipAllowlist: [],
+    controls: null,
   };
 }
 

@@ -10,6 +10,8 @@
  *   (e) `triggerWorkflow` with an API key              a durable write per request (group commit)
  *   (f) session `viewer`, cache off                    one prepared session statement per request
  *   (g) (c) with usage counting off                    what per-key usage counting costs (issue 17)
+ *   (h) `viewer` by `documentId`, TRUSTED_ONLY key     trusted-document lookup + persisted-operations plugin
+ *   (i) `viewer`, key with a cost budget               pricing + one budget counter per request (memory)
  *
  * Options: --duration <s> (8), --warmup <s> (2), --connections <n> (50), --rounds <n> (3:
  * each scenario measured n times, reads interleaved, medians reported), --only a,d (a subset,
@@ -23,11 +25,11 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { tempPostgres, tempSqlite, type TempDatabase } from './lib/databases.js';
-import { request } from './lib/graphql.js';
+import { gql } from './lib/graphql.js';
 import { measure, type LoadOptions, type LoadSpec, type Measurement } from './lib/load.js';
 import { describeMachine } from './lib/machine.js';
-import { keygateEnv, startServer, type Server } from './lib/processes.js';
-import { seedOverHttp } from './lib/seed-http.js';
+import { BENCH_ADMIN, keygateEnv, startServer, type Server } from './lib/processes.js';
+import { seedOverHttp, signIn } from './lib/seed-http.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -131,6 +133,7 @@ async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise
     const uncounted = await start('keygate (usage counting off)', 'src/index.ts', keygateEnv(database.url, { KEYGATE_USAGE_COUNTING: 'false' }), '/ready');
 
     const asKey = { 'x-api-key': seed.apiKey };
+    const controls = await seedKeyControls(keygate.url, seed.tenantId);
     const trigger = JSON.stringify({
       query: 'mutation BenchTrigger($input: TriggerWorkflowInput!) { triggerWorkflow(input: $input) { id } }',
       variables: { input: { projectId: seed.projectId, workflowId: seed.workflowId, input: { source: 'bench' } } },
@@ -143,6 +146,8 @@ async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise
       { label: '(e) `triggerWorkflow`, API key', spec: { url: keygate.url, serverPid: keygate.process.pid, body: trigger, headers: asKey }, writes: true },
       { label: '(f) `{ viewer { kind } }`, session, cache off', spec: { url: cacheOff.url, serverPid: cacheOff.process.pid, body: VIEWER, headers: { authorization: `Bearer ${seed.sessionToken}` } } },
       { label: '(g) (c) with usage counting off', spec: { url: uncounted.url, serverPid: uncounted.process.pid, body: VIEWER, headers: asKey } },
+      { label: '(h) `viewer` by documentId, TRUSTED_ONLY key', spec: { url: keygate.url, serverPid: keygate.process.pid, body: JSON.stringify({ documentId: controls.documentId }), headers: { 'x-api-key': controls.trustedOnlyKey } } },
+      { label: '(i) `{ viewer { kind } }`, key with a cost budget', spec: { url: keygate.url, serverPid: keygate.process.pid, body: VIEWER, headers: { 'x-api-key': controls.budgetedKey } } },
     ];
 
     const only = args.only?.split(',').map((letter) => `(${letter.trim()})`);
@@ -189,8 +194,9 @@ function median(results: Measurement[]): Measurement {
 
 /** A scenario that errors would measure error handling: check one answer first. */
 async function assertAnswers(spec: LoadSpec): Promise<void> {
-  const { query, variables } = JSON.parse(spec.body) as { query: string; variables?: Record<string, unknown> };
-  const result = await request(spec.url, query, variables, spec.headers);
+  // The body as the load sends it (a `documentId` body has no `query`).
+  const response = await fetch(`${spec.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...spec.headers }, body: spec.body });
+  const result = { status: response.status, ...((await response.json()) as { data?: unknown; errors?: unknown[] }) };
   if (result.status !== 200 || result.errors?.length || !result.data) {
     throw new Error(`scenario does not answer cleanly (${result.status}): ${JSON.stringify(result.errors)}`);
   }
@@ -213,6 +219,14 @@ function table(rows: Row[], kind: TempDatabase['kind']): string[] {
     lines.push(`- warm-cache key viewer: ${(warm * 100).toFixed(0)}% of bare Yoga (target ≥ ${TARGETS.warmKey * 100}%): ${warm >= TARGETS.warmKey ? 'met' : 'MISSED'}`);
   }
   const check = (label: string, value: number, target: number) => `${label}: ${(value * 100).toFixed(0)}% of bare Yoga (target ≥ ${target * 100}%): ${value >= target ? 'met' : 'MISSED'}`;
+  // Issue 16: the GraphQL key controls against the unrestricted warm key (c).
+  for (const prefix of ['(h)', '(i)']) {
+    const row = rows.find((r) => r.label.startsWith(prefix));
+    if (row && warmRow) {
+      const share = row.result.rps / warmRow.result.rps;
+      lines.push(`- ${prefix} vs. the unrestricted key (c): ${share.toFixed(2)} (target ≥ ${TARGETS.warmKey}): ${share >= TARGETS.warmKey ? 'met' : 'MISSED'}`);
+    }
+  }
   const sessionRow = rows.find((row) => row.label.startsWith('(b)'));
   if (sessionRow) lines.push(`- ${check('session viewer, warm', ratio(sessionRow), TARGETS.session)}`);
   const writeRow = rows.find((row) => row.label.startsWith('(e)'));
@@ -248,4 +262,20 @@ function cpuRatio(baseline: Row, row: Row): string {
   const base = baseline.result.cpuUsPerRequest;
   const own = row.result.cpuUsPerRequest;
   return base === undefined || own === undefined || own === 0 ? '–' : (base / own).toFixed(2);
+}
+
+/** Issue 16's keys: one in a TRUSTED_ONLY group (viewer trusted), one in a group with a budget too large to run out. */
+async function seedKeyControls(url: string, tenantId: string) {
+  const root = { authorization: `Bearer ${await signIn(url, BENCH_ADMIN.email, BENCH_ADMIN.password)}` };
+  const call = (query: string, variables: Record<string, unknown>) => gql(url, query, variables, root);
+  const makeGroup = async (name: string, extra: Record<string, unknown>) =>
+    (await call('mutation($input: CreateAuthorizationGroupInput!) { createAuthorizationGroup(input: $input) { id } }', {
+      input: { tenantId, name, type: 'TENANT_API_KEY', permissions: ['projects:read'], ...extra },
+    })).createAuthorizationGroup.id as string;
+  const makeKey = async (groupId: string) =>
+    (await call('mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', { input: { tenantId, name: `Bench ${groupId}`, authorizationGroupId: groupId } })).createApiKey.secret as string;
+  const trustedGroup = await makeGroup('Trusted only', { operationPolicy: 'TRUSTED_ONLY' });
+  const added = await call('mutation($g: ID!, $d: [String!]) { addTrustedDocuments(authorizationGroupId: $g, documents: $d) { id } }', { g: trustedGroup, d: ['{ viewer { kind } }'] });
+  const budgetGroup = await makeGroup('Budgeted', { costBudget: { points: 1_000_000_000, windowSeconds: 3600 } });
+  return { documentId: added.addTrustedDocuments[0].id as string, trustedOnlyKey: await makeKey(trustedGroup), budgetedKey: await makeKey(budgetGroup) };
 }

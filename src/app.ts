@@ -22,6 +22,9 @@ import { useGatewayEndpoints } from './gateway/endpoints.js';
 import { createGatewayRuntime, gatewaySchema, type GatewayRuntime } from './gateway/index.js';
 import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { useCostControls } from './modules/key-controls/cost-budget.js';
+import { useOperationPolicy } from './modules/key-controls/operation-policy.js';
+import { useSchemaView } from './modules/key-controls/schema-view.js';
 import { schema as keygateSchema } from './schema/index.js';
 import { connectionArgumentError, isConnectionArgumentError } from './schema/pagination.js';
 import { createSecurity, isDatabaseUnavailable, useReadiness } from './security/index.js';
@@ -55,10 +58,13 @@ export function createApp(options: AppOptions = {}) {
   const lastUsed = new LastUsedRecorder(createKeyUseWriter(config.databaseUrl, db), logger, config.lastUsedFlushMs, writePreviousSecretUses);
   const usage = new UsageRecorder({ db, logger, flushIntervalMs: config.lastUsedFlushMs, enabled: config.usageCounting });
   const security = createSecurity(config, logger);
+  const authenticator = createAuthenticator({
+    strategies: [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed, usage })],
+    trustedProxies: config.trustedProxies,
+  });
   // The inbound webhook route re-enters this Yoga instance as deliverData (see inbound.ts).
   const inbound: { yoga?: { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response } } = {};
   const gateway = options.gateway ?? createGatewayRuntime(config, logger);
-  const strategies = [sessionStrategy({ cache: sessionCache }), apiKeyStrategy({ format: config.keyFormat, cache: keyCache, lastUsed, usage })];
 
   const yoga = createYoga<ServerContext, Context>({
     schema: options.schema ?? keygateSchema,
@@ -66,6 +72,8 @@ export function createApp(options: AppOptions = {}) {
     ...graphiqlOptions(config.graphiql),
     landingPage: false,
     ...security.yogaOptions,
+    // GraphQL over HTTP's persisted documents (modules/key-controls/operation-policy.ts).
+    extraParamNames: ['documentId'],
     // Yoga's own log lines go through our logger, reduced to their message: printing a
     // GraphQLError whole would quote the request's source, and a signIn written inline
     // carries a password. Expected errors (those with a code) are the client's business.
@@ -109,16 +117,19 @@ export function createApp(options: AppOptions = {}) {
       useGatewayEndpoints({
         keys: gateway.keys,
         tokens: gateway.tokens,
-        authenticate: createAuthenticator(strategies),
+        authenticate: authenticator.authenticate,
         rateLimitCheck: security.rateLimitCheck,
         credentialFailures: security.credentialFailures,
         trustedProxies: config.trustedProxies,
         logger,
       }),
-      useAuth({ strategies, trustedProxies: config.trustedProxies }),
+      useSchemaView({ authenticator, introspection: config.introspection, schema: options.schema ?? keygateSchema }),
+      ...useOperationPolicy({ authenticator, logger }),
+      useAuth(authenticator),
       // Before the rate limits, so their refusals are counted too.
       useUsageCounting(usage),
       ...security.afterAuth,
+      useCostControls({ maxCost: config.queryLimits.maxCost, store: security.store, logger, authenticator }),
       useReadiness({ db, databaseUrl: config.databaseUrl }),
     ] as Plugin[],
   });

@@ -41,6 +41,7 @@ export type Action =
   | 'user:read'
   | 'user:manage'
   | 'audit:read'
+  | 'trusted_document:manage'
   | 'webhook:manage'
   | 'workflow:redeliver';
 
@@ -80,6 +81,9 @@ const RULES: Record<Action, Rule> = {
   'user:read': { session: true, anyOf: ['users:manage'] },
   'user:manage': { session: true, anyOf: ['users:manage'] },
   'audit:read': { anyOf: ['audit:read'] },
+  // A group's trusted documents decide what its keys may run: managed like the group itself,
+  // and read the same way (the documents are the group's configuration).
+  'trusted_document:manage': { session: true, anyOf: ['authorization_groups:manage'] },
   // Endpoints hold signing secrets and decide where tenant data is sent: sessions only.
   'webhook:manage': { session: true, anyOf: ['webhooks:manage'] },
   // Sending a failed run again: whoever may trigger it, or manages the endpoints.
@@ -118,6 +122,20 @@ export function assertCan(principal: Principal, action: Action, target?: Target)
   }
   if (target) assertWithinScope(actor, target);
   return actor;
+}
+
+/**
+ * Whether the principal's kind, role and permissions allow `action` at all (the target-free
+ * part of `assertCan`). The schema edge's `can` scope and the per-key schema view
+ * (modules/key-controls/schema-view.ts) ask this, so the two cannot disagree with the services.
+ */
+export function mayDo(principal: Principal, action: Action): boolean {
+  if (principal.kind === 'ANONYMOUS') return false;
+  const rule = RULES[action];
+  if (rule.session && principal.kind !== 'SESSION') return false;
+  if (rule.platformAdmin && !isPlatformAdminSession(principal)) return false;
+  if (rule.tenantAdmin && !isTenantAdminSession(principal)) return false;
+  return !rule.anyOf || rule.anyOf.some((permission) => principal.permissions.has(permission));
 }
 
 /**

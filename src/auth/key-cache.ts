@@ -14,6 +14,7 @@
  */
 import type { AddressRange } from '../lib/ip.js';
 import type { Permission } from './permissions.js';
+import type { GroupControls } from './principal.js';
 
 export type VerifiedKey = {
   id: string;
@@ -34,6 +35,8 @@ export type VerifiedKey = {
   matchedPreviousSecret?: boolean;
   /** Checked on every request like expiresAt; null unless matchedPreviousSecret. */
   previousSecretExpiresAt?: Date | null;
+  /** The group's GraphQL controls (null: none); group edits evict the entry like permission edits. */
+  controls: GroupControls | null;
 };
 
 type Entry<Value> = { value: Value | null; storedAt: number };

@@ -20,6 +20,7 @@ import { openSqlite } from '../db/sqlite.js';
 import { parseAddressRange } from '../lib/ip.js';
 import type { VerifiedKey } from './key-cache.js';
 import { toPermissions } from './permissions.js';
+import type { GroupControls, OperationPolicy, TrustedDocumentEntry } from './principal.js';
 
 export type KeyLookup = {
   /** The key whose secret has this SHA-256 digest, or null. Throws when the database cannot answer. */
@@ -43,7 +44,12 @@ type KeyRow = {
   permissions: unknown;
   previousSecretDigest: string | null;
   previousSecretExpiresAt: string | number | Date | null;
+  operationPolicy: OperationPolicy | null;
+  costBudgetPoints: number | bigint | null;
+  costBudgetWindowSeconds: number | bigint | null;
 };
+
+type DocumentRow = { documentId: string; manifestId: string | null; operationName: string | null; document: string };
 
 /**
  * Tenant and group come from scalar subqueries rather than joins, so the plan stays "the key
@@ -53,7 +59,10 @@ type KeyRow = {
 const KEY_COLUMNS = `k."id", k."name", k."prefix", k."role", k."status", k."tenantId", k."organizationId",
   k."authorizationGroupId", k."projectAccess", k."ipAllowlist", k."previousSecretDigest",
   (SELECT t."isSystem" FROM "Tenant" t WHERE t."id" = k."tenantId") AS "tenantIsSystem",
-  (SELECT g."permissions" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "permissions"`;
+  (SELECT g."permissions" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "permissions",
+  (SELECT g."operationPolicy" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "operationPolicy",
+  (SELECT g."costBudgetPoints" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "costBudgetPoints",
+  (SELECT g."costBudgetWindowSeconds" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "costBudgetWindowSeconds"`;
 
 /**
  * A digest matches the key's current secret or, during a rotation grace, its previous one
@@ -62,6 +71,10 @@ const KEY_COLUMNS = `k."id", k."name", k."prefix", k."role", k."status", k."tena
  */
 const SQLITE_KEY = `SELECT ${KEY_COLUMNS}, k."expiresAt", k."previousSecretExpiresAt" FROM "ApiKey" k WHERE k."secretDigest" = ?1 OR k."previousSecretDigest" = ?1`;
 const SQLITE_PROJECTS = `SELECT "projectId" FROM "ApiKeyProject" WHERE "apiKeyId" = ?`;
+/** Only for AUDIT and TRUSTED_ONLY groups: the documents their keys' requests are matched against. */
+const DOCUMENT_COLUMNS = `"documentId", "manifestId", "operationName", "document" FROM "TrustedDocument" WHERE "authorizationGroupId"`;
+const SQLITE_DOCUMENTS = `SELECT ${DOCUMENT_COLUMNS} = ?`;
+const PG_DOCUMENTS = `SELECT ${DOCUMENT_COLUMNS} = $1`;
 /**
  * Prisma stores UTC in `timestamp without time zone`; pg would read that as local time, so
  * the instant travels as epoch milliseconds instead.
@@ -79,7 +92,7 @@ export function createKeyLookup(databaseUrl: string): KeyLookup {
 export const keyLookup: KeyLookup = createKeyLookup(getConfig().databaseUrl);
 
 function sqliteLookup(url: string): KeyLookup {
-  let statements: { key: Database.Statement; projects: Database.Statement; connection: Database.Database } | null = null;
+  let statements: { key: Database.Statement; projects: Database.Statement; documents: Database.Statement; connection: Database.Database } | null = null;
 
   // Opened on first use: the server creates the app before it applies migrations.
   function prepared() {
@@ -88,7 +101,12 @@ function sqliteLookup(url: string): KeyLookup {
       // the event loop (libsql is synchronous), so past it the request fails closed (503).
       const connection = openSqlite(url, 250);
       try {
-        statements = { connection, key: connection.prepare(SQLITE_KEY), projects: connection.prepare(SQLITE_PROJECTS) };
+        statements = {
+          connection,
+          key: connection.prepare(SQLITE_KEY),
+          projects: connection.prepare(SQLITE_PROJECTS),
+          documents: connection.prepare(SQLITE_DOCUMENTS),
+        };
       } catch (error) {
         connection.close();
         throw error;
@@ -99,11 +117,12 @@ function sqliteLookup(url: string): KeyLookup {
 
   return {
     async findByDigest(secretDigest) {
-      const { key, projects } = prepared();
+      const { key, projects, documents } = prepared();
       const row = key.get(secretDigest) as KeyRow | undefined;
       if (!row) return null;
       const projectIds = row.projectAccess === 'SELECTED' ? (projects.all(row.id) as { projectId: string }[]).map((p) => p.projectId) : [];
-      return toVerifiedKey(row, projectIds, secretDigest);
+      const trusted = needsDocuments(row) ? (documents.all(row.authorizationGroupId) as DocumentRow[]) : [];
+      return toVerifiedKey(row, projectIds, secretDigest, trusted);
     },
     async close() {
       statements?.connection.close();
@@ -127,13 +146,36 @@ function postgresLookup(connectionString: string): KeyLookup {
         row.projectAccess === 'SELECTED'
           ? (await pool.query<{ projectId: string }>({ name: 'keygate_key_projects', text: PG_PROJECTS, values: [row.id] })).rows.map((p) => p.projectId)
           : [];
-      return toVerifiedKey(row, projectIds, secretDigest);
+      const trusted = needsDocuments(row)
+        ? (await pool.query<DocumentRow>({ name: 'keygate_trusted_documents', text: PG_DOCUMENTS, values: [row.authorizationGroupId] })).rows
+        : [];
+      return toVerifiedKey(row, projectIds, secretDigest, trusted);
     },
     close: () => pool.end(),
   };
 }
 
-function toVerifiedKey(row: KeyRow, projectIds: string[], secretDigest: string): VerifiedKey {
+function needsDocuments(row: KeyRow): boolean {
+  return row.operationPolicy === 'AUDIT' || row.operationPolicy === 'TRUSTED_ONLY';
+}
+
+/** Null for the common group (ANY, no budget), so the request path skips the controls with one check. */
+function toControls(row: KeyRow, documents: DocumentRow[]): GroupControls | null {
+  const policy = row.operationPolicy ?? 'ANY';
+  const points = row.costBudgetPoints === null ? null : Number(row.costBudgetPoints);
+  const windowSeconds = row.costBudgetWindowSeconds === null ? null : Number(row.costBudgetWindowSeconds);
+  const costBudget = points && windowSeconds ? { points, windowSeconds } : null;
+  if (policy === 'ANY' && !costBudget) return null;
+  const trustedDocuments = new Map<string, TrustedDocumentEntry>();
+  for (const { documentId, manifestId, operationName, document } of documents) {
+    const entry = { documentId, operationName, document };
+    trustedDocuments.set(documentId, entry);
+    if (manifestId) trustedDocuments.set(manifestId, entry);
+  }
+  return { groupId: row.authorizationGroupId, operationPolicy: policy, trustedDocuments, costBudget };
+}
+
+function toVerifiedKey(row: KeyRow, projectIds: string[], secretDigest: string, documents: DocumentRow[] = []): VerifiedKey {
   const matchedPreviousSecret = row.previousSecretDigest === secretDigest;
   return {
     id: row.id,
@@ -153,6 +195,7 @@ function toVerifiedKey(row: KeyRow, projectIds: string[], secretDigest: string):
     matchedPreviousSecret,
     // Only the previous secret's entry needs it; an unreadable one reads as "already over".
     previousSecretExpiresAt: matchedPreviousSecret ? (toDate(row.previousSecretExpiresAt) ?? new Date(0)) : null,
+    controls: toControls(row, documents),
   };
 }
 

@@ -32,7 +32,30 @@ export type ApiKeyPrincipal = Authenticated & {
     projectIds: ReadonlySet<string>;
     /** The request authenticated with the key's previous secret, during a rotation grace. */
     usedPreviousSecret?: boolean;
+    /** Its group's operation policy and cost budget; null (or absent) when the group sets neither. */
+    controls?: GroupControls | null;
   };
+};
+
+export type OperationPolicy = 'ANY' | 'AUDIT' | 'TRUSTED_ONLY';
+
+/** A trusted document of the key's group, as the request path needs it. */
+export type TrustedDocumentEntry = { documentId: string; operationName: string | null; document: string };
+
+/**
+ * The GraphQL controls of a key's authorization group (modules/key-controls). Null on the
+ * principal when the group has none (policy ANY, no budget): the common case, and the hot
+ * path then checks one null and does nothing else.
+ */
+export type GroupControls = {
+  groupId: string;
+  operationPolicy: OperationPolicy;
+  /**
+   * The group's trusted documents by `sha256:<hex>` id, and by the manifest id a client gave
+   * them (Relay's ids). Loaded only for AUDIT and TRUSTED_ONLY groups.
+   */
+  trustedDocuments: ReadonlyMap<string, TrustedDocumentEntry>;
+  costBudget: { points: number; windowSeconds: number } | null;
 };
 
 export type AnonymousPrincipal = { kind: 'ANONYMOUS' };

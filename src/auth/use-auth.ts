@@ -24,28 +24,66 @@ export type UseAuthOptions = {
 
 export type AuthContext = { auth: Principal; clientAddress: string | null; workspaceId: string | null };
 
-export function useAuth(options: UseAuthOptions): Plugin<AuthContext & ServerContext> {
+/**
+ * Credential → principal, at most once per request. The auth plugin asks it while building
+ * the context; the trusted-documents policy (modules/key-controls) must know the key before
+ * that, while the request's parameters are read, and gets the same answer (and the same
+ * failure, which the auth plugin then reports, so the credential throttle counts it once).
+ */
+export type Authenticator = {
+  forRequest(request: Request, server: ServerContext): Promise<AuthContext>;
+  /** The answer of an earlier `forRequest` for this request, if any. */
+  peek(request: Request): Promise<AuthContext> | undefined;
+  /** A credential alone → principal, unmemoized: for requests outside GraphQL (/auth/verify, gateway/forward-auth.ts). */
+  authenticate(credential: string, clientAddress: string | null): Promise<Principal>;
+};
+
+export function createAuthenticator(options: UseAuthOptions): Authenticator {
   const trustedProxies = options.trustedProxies ?? [];
-  const authenticate = createAuthenticator(options.strategies);
+  const answers = new WeakMap<Request, Promise<AuthContext>>();
+  const authenticate = authenticateWith(options.strategies);
+
+  async function resolve(request: Request, server: ServerContext): Promise<AuthContext> {
+    const headers = request.headers;
+    const clientAddress = resolveClientAddress(server.req?.socket?.remoteAddress ?? null, headers, trustedProxies);
+    const credential = extractCredential(headers);
+    const auth = credential ? await authenticate(credential, clientAddress) : ANONYMOUS;
+    return { auth, clientAddress, workspaceId: headers.get('x-workspace-id')?.trim() || null };
+  }
+
   return {
-    async onContextBuilding({ context, extendContext }) {
-      const headers = context.request.headers;
-      const clientAddress = resolveClientAddress(context.req?.socket?.remoteAddress ?? null, headers, trustedProxies);
-      const credential = extractCredential(headers);
-      const auth = credential ? await authenticate(credential, clientAddress) : ANONYMOUS;
-      extendContext({ auth, clientAddress, workspaceId: headers.get('x-workspace-id')?.trim() || null });
+    forRequest(request, server) {
+      let answer = answers.get(request);
+      if (!answer) {
+        answer = resolve(request, server);
+        // Whoever awaits it sees the failure; this only keeps an unawaited one from being "unhandled".
+        answer.catch(() => {});
+        answers.set(request, answer);
+      }
+      return answer;
     },
+    peek: (request) => answers.get(request),
+    authenticate,
   };
 }
 
-/** The strategies in order, as one function; also used by /auth/verify (gateway/forward-auth.ts). */
-export function createAuthenticator(strategies: readonly AuthStrategy[]) {
+/** The strategies in order, as one function: the first that recognizes the credential decides. */
+function authenticateWith(strategies: readonly AuthStrategy[]) {
   return async function authenticate(credential: string, clientAddress: string | null): Promise<Principal> {
     for (const strategy of strategies) {
       const principal = await strategy.authenticate(credential, { clientAddress });
       if (principal) return principal;
     }
     throw unauthenticated('INVALID', 'The credential is not a keygate API key or session token.');
+  };
+}
+
+export function useAuth(options: UseAuthOptions | Authenticator): Plugin<AuthContext & ServerContext> {
+  const authenticator = 'forRequest' in options ? options : createAuthenticator(options);
+  return {
+    async onContextBuilding({ context, extendContext }) {
+      extendContext(await authenticator.forRequest(context.request, context));
+    },
   };
 }
 

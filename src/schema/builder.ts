@@ -6,8 +6,8 @@ import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
-import { isPlatformAdminSession } from '../auth/access.js';
-import { hasPermission } from '../auth/principal.js';
+import { assertCan, isPlatformAdminSession, mayDo, type Action } from '../auth/access.js';
+import { hasPermission, type Principal } from '../auth/principal.js';
 import type { Permission } from '../auth/permissions.js';
 import type { Context } from '../context.js';
 import { db } from '../db.js';
@@ -26,6 +26,8 @@ export const builder = new SchemaBuilder<{
     /** A platform administrator's session (not an ADMIN key): tenant administration. */
     platformAdmin: boolean;
     permission: Permission;
+    /** What access.ts's rule for this action allows without a target (kind, role, permissions). */
+    can: Action;
   };
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
@@ -37,14 +39,9 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
-    authScopes: (context) => ({
-      authenticated: context.auth.kind !== 'ANONYMOUS',
-      session: context.auth.kind === 'SESSION',
-      platformAdmin: isPlatformAdminSession(context.auth),
-      permission: (permission) => hasPermission(context.auth, permission),
-    }),
+    authScopes: (context) => scopesOf(context.auth),
     unauthorizedError: (_parent, context, _info, result) =>
-      context.auth.kind === 'ANONYMOUS' ? unauthenticated('MISSING') : forbidden(describeFailure(result.failure)),
+      context.auth.kind === 'ANONYMOUS' ? unauthenticated('MISSING') : forbidden(describeFailure(result.failure, context.auth)),
   },
   prisma: {
     client: db,
@@ -77,18 +74,43 @@ export const builder = new SchemaBuilder<{
   },
 });
 
+/**
+ * The scopes a principal has, for the schema edge and for the per-key schema view
+ * (modules/key-controls/schema-view.ts), which evaluates root fields' `authScopes` with them.
+ */
+export function scopesOf(principal: Principal) {
+  return {
+    authenticated: principal.kind !== 'ANONYMOUS',
+    session: principal.kind === 'SESSION',
+    platformAdmin: isPlatformAdminSession(principal),
+    permission: (permission: Permission) => hasPermission(principal, permission),
+    can: (action: Action) => mayDo(principal, action),
+  };
+}
+
 /** Turns scope-auth's failure tree into a message that says what was missing. */
-function describeFailure(failure: AuthFailure): string {
+function describeFailure(failure: AuthFailure, principal: Principal): string {
   switch (failure.kind) {
     case AuthScopeFailureType.AuthScope:
+      if (failure.scope === 'can') return refusalMessage(principal, failure.parameter as Action);
       if (failure.scope === 'session') return 'This operation needs a signed-in session; an API key cannot do it.';
       if (failure.scope === 'permission') return `Missing permission ${String(failure.parameter)}.`;
       if (failure.scope === 'platformAdmin') return 'Only platform administrators may do this.';
       return 'You are not allowed to do this.';
     case AuthScopeFailureType.AllAuthScopes:
     case AuthScopeFailureType.AnyAuthScopes:
-      return failure.failures[0] ? describeFailure(failure.failures[0]) : 'You are not allowed to do this.';
+      return failure.failures[0] ? describeFailure(failure.failures[0], principal) : 'You are not allowed to do this.';
     default:
       return 'You are not allowed to do this.';
   }
+}
+
+/** access.ts's own words for why `action` is refused. */
+function refusalMessage(principal: Principal, action: Action): string {
+  try {
+    assertCan(principal, action);
+  } catch (error) {
+    if (error instanceof Error) return error.message;
+  }
+  return 'You are not allowed to do this.';
 }

@@ -14,6 +14,7 @@ import '../modules/workflow/workflow.schema.js';
 import '../modules/webhook/webhook.schema.js';
 import '../modules/audit/audit.schema.js';
 import '../modules/viewer/viewer.schema.js';
+import '../modules/key-controls/trusted-documents.schema.js';
 
 // Default deny at the schema edge: every root field needs a credential unless it opens
 // itself with `skipTypeScopes` (signIn, viewer), and must state its own rule on top, which

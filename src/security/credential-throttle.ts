@@ -28,6 +28,9 @@ import type { AddressRange } from '../lib/ip.js';
 import type { Logger } from '../lib/logger.js';
 import { retryAfterSeconds, take, type LimiterStore } from './limiter-store.js';
 
+/** Paths outside the GraphQL endpoint that verify credentials (modules/key-controls/schema-view.ts). */
+const CREDENTIAL_ENDPOINTS = new Set(['/schema.graphql']);
+
 /** What signIn asks before and after verifying a password (on the GraphQL context). */
 export type SignInAttempts = {
   /** Takes one attempt for the caller's address; RATE_LIMITED when none is left. */
@@ -104,6 +107,27 @@ export function useCredentialThrottle(
   }
 
   return {
+    // Endpoints besides /graphql that verify a credential (the schema view): the same
+    // refusal while throttled, and their 401s count, or they would be a free guessing oracle.
+    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
+      if (!CREDENTIAL_ENDPOINTS.has(url.pathname)) return;
+      const address = clientAddressOf(request, serverContext);
+      const record = address ? await failures.get(address).catch(() => null) : null;
+      if (record && record.consumedPoints >= limit) {
+        const refusal = rateLimited(retryAfterSeconds(record));
+        endResponse(
+          new fetchAPI.Response(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: 'RATE_LIMITED' } }] }), {
+            status: 429,
+            headers: { 'content-type': 'application/json', 'retry-after': String(retryAfterSeconds(record)) },
+          }),
+        );
+      }
+    },
+    async onResponse({ request, response, serverContext }) {
+      if (response.status !== 401 || !CREDENTIAL_ENDPOINTS.has(new URL(request.url).pathname)) return;
+      const address = clientAddressOf(request, serverContext);
+      if (address) await failures.penalty(address, 1).catch((error: unknown) => logger.warn('could not count a failed credential attempt', { error }));
+    },
     // Before the request is parsed, so a throttled address costs no credential check,
     // no database lookup and no password hash.
     async onRequestParse({ request, serverContext }) {

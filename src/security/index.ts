@@ -45,6 +45,8 @@ export function createSecurity(config: Config, logger: Logger) {
       maxRequestBodySize: false as const,
       cors: corsOptions(config.corsOrigins),
     },
+    /** The counters' store, shared with the cost budgets (modules/key-controls/cost-budget.ts). */
+    store,
     /** Settles once the counters' store (Redis) is connected or has failed to connect. */
     ready: store.ready,
     /** Closes the Redis connection, if any. */

@@ -5,7 +5,8 @@
  *
  * - tokens: a huge document costs parser time and memory before anything else can look at it;
  * - depth: nested relations (key → group → tenant → organizations → …) multiply queries;
- * - cost: wide selections and large `first:` pages multiply rows;
+ * - cost: wide selections and large `first:` pages multiply rows (priced by query-cost.ts,
+ *   refused before execution by modules/key-controls/cost-budget.ts);
  * - aliases: one field asked 1000 times under different names (also a way of running many
  *   signIn guesses in one request);
  * - directives: repeated directives are a known parser/validator denial of service.
@@ -40,7 +41,9 @@ export function useQueryLimits(limits: QueryLimits, { hideSuggestions }: { hideS
     blockFieldSuggestion: { enabled: hideSuggestions, mask: '' },
     maxTokens: { n: limits.maxTokens, ...refuseWith('MAX_TOKENS', limits.maxTokens) },
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, ...refuseWith('MAX_DEPTH', limits.maxDepth) },
-    costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true, ...refuseWith('MAX_COST', limits.maxCost) },
+    // The maximum cost is enforced with the cost budgets' model (query-cost.ts,
+    // modules/key-controls/cost-budget.ts): Armor's estimate cannot be read back for pricing.
+    costLimit: { enabled: false },
     maxAliases: { n: limits.maxAliases, ...refuseWith('MAX_ALIASES', limits.maxAliases) },
     maxDirectives: { n: limits.maxDirectives, ...refuseWith('MAX_DIRECTIVES', limits.maxDirectives) },
   }) as Plugin;

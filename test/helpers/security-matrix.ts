@@ -472,6 +472,18 @@ const OPERATIONS = {
     graphql(`mutation MatrixUpdateApiKey($id: ID!, $input: UpdateApiKeyInput!) { updateApiKey(id: $id, input: $input) { id } }`),
     async (w) => ({ id: await w.freshKey(), input: { name: unique('renamed') } }),
   ),
+  trustedDocuments: operation(
+    graphql(`query MatrixTrustedDocuments($authorizationGroupId: ID!) { trustedDocuments(authorizationGroupId: $authorizationGroupId) { id } }`),
+    (w) => ({ authorizationGroupId: w.seed.keyGroup.id }),
+  ),
+  addTrustedDocuments: operation(
+    graphql(`mutation MatrixAddTrustedDocuments($authorizationGroupId: ID!, $documents: [String!]) { addTrustedDocuments(authorizationGroupId: $authorizationGroupId, documents: $documents) { id } }`),
+    async (w) => ({ authorizationGroupId: await w.freshGroup(), documents: ['query Matrix { viewer { kind } }'] }),
+  ),
+  removeTrustedDocuments: operation(
+    graphql(`mutation MatrixRemoveTrustedDocuments($authorizationGroupId: ID!, $ids: [String!]!) { removeTrustedDocuments(authorizationGroupId: $authorizationGroupId, ids: $ids) }`),
+    async (w) => ({ authorizationGroupId: await w.freshGroup(), ids: [`sha256:${'0'.repeat(64)}`] }),
+  ),
   updateAuthorizationGroup: operation(
     graphql(`mutation MatrixUpdateAuthorizationGroup($id: ID!, $input: UpdateAuthorizationGroupInput!) { updateAuthorizationGroup(id: $id, input: $input) { id } }`),
     async (w) => ({ id: await w.freshGroup(), input: { description: 'edited by the matrix' } }),
@@ -569,6 +581,9 @@ const EXPECTED: Record<OperationName, Row> = {
   triggerWorkflow:          [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   updateApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   updateAuthorizationGroup: [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  trustedDocuments:         [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  addTrustedDocuments:      [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
+  removeTrustedDocuments:   [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   updateOrganization:       [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   updateProject:            [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   updateUser:               [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
@@ -673,4 +688,9 @@ export function schemaOperations(path = 'schema.graphql'): { query: string[]; mu
 export function matrixOperationKind(name: string): OperationTypeNode | undefined {
   const op = (OPERATIONS as Record<string, Operation>)[name];
   return op && operationType(op);
+}
+
+/** One operation of the matrix (document and variables), for other tests that call every root field. */
+export function matrixOperation(name: string): Operation | undefined {
+  return (OPERATIONS as Record<string, Operation>)[name];
 }

@@ -85,6 +85,7 @@ function toPrincipal(key: VerifiedKey): ApiKeyPrincipal {
       projectAccess: key.projectAccess,
       projectIds: key.projectIds,
       ...(key.matchedPreviousSecret ? { usedPreviousSecret: true } : {}),
+      controls: key.controls,
     },
   };
 }

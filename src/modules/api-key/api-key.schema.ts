@@ -221,7 +221,7 @@ builder.mutationFields((t) => ({
     type: CreateApiKeyPayload,
     description: 'Creates a key and returns its secret, once. Needs a session with api_keys:manage holding every permission of the key’s group.',
     args: { input: t.arg({ type: CreateApiKeyInput, required: true, description: 'The new key.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'api_key:manage' },
     resolve: async (_root, { input }, { auth }) => {
       const { apiKey, secret } = await createApiKey(auth, {
         ...input,
@@ -240,7 +240,7 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, description: 'The key to edit.' }),
       input: t.arg({ type: UpdateApiKeyInput, required: true, description: 'The changes.' }),
     },
-    authScopes: { session: true },
+    authScopes: { can: 'api_key:manage' },
     resolve: async (query, _root, { id, input }, { auth }) => {
       await updateApiKey(auth, String(id), { ...input, authorizationGroupId: input.authorizationGroupId?.toString() });
       return db.apiKey.findUniqueOrThrow({ ...query, where: { id: String(id) } });
@@ -254,7 +254,7 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, description: 'The key to rotate.' }),
       input: t.arg({ type: RotateApiKeyInput, description: 'A new expiry; omit to keep the current one.' }),
     },
-    authScopes: { session: true },
+    authScopes: { can: 'api_key:manage' },
     resolve: async (_root, { id, input }, { auth }) => {
       const { apiKey, secret } = await rotateApiKey(auth, String(id), {
         expiresAt: input?.expiresAt,
@@ -268,7 +268,7 @@ builder.mutationFields((t) => ({
     type: 'ApiKey',
     description: 'Revokes a key at once and for good; it stays listed as REVOKED. Needs a session with api_keys:manage.',
     args: { id: t.arg.id({ required: true, description: 'The key to revoke.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'api_key:manage' },
     resolve: async (query, _root, { id }, { auth }) => {
       await revokeApiKey(auth, String(id));
       return db.apiKey.findUniqueOrThrow({ ...query, where: { id: String(id) } });

@@ -16,6 +16,31 @@ export const AuthorizationGroupType = builder.enumType('AuthorizationGroupType',
   } as const,
 });
 
+export const OperationPolicy = builder.enumType('OperationPolicy', {
+  description: 'Which GraphQL operations the keys of a TENANT_API_KEY group may run.',
+  values: {
+    ANY: { description: 'Any operation (the default).' },
+    AUDIT: { description: 'Any operation; those outside the group’s trusted documents are recorded as audit events (`operation.untrusted`, at most one per document per hour).' },
+    TRUSTED_ONLY: { description: 'Only the group’s trusted documents; anything else is refused with OPERATION_NOT_TRUSTED (HTTP 403) before it runs.' },
+  } as const,
+});
+
+const CostBudget = builder.objectRef<{ points: number; windowSeconds: number }>('CostBudget').implement({
+  description: 'How many query-cost points each key of a group may spend per window.',
+  fields: (t) => ({
+    points: t.exposeInt('points', { description: 'Points per window and key (an operation’s cost is in `extensions.cost.requested`).' }),
+    windowSeconds: t.exposeInt('windowSeconds', { description: 'The window’s length in seconds; it starts with the key’s first priced operation.' }),
+  }),
+});
+
+const CostBudgetInput = builder.inputType('CostBudgetInput', {
+  description: 'A query-cost budget per key of the group.',
+  fields: (t) => ({
+    points: t.int({ required: true, description: `Points per window and key, 1–${1_000_000_000}.` }),
+    windowSeconds: t.int({ required: true, description: 'The window in seconds, 1–2678400 (31 days).' }),
+  }),
+});
+
 builder.prismaObject('AuthorizationGroup', {
   description: 'A named set of permissions from the catalogue, given to users (USER) or API keys (TENANT_API_KEY).',
   fields: (t) => ({
@@ -28,6 +53,14 @@ builder.prismaObject('AuthorizationGroup', {
       resolve: (group) => toPermissions(group.permissions),
     }),
     tenant: t.relation('tenant', { description: 'The tenant the group belongs to.' }),
+    operationPolicy: t.expose('operationPolicy', { type: OperationPolicy, description: 'Which operations the group’s keys may run (TENANT_API_KEY groups).' }),
+    costBudget: t.field({
+      type: CostBudget,
+      nullable: true,
+      description: 'The query-cost budget of each of the group’s keys; null: none.',
+      resolve: (group) =>
+        group.costBudgetPoints && group.costBudgetWindowSeconds ? { points: group.costBudgetPoints, windowSeconds: group.costBudgetWindowSeconds } : null,
+    }),
     deletedAt: t.expose('deletedAt', {
       type: 'DateTime',
       nullable: true,
@@ -54,7 +87,7 @@ builder.queryFields((t) => ({
       tenantId: t.arg.id({ description: 'Platform administrators: the tenant to list.' }),
       type: t.arg({ type: AuthorizationGroupType, description: 'Only groups of this type.' }),
     },
-    authScopes: { authenticated: true },
+    authScopes: { can: 'authorization_group:read' },
     resolve: (query, _root, args, { auth }) =>
       db.authorizationGroup.findMany({
         ...query,
@@ -83,6 +116,8 @@ const CreateAuthorizationGroupInput = builder.inputType('CreateAuthorizationGrou
     description: t.string({ description: 'At most 1000 characters.' }),
     type: t.field({ type: AuthorizationGroupType, required: true, description: 'USER or TENANT_API_KEY; fixed once created.' }),
     permissions: t.stringList({ required: true, description: 'Permissions from the catalogue, each one you hold yourself.' }),
+    operationPolicy: t.field({ type: OperationPolicy, description: 'TENANT_API_KEY groups: which operations the keys may run. Default ANY.' }),
+    costBudget: t.field({ type: CostBudgetInput, description: 'TENANT_API_KEY groups: a query-cost budget per key. Default none.' }),
   }),
 });
 
@@ -92,6 +127,8 @@ const UpdateAuthorizationGroupInput = builder.inputType('UpdateAuthorizationGrou
     name: t.string({ description: '2–200 characters, unique within the tenant.' }),
     description: t.string({ description: 'At most 1000 characters.' }),
     permissions: t.stringList({ description: 'Replaces the permissions; what it adds must be yours to grant.' }),
+    operationPolicy: t.field({ type: OperationPolicy, description: 'TENANT_API_KEY groups: which operations the keys may run.' }),
+    costBudget: t.field({ type: CostBudgetInput, description: 'TENANT_API_KEY groups: a query-cost budget per key; null removes it.' }),
   }),
 });
 
@@ -100,7 +137,7 @@ builder.mutationFields((t) => ({
     type: 'AuthorizationGroup',
     description: 'Creates a group. Needs a session with authorization_groups:manage.',
     args: { input: t.arg({ type: CreateAuthorizationGroupInput, required: true, description: 'The new group.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'authorization_group:manage' },
     resolve: async (query, _root, { input }, { auth }) => {
       const { id } = await createAuthorizationGroup(auth, { ...input, tenantId: input.tenantId?.toString() });
       return db.authorizationGroup.findUniqueOrThrow({ ...query, where: { id } });
@@ -113,7 +150,7 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, description: 'The group to edit.' }),
       input: t.arg({ type: UpdateAuthorizationGroupInput, required: true, description: 'The changes.' }),
     },
-    authScopes: { session: true },
+    authScopes: { can: 'authorization_group:manage' },
     resolve: async (query, _root, { id, input }, { auth }) => {
       await updateAuthorizationGroup(auth, String(id), input);
       return db.authorizationGroup.findUniqueOrThrow({ ...query, where: { id: String(id) } });
@@ -123,7 +160,7 @@ builder.mutationFields((t) => ({
     description:
       'Deletes a group; returns the deleted id. Refused while ACTIVE keys or active users use it. Revoked keys and deactivated users keep showing it (it is kept, hidden, with `deletedAt` set). Needs a session with authorization_groups:manage.',
     args: { id: t.arg.id({ required: true, description: 'The group to delete.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'authorization_group:manage' },
     resolve: async (_root, { id }, { auth }) => (await deleteAuthorizationGroup(auth, String(id))).id,
   }),
 }));

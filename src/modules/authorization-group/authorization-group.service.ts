@@ -20,8 +20,45 @@ export type CreateGroupInput = {
   description?: string | null;
   type: GroupType;
   permissions: readonly string[];
+  operationPolicy?: OperationPolicy | null;
+  costBudget?: CostBudgetInput | null;
 };
-export type UpdateGroupInput = { name?: string | null; description?: string | null; permissions?: readonly string[] | null };
+export type UpdateGroupInput = {
+  name?: string | null;
+  description?: string | null;
+  permissions?: readonly string[] | null;
+  operationPolicy?: OperationPolicy | null;
+  /** Undefined: unchanged; null: removed. */
+  costBudget?: CostBudgetInput | null;
+};
+export type OperationPolicy = 'ANY' | 'AUDIT' | 'TRUSTED_ONLY';
+export type CostBudgetInput = { points: number; windowSeconds: number };
+
+const MAX_BUDGET_POINTS = 1_000_000_000;
+const MAX_BUDGET_WINDOW_SECONDS = 31 * 24 * 3600;
+
+/**
+ * The GraphQL controls' columns (modules/key-controls) of a create or update. They control
+ * keys, so only TENANT_API_KEY groups have them.
+ */
+function controlsData(type: GroupType, input: { operationPolicy?: OperationPolicy | null; costBudget?: CostBudgetInput | null }) {
+  const data: { operationPolicy?: OperationPolicy; costBudgetPoints?: number | null; costBudgetWindowSeconds?: number | null } = {};
+  if (input.operationPolicy != null) {
+    if (type !== 'TENANT_API_KEY' && input.operationPolicy !== 'ANY') throw badInput('operationPolicy', 'only TENANT_API_KEY groups control which operations run');
+    data.operationPolicy = input.operationPolicy;
+  }
+  if (input.costBudget === null) Object.assign(data, { costBudgetPoints: null, costBudgetWindowSeconds: null });
+  else if (input.costBudget !== undefined) {
+    if (type !== 'TENANT_API_KEY') throw badInput('costBudget', 'only TENANT_API_KEY groups have cost budgets');
+    const { points, windowSeconds } = input.costBudget;
+    if (!Number.isInteger(points) || points < 1 || points > MAX_BUDGET_POINTS) throw badInput('points', `must be an integer from 1 to ${MAX_BUDGET_POINTS}`);
+    if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > MAX_BUDGET_WINDOW_SECONDS) {
+      throw badInput('windowSeconds', `must be an integer from 1 to ${MAX_BUDGET_WINDOW_SECONDS}`);
+    }
+    Object.assign(data, { costBudgetPoints: points, costBudgetWindowSeconds: windowSeconds });
+  }
+  return data;
+}
 
 export function groupFilter(principal: Principal, args: { tenantId?: string | null; type?: GroupType | null }) {
   const actor = assertCan(principal, 'authorization_group:read');
@@ -56,6 +93,7 @@ export async function createAuthorizationGroup(principal: Principal, input: Crea
     name: requireText('name', input.name, { min: 2, max: 200 }),
     description: optionalText('description', input.description, 1000) ?? '',
     permissions: validPermissions(input.permissions),
+    ...controlsData(input.type, input),
   };
   assertMayGrant(actor, data.permissions);
   return writeUnique('name', duplicateName(data.name), () =>
@@ -80,6 +118,7 @@ export async function updateAuthorizationGroup(principal: Principal, id: string,
     ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
     ...(input.description != null ? { description: optionalText('description', input.description, 1000) } : {}),
     ...(input.permissions != null ? { permissions: validPermissions(input.permissions) } : {}),
+    ...controlsData(group.type, input),
   };
   // Only what the edit adds is granted: removing a permission one does not hold is no escalation.
   if (data.permissions) {

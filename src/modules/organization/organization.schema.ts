@@ -62,7 +62,7 @@ builder.mutationFields((t) => ({
     type: 'Organization',
     description: 'Creates an organization. Tenant administrators only.',
     args: { input: t.arg({ type: CreateOrganizationInput, required: true, description: 'The new organization.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'organization:manage' },
     resolve: async (query, _root, { input }, { auth }) => {
       const { id } = await createOrganization(auth, { ...input, tenantId: input.tenantId?.toString() });
       return db.organization.findUniqueOrThrow({ ...query, where: { id } });
@@ -75,7 +75,7 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, description: 'The organization to change.' }),
       input: t.arg({ type: UpdateOrganizationInput, required: true, description: 'The changes.' }),
     },
-    authScopes: { session: true },
+    authScopes: { can: 'organization:manage' },
     resolve: async (query, _root, { id, input }, { auth }) => {
       await updateOrganization(auth, String(id), input);
       return db.organization.findUniqueOrThrow({ ...query, where: { id: String(id) } });
@@ -85,7 +85,7 @@ builder.mutationFields((t) => ({
     description:
       'Deletes an organization with its workspaces, projects, workflows, runs and deliveries; returns the deleted id. Refused (BAD_USER_INPUT) while ACTIVE API keys are bound to it: revoke them first. Revoked keys bound to it stay listed, unbound. Keys that selected its projects lose them and never fall back to ALL. Tenant administrators only.',
     args: { id: t.arg.id({ required: true, description: 'The organization to delete.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'organization:manage' },
     resolve: async (_root, { id }, { auth }) => (await deleteOrganization(auth, String(id))).id,
   }),
 }));

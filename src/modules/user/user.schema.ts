@@ -57,7 +57,7 @@ builder.queryFields((t) => ({
         role: t.arg({ type: UserRole, description: 'Only users with this role.' }),
         authorizationGroupId: t.arg.id({ description: 'Only users in this USER group.' }),
       },
-      authScopes: { session: true },
+      authScopes: { can: 'user:read' },
       resolve: async (query, _root, args, { auth }) => {
         const where = usersWhere(auth, args);
         return db.user.findMany({
@@ -74,7 +74,7 @@ builder.queryFields((t) => ({
     type: 'User',
     description: 'One user. Needs a session with users:manage; another tenant’s user is NOT_FOUND.',
     args: { id: t.arg.id({ required: true, description: 'The user’s id.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'user:read' },
     resolve: async (query, _root, { id }, { auth }) => {
       await findReadableUser(auth, String(id));
       return db.user.findUniqueOrThrow({ ...query, where: { id: String(id) } });
@@ -139,7 +139,7 @@ builder.mutationFields((t) => ({
     type: 'User',
     description: 'Creates a user. Needs a session with users:manage, holding every permission the user gets.',
     args: { input: t.arg({ type: CreateUserInput, required: true, description: 'The new user.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'user:manage' },
     resolve: async (query, _root, { input }, { auth }) => {
       const { id } = await createUser(auth, {
         ...input,
@@ -157,7 +157,7 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, description: 'The user to change.' }),
       input: t.arg({ type: UpdateUserInput, required: true, description: 'The changes.' }),
     },
-    authScopes: { session: true },
+    authScopes: { can: 'user:manage' },
     resolve: async (query, _root, { id, input }, { auth }) => {
       const authorizationGroupId = input.authorizationGroupId === undefined ? undefined : (input.authorizationGroupId?.toString() ?? null);
       await updateUser(auth, String(id), { role: input.role, authorizationGroupId });
@@ -169,7 +169,7 @@ builder.mutationFields((t) => ({
     description:
       'Deactivates a user: its sessions end at once and it can no longer sign in. API keys it created keep working and still name it as creator. Same rights as updateUser; nobody deactivates themselves.',
     args: { id: t.arg.id({ required: true, description: 'The user to deactivate.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'user:manage' },
     resolve: async (query, _root, { id }, { auth }) => {
       await deactivateUser(auth, String(id));
       return db.user.findUniqueOrThrow({ ...query, where: { id: String(id) } });

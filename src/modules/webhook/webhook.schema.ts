@@ -93,7 +93,7 @@ builder.queryFields((t) => ({
       tenantId: t.arg.id({ description: 'Platform administrators: the tenant to list.' }),
       organizationId: t.arg.id({ description: 'Only this organization’s endpoints.' }),
     },
-    authScopes: { session: true },
+    authScopes: { can: 'webhook:manage' },
     resolve: async (query, _root, args, { auth }) => {
       const rows = await listWebhookEndpoints(auth, { tenantId: args.tenantId?.toString(), organizationId: args.organizationId?.toString() });
       return db.webhookEndpoint.findMany({ ...query, where: { id: { in: rows.map((row) => row.id) } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
@@ -106,7 +106,7 @@ builder.mutationFields((t) => ({
     type: WebhookEndpointWithSecret,
     description: 'Registers an endpoint and returns its signing secret once. Needs a session with webhooks:manage.',
     args: { input: t.arg({ type: CreateWebhookEndpointInput, required: true, description: 'The new endpoint.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'webhook:manage' },
     resolve: (_root, { input }, { auth }) =>
       createWebhookEndpoint(auth, {
         url: input.url,
@@ -123,7 +123,7 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, description: 'The endpoint.' }),
       input: t.arg({ type: UpdateWebhookEndpointInput, required: true, description: 'The changes.' }),
     },
-    authScopes: { session: true },
+    authScopes: { can: 'webhook:manage' },
     resolve: async (query, _root, { id, input }, { auth }) => {
       const updated = await updateWebhookEndpoint(auth, String(id), { ...input, projectIds: input.projectIds?.map(String) });
       return db.webhookEndpoint.findUniqueOrThrow({ ...query, where: { id: updated.id } });
@@ -133,13 +133,13 @@ builder.mutationFields((t) => ({
     type: WebhookEndpointWithSecret,
     description: 'Replaces the signing secret (effective for every later attempt) and returns the new one once. Needs a session with webhooks:manage.',
     args: { id: t.arg.id({ required: true, description: 'The endpoint.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'webhook:manage' },
     resolve: (_root, { id }, { auth }) => rotateWebhookEndpointSecret(auth, String(id)),
   }),
   deleteWebhookEndpoint: t.id({
     description: 'Deletes an endpoint; its workflows stop routing runs to it. Returns its id. Needs a session with webhooks:manage.',
     args: { id: t.arg.id({ required: true, description: 'The endpoint.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'webhook:manage' },
     resolve: async (_root, { id }, { auth }) => (await deleteWebhookEndpoint(auth, String(id))).id,
   }),
 }));
@@ -154,7 +154,7 @@ builder.subscriptionFields((t) => ({
     type: 'WorkflowRun',
     description: 'The run now, then again each time its status or attempts change (on any instance). Needs projects:read or workflows:trigger and access to its project.',
     args: { id: t.arg.id({ required: true, description: 'The run to watch.' }) },
-    authScopes: { authenticated: true },
+    authScopes: { can: 'workflow:read' },
     subscribe: (_root, { id }, { auth }) => watchRun(auth, String(id)),
     // Each event is the run id: read afresh, within the subscriber's reach, with what it selected.
     resolve: async (query, runId: unknown, _args, { auth }) => {

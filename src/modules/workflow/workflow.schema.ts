@@ -128,7 +128,7 @@ builder.queryFields((t) => ({
     type: 'WorkflowRun',
     description: 'One run, with its status and delivery attempts. Needs projects:read or workflows:trigger and access to its project.',
     args: { id: t.arg.id({ required: true, description: 'The run’s id.' }) },
-    authScopes: { authenticated: true },
+    authScopes: { can: 'workflow:read' },
     resolve: async (query, _root, { id }, { auth }) => {
       const run = await findReadableRun(auth, String(id));
       return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });
@@ -141,7 +141,7 @@ builder.queryFields((t) => ({
       tenantId: t.arg.id({ description: 'Platform administrators: the tenant to list.' }),
       projectId: t.arg.id({ description: 'Only the workflows of this project.' }),
     },
-    authScopes: { authenticated: true },
+    authScopes: { can: 'workflow:read' },
     resolve: async (query, _root, args, { auth, workspaceId }) =>
       db.workflow.findMany({ ...query, where: await workflowScope(auth, scopeOf(args), workspaceId), orderBy: { name: 'asc' } }),
   }),
@@ -154,7 +154,7 @@ builder.queryFields((t) => ({
         tenantId: t.arg.id({ description: 'Platform administrators: the tenant to list.' }),
         projectId: t.arg.id({ description: 'Only the runs of this project.' }),
       },
-      authScopes: { authenticated: true },
+      authScopes: { can: 'workflow:read' },
       resolve: async (query, _root, args, { auth, workspaceId }) => {
         const where = await workflowScope(auth, scopeOf(args), workspaceId);
         return db.workflowRun.findMany({
@@ -172,7 +172,7 @@ builder.queryFields((t) => ({
       cursor: 'id',
       description: 'What integrations delivered to a project, newest first, payload included. Needs projects:read or data:deliver, and access to the project.',
       args: { projectId: t.arg.id({ required: true, description: 'The project to read.' }) },
-      authScopes: { authenticated: true },
+      authScopes: { can: 'data:read' },
       resolve: async (query, _root, { projectId }, { auth, workspaceId }) => {
         const where = await dataDeliveryScope(auth, String(projectId), workspaceId);
         return db.dataDelivery.findMany({
@@ -218,7 +218,7 @@ builder.mutationFields((t) => ({
     type: 'Workflow',
     description: 'Creates a workflow in a project. Needs a session with projects:manage.',
     args: { input: t.arg({ type: CreateWorkflowInput, required: true, description: 'The new workflow.' }) },
-    authScopes: { session: true },
+    authScopes: { $all: { session: true, can: 'project:manage' } },
     resolve: async (query, _root, { input }, { auth, workspaceId }) => {
       const endpointId = input.endpointId ? String(input.endpointId) : null;
       const { id } = await createWorkflow(auth, { projectId: String(input.projectId), name: input.name, endpointId }, workspaceId);
@@ -256,7 +256,7 @@ builder.mutationFields((t) => ({
     type: 'WorkflowRun',
     description: 'Sends a FAILED run to its endpoint again, with a fresh set of attempts (status back to QUEUED). Needs workflows:trigger or webhooks:manage and access to the project.',
     args: { id: t.arg.id({ required: true, description: 'The failed run.' }) },
-    authScopes: { authenticated: true },
+    authScopes: { can: 'workflow:redeliver' },
     resolve: async (query, _root, { id }, { auth }) => {
       const run = await redeliverWorkflowRun(auth, String(id));
       return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });

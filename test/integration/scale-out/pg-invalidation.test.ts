@@ -65,6 +65,7 @@ function verifiedKey(overrides: Partial<VerifiedKey> = {}): VerifiedKey {
     projectAccess: 'ALL',
     projectIds: new Set(),
     ipAllowlist: [],
+    controls: null,
     ...overrides,
   };
 }

@@ -1,0 +1,151 @@
+/**
+ * Query-cost budgets per authorization group, and the per-operation maximum, priced by the
+ * one cost model (security/query-cost.ts) before anything runs.
+ *
+ * A group's `costBudget { points windowSeconds }` gives each of its keys `points` per window
+ * (a fixed window that starts with the key's first priced operation). Every operation of
+ * such a key is priced and its cost spent atomically in the rate limits' store (memory, or
+ * Redis when KEYGATE_REDIS_URL is set, so every instance spends from the same counter: an
+ * INCRBY, so two instances cannot both spend the last points). An operation that does not
+ * fit is refused before execution (HTTP 429 RATE_LIMITED, Retry-After) and its points are
+ * given back, so a refusal does not eat the budget of what would still fit.
+ *
+ * Every response to such a key carries `extensions.cost { requested remaining resetAt }`
+ * and the IETF RateLimit-Policy / RateLimit headers (draft-ietf-httpapi-ratelimit-headers:
+ * `"cost";q=<points>;w=<window>` and `"cost";r=<remaining>;t=<seconds to reset>`).
+ *
+ * Keys whose group has no budget pay one null check beyond the maximum's (cached) pricing.
+ */
+import type { ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { ApiKeyPrincipal, Principal } from '../../auth/principal.js';
+import type { Authenticator } from '../../auth/use-auth.js';
+import type { Logger } from '../../lib/logger.js';
+import type { LimiterStore } from '../../security/limiter-store.js';
+import { operationCost } from '../../security/query-cost.js';
+import { queryLimitExceeded } from '../../security/query-limits.js';
+import { costBudgetExceeded } from './refusals.js';
+
+export type CostBudget = { points: number; windowSeconds: number };
+
+/** What `extensions.cost` says. */
+export type CostReport = { requested: number; remaining: number; resetAt: string };
+
+type BudgetState = CostReport & { budget: CostBudget; resetInSeconds: number };
+
+export type CostControlsOptions = {
+  maxCost: number;
+  store: LimiterStore;
+  logger: Logger;
+  /** To find the principal of a response refused before execution (for its headers). */
+  authenticator: Authenticator;
+};
+
+export function useCostControls({ maxCost, store, logger, authenticator }: CostControlsOptions): Plugin {
+  const limiters = new Map<string, RateLimiterAbstract>();
+  const lastState = new WeakMap<Request, BudgetState>();
+
+  function limiterFor(budget: CostBudget): RateLimiterAbstract {
+    // One counter family per budget: editing a group's budget starts its keys on a fresh window.
+    const name = `cost:${budget.points}:${budget.windowSeconds}`;
+    let limiter = limiters.get(name);
+    if (!limiter) limiters.set(name, (limiter = store.create({ name, points: budget.points, durationSeconds: budget.windowSeconds })));
+    return limiter;
+  }
+
+  async function spend(principal: ApiKeyPrincipal, budget: CostBudget, cost: number): Promise<{ state: BudgetState; allowed: boolean }> {
+    const limiter = limiterFor(budget);
+    const points = Math.max(1, Math.ceil(cost));
+    try {
+      const res = await limiter.consume(principal.apiKey.id, points);
+      return { state: stateOf(budget, cost, res.remainingPoints, res.msBeforeNext), allowed: true };
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) {
+        // Both Redis and the in-memory insurance failed: budgets protect capacity, they are
+        // not an access control, so the operation runs (as rate-limit.ts decides too).
+        logger.warn('cost budget store failed; operation allowed', { error: rejection });
+        return { state: stateOf(budget, cost, budget.points, budget.windowSeconds * 1000), allowed: true };
+      }
+      await limiter.reward(principal.apiKey.id, points).catch(() => {});
+      const remaining = Math.max(0, budget.points - (rejection.consumedPoints - points));
+      return { state: stateOf(budget, cost, remaining, rejection.msBeforeNext), allowed: false };
+    }
+  }
+
+  async function currentState(principal: ApiKeyPrincipal, budget: CostBudget): Promise<BudgetState | null> {
+    const res = await limiterFor(budget).get(principal.apiKey.id).catch(() => null);
+    return stateOf(budget, 0, res ? Math.max(0, budget.points - res.consumedPoints) : budget.points, res ? res.msBeforeNext : budget.windowSeconds * 1000);
+  }
+
+  return {
+    // Synchronous unless the key has a budget: the common request stays off the promise path.
+    onExecute({ args, setResultAndStopExecution }) {
+      const cost = operationCost(args.schema, args.document, args.operationName, args.variableValues);
+      if (cost > maxCost) {
+        setResultAndStopExecution({ errors: [queryLimitExceeded('MAX_COST', maxCost, `Query Cost limit of ${maxCost} exceeded, found ${cost}.`)] });
+        return;
+      }
+      const principal = (args.contextValue as { auth?: Principal }).auth;
+      const budget = budgetOf(principal);
+      if (!budget) return;
+      const request = (args.contextValue as { request: Request }).request;
+      return spend(principal as ApiKeyPrincipal, budget, cost).then(({ state, allowed }) => {
+        lastState.set(request, state);
+        const report = reportOf(state);
+        if (!allowed) {
+          setResultAndStopExecution({ errors: [costBudgetExceeded(principal as ApiKeyPrincipal, report, state.resetInSeconds)], extensions: { cost: report } });
+          return;
+        }
+        return {
+          onExecuteDone({ result, setResult }: { result: unknown; setResult: (result: ExecutionResult) => void }) {
+            if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
+            const single = result as ExecutionResult;
+            setResult({ ...single, extensions: { ...single.extensions, cost: report } });
+          },
+        };
+      });
+    },
+    // A subscription is priced once, when it starts (then its events are not re-priced).
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const cost = operationCost(args.schema, args.document, args.operationName, args.variableValues);
+      if (cost > maxCost) {
+        setResultAndStopExecution({ errors: [queryLimitExceeded('MAX_COST', maxCost, `Query Cost limit of ${maxCost} exceeded, found ${cost}.`)] });
+        return;
+      }
+      const principal = (args.contextValue as { auth?: Principal }).auth;
+      const budget = budgetOf(principal);
+      if (!budget) return;
+      const { state, allowed } = await spend(principal as ApiKeyPrincipal, budget, cost);
+      lastState.set((args.contextValue as { request: Request }).request, state);
+      if (!allowed) setResultAndStopExecution({ errors: [costBudgetExceeded(principal as ApiKeyPrincipal, reportOf(state), state.resetInSeconds)], extensions: { cost: reportOf(state) } });
+    },
+    onResponse({ request, response }) {
+      const answer = authenticator.peek(request);
+      if (!answer) return;
+      return answer.then((a) => a.auth, () => null).then((principal) => addHeaders(request, response, principal));
+    },
+  };
+
+  async function addHeaders(request: Request, response: Response, principal: Principal | null): Promise<void> {
+    const budget = budgetOf(principal);
+    if (!budget) return;
+    const state = lastState.get(request) ?? (await currentState(principal as ApiKeyPrincipal, budget));
+    if (!state) return;
+    response.headers.set('RateLimit-Policy', `"cost";q=${budget.points};w=${budget.windowSeconds}`);
+    response.headers.set('RateLimit', `"cost";r=${Math.floor(state.remaining)};t=${state.resetInSeconds}`);
+  }
+}
+
+function budgetOf(principal: Principal | null | undefined): CostBudget | null {
+  return principal?.kind === 'API_KEY' ? (principal.apiKey.controls?.costBudget ?? null) : null;
+}
+
+function stateOf(budget: CostBudget, requested: number, remaining: number, msBeforeNext: number): BudgetState {
+  const resetInSeconds = Math.max(0, Math.ceil(msBeforeNext / 1000));
+  return { budget, requested, remaining: Math.max(0, remaining), resetAt: new Date(Date.now() + Math.max(0, msBeforeNext)).toISOString(), resetInSeconds };
+}
+
+function reportOf(state: BudgetState): CostReport {
+  return { requested: state.requested, remaining: state.remaining, resetAt: state.resetAt };
+}

@@ -1,0 +1,213 @@
+/**
+ * A schema view per caller: the SDL of what this principal may call. `GET /schema.graphql`
+ * with a credential answers it (401 without one); introspection with a credential answers
+ * the same view where introspection is on. Schema consumers point codegen at it and get a
+ * client with only what their key can do.
+ *
+ * Which root fields a principal may call comes from the rules the resolvers enforce, not a
+ * second list: each root field's `authScopes` (and its type's, unless it skips them), as
+ * the schema edge evaluates them (`scopesOf` in schema/builder.ts: permissions, session,
+ * platform admin, and `can: <action>` = access.ts's rule for the action). Fields whose rules
+ * are not in the Pothos schema (a gateway's upstream fields) register theirs with
+ * `registerRootFieldRule`. Root fields the principal cannot reach are removed, and the types
+ * only they used are pruned (@graphql-tools/utils filterSchema + pruneSchema).
+ */
+import { filterSchema, pruneSchema } from '@graphql-tools/utils';
+import { GraphQLError, Kind, lexicographicSortSchema, printSchema, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Principal } from '../../auth/principal.js';
+import type { Authenticator } from '../../auth/use-auth.js';
+import type { ServerContext } from '../../context.js';
+import { unauthenticated } from '../../errors.js';
+import { assertCanCallUpstream } from '../../auth/access.js';
+import { upstreamFieldPermission } from '../../gateway/upstream-permissions.js';
+import { scopesOf } from '../../schema/builder.js';
+
+export type RootTypeName = 'Query' | 'Mutation' | 'Subscription';
+
+/** Decides for one root field whose rule is not an `authScopes` of the Pothos schema. */
+export type RootFieldRule = (principal: Principal) => boolean;
+
+const extraRules = new Map<string, RootFieldRule>();
+
+/**
+ * The seam for root fields added outside the Pothos scopes, e.g. a gateway's upstream fields
+ * (permission `upstream:<name>` or `upstream:<name>:<Type>.<field>`): their rule here decides
+ * whether the schema view shows them. A registered rule replaces the `authScopes` reading.
+ */
+export function registerRootFieldRule(type: RootTypeName, field: string, rule: RootFieldRule): () => void {
+  const key = `${type}.${field}`;
+  extraRules.set(key, rule);
+  viewsBySchema = new WeakMap();
+  return () => {
+    extraRules.delete(key);
+    viewsBySchema = new WeakMap();
+  };
+}
+
+type ScopeMap = ReturnType<typeof scopesOf>;
+type Scopes = Record<string, unknown>;
+
+/**
+ * Whether `principal` may call root field `type.field` at all, as far as its kind, role and
+ * permissions decide (not which objects: another tenant's id is still NOT_FOUND when called).
+ */
+export function mayCallRootField(schema: GraphQLSchema, principal: Principal, type: RootTypeName, field: string): boolean {
+  const extra = extraRules.get(`${type}.${field}`);
+  if (extra) return extra(principal);
+  // Gateway mode: an upstream's root field opens with its permission, decided by the same
+  // access.ts check its resolver makes before anything reaches the upstream.
+  const upstream = type === 'Subscription' ? null : upstreamFieldPermission(type, field);
+  if (upstream) return mayCallUpstream(principal, upstream.upstream, type, field);
+  const rootType = type === 'Query' ? schema.getQueryType() : type === 'Mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  const definition = rootType?.getFields()[field];
+  if (!rootType || !definition) return false;
+  const fieldOptions = pothosOptions(definition.extensions);
+  const typeOptions = pothosOptions(rootType.extensions);
+  const scopes = scopesOf(principal);
+  if (!fieldOptions.skipTypeScopes && typeOptions.authScopes && !satisfies(typeOptions.authScopes, scopes)) return false;
+  return fieldOptions.authScopes ? satisfies(fieldOptions.authScopes, scopes) : true;
+}
+
+function mayCallUpstream(principal: Principal, upstream: string, type: RootTypeName, field: string): boolean {
+  try {
+    assertCanCallUpstream(principal, upstream, type, field);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pothosOptions(extensions: unknown): { authScopes?: unknown; skipTypeScopes?: boolean } {
+  return ((extensions as { pothosOptions?: unknown } | null | undefined)?.pothosOptions ?? {}) as { authScopes?: unknown; skipTypeScopes?: boolean };
+}
+
+/**
+ * Pothos scope-auth's reading of an `authScopes` object: any one scope suffices, `$all`
+ * needs every one, `$any` one. A function (decided per call, with arguments) cannot be read
+ * ahead of the call: the field is shown, and the call decides.
+ */
+function satisfies(authScopes: unknown, scopes: ScopeMap): boolean {
+  if (typeof authScopes === 'function') return true;
+  if (!authScopes || typeof authScopes !== 'object') return false;
+  return Object.entries(authScopes as Scopes).some(([name, value]) => scopeHolds(name, value, scopes));
+}
+
+function scopeHolds(name: string, value: unknown, scopes: ScopeMap): boolean {
+  if (name === '$all') return Object.entries(value as Scopes).every(([inner, innerValue]) => scopeHolds(inner, innerValue, scopes));
+  if (name === '$any') return Object.entries(value as Scopes).some(([inner, innerValue]) => scopeHolds(inner, innerValue, scopes));
+  if (name === '$granted') return false;
+  const scope = (scopes as Record<string, unknown>)[name];
+  if (typeof scope === 'function') return Boolean((scope as (parameter: unknown) => boolean)(value));
+  return value === true ? scope === true : false;
+}
+
+type View = { schema: GraphQLSchema; sdl: string };
+/** Views by the set of root fields they keep: few distinct ones exist (one per kind of group). */
+/** Per served schema (keygate's own, or gateway mode's composed one), per set of allowed root fields. */
+let viewsBySchema = new WeakMap<GraphQLSchema, Map<string, View>>();
+const MAX_VIEWS = 500;
+
+/** The schema of what `principal` may call, sorted like schema.graphql. */
+export function schemaViewFor(schema: GraphQLSchema, principal: Principal): View {
+  const allowed = new Set<string>();
+  for (const type of ['Query', 'Mutation', 'Subscription'] as const) {
+    const rootType = type === 'Query' ? schema.getQueryType() : type === 'Mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+    for (const field of Object.keys(rootType?.getFields() ?? {})) {
+      if (mayCallRootField(schema, principal, type, field)) allowed.add(`${type}.${field}`);
+    }
+  }
+  const cacheKey = [...allowed].join(',');
+  let views = viewsBySchema.get(schema);
+  if (!views) viewsBySchema.set(schema, (views = new Map()));
+  let view = views.get(cacheKey);
+  if (!view) {
+    const filtered = filterSchema({ schema, rootFieldFilter: (type, field) => allowed.has(`${type}.${field}`) });
+    const pruned = lexicographicSortSchema(pruneSchema(withoutEmptyRoots(filtered)));
+    view = { schema: pruned, sdl: printSchema(pruned) };
+    if (views.size >= MAX_VIEWS) views.clear();
+    views.set(cacheKey, view);
+  }
+  return view;
+}
+
+/** A root type left without fields (a key calls no mutation) is no type at all in valid SDL. */
+function withoutEmptyRoots(schema: GraphQLSchema): GraphQLSchema {
+  const config = schema.toConfig();
+  const empty = (type: typeof config.query) => (type && Object.keys(type.getFields()).length === 0 ? undefined : type);
+  const mutation = empty(config.mutation);
+  const subscription = empty(config.subscription);
+  const dropped = new Set([config.mutation, config.subscription].filter((t) => t && !(t === mutation || t === subscription)));
+  return new (schema.constructor as typeof import('graphql').GraphQLSchema)({
+    ...config,
+    mutation,
+    subscription,
+    types: config.types.filter((type) => !dropped.has(type as never)),
+  });
+}
+
+export type SchemaViewOptions = {
+  authenticator: Authenticator;
+  /** The schema the app serves: keygate's own, or gateway mode's composed one. */
+  schema: GraphQLSchema;
+  /** Whether introspection is on (KEYGATE_INTROSPECTION): then it answers the caller's view. */
+  introspection: boolean;
+};
+
+/** `GET /schema.graphql` and introspection answered with the caller's view. */
+export function useSchemaView({ authenticator, introspection, schema }: SchemaViewOptions): Plugin<{ auth?: Principal }> {
+  return {
+    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
+      if (url.pathname !== '/schema.graphql') return;
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        endResponse(new fetchAPI.Response(null, { status: 405, headers: { allow: 'GET, HEAD' } }));
+        return;
+      }
+      let auth: Principal;
+      try {
+        auth = (await authenticator.forRequest(request, serverContext as ServerContext)).auth;
+      } catch (error) {
+        endResponse(errorResponse(fetchAPI, error));
+        return;
+      }
+      if (auth.kind === 'ANONYMOUS') {
+        endResponse(errorResponse(fetchAPI, unauthenticated('MISSING', 'Send a credential (X-Api-Key or Authorization: Bearer): the schema view is per caller.')));
+        return;
+      }
+      endResponse(
+        new fetchAPI.Response(schemaViewFor(schema, auth).sdl, {
+          status: 200,
+          headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'private, no-store', vary: 'authorization, x-api-key' },
+        }),
+      );
+    },
+    onExecute({ args, setExecuteFn, executeFn }) {
+      if (!introspection) return;
+      const auth = (args.contextValue as { auth?: Principal }).auth;
+      if (!auth || auth.kind === 'ANONYMOUS' || !onlyIntrospection(args.document, args.operationName)) return;
+      const view = schemaViewFor(args.schema, auth).schema;
+      setExecuteFn((executeArgs) => executeFn({ ...executeArgs, schema: view }));
+    },
+  };
+}
+
+/**
+ * Only an operation that asks nothing but `__schema`, `__type` and `__typename` at its root
+ * runs against the view: any other field keeps its own refusal (FORBIDDEN) rather than
+ * vanishing silently from an execution against a schema that lacks it.
+ */
+function onlyIntrospection(document: DocumentNode, operationName: string | null | undefined): boolean {
+  const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName));
+  if (!operation || operation.kind !== Kind.OPERATION_DEFINITION) return false;
+  return operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && s.name.value.startsWith('__'));
+}
+
+function errorResponse(fetchAPI: { Response: typeof Response }, error: unknown): Response {
+  const graphqlError = error instanceof GraphQLError ? error : unauthenticated('INVALID');
+  const http = (graphqlError.extensions.http ?? {}) as { status?: number; headers?: Record<string, string> };
+  const status = http.status && http.status !== 200 ? http.status : 401;
+  return new fetchAPI.Response(JSON.stringify({ errors: [{ message: graphqlError.message, extensions: { ...graphqlError.extensions, http: undefined } }] }), {
+    status,
+    headers: { 'content-type': 'application/json', ...(http.headers ?? {}) },
+  });
+}

@@ -1,0 +1,189 @@
+/**
+ * Cost budgets per group (one cost model with the per-operation maximum) and the schema view
+ * per caller, through the real app.
+ */
+import fc from 'fast-check';
+import { buildSchema } from 'graphql';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Permission } from '../../../src/auth/permissions.js';
+import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
+import { mayCallRootField, registerRootFieldRule } from '../../../src/modules/key-controls/schema-view.js';
+import { schema } from '../../../src/schema/index.js';
+import { app, execute, executeWith } from '../../helpers/app.js';
+import { createMatrixWorld, matrixOperation } from '../../helpers/security-matrix.js';
+import { seedTenant, unique, type Seed } from '../../helpers/seed.js';
+import { appWith, raw, readyAppWith } from '../hardening/support.js';
+
+const VIEWER = '{ viewer { kind } }'; // 2 + 1.5 × 1 = 3.5 points, spent as 4
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+async function budgetedKey(seed: Seed, points: number, windowSeconds = 60) {
+  const group = await createAuthorizationGroup(seed.platform.principal, {
+    tenantId: seed.tenant.id,
+    name: unique('Budgeted'),
+    type: 'TENANT_API_KEY',
+    permissions: ['projects:read'],
+    costBudget: { points, windowSeconds },
+  });
+  return seed.createKey({ authorizationGroupId: group.id });
+}
+
+describe('cost budgets', () => {
+  it('prices each operation, reports it in extensions.cost and RateLimit headers, and refuses what does not fit with 429', async () => {
+    const seed = await seedTenant();
+    const key = await budgetedKey(seed, 10);
+    const first = await execute(VIEWER, undefined, { apiKey: key.secret });
+    expect(first.status).toBe(200);
+    const body = first as unknown as { data: unknown };
+    expect(body.data).toEqual({ viewer: { kind: 'API_KEY' } });
+    expect(first.headers.get('ratelimit-policy')).toBe('"cost";q=10;w=60');
+    expect(first.headers.get('ratelimit')).toMatch(/^"cost";r=6;t=(59|60)$/);
+
+    const second = await execute(VIEWER, undefined, { apiKey: key.secret });
+    expect(second.status).toBe(200);
+    const third = await execute(VIEWER, undefined, { apiKey: key.secret });
+    expect(third.status).toBe(429);
+    expect(third.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', cost: { requested: 3.5, remaining: 2 } });
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(third.headers.get('ratelimit')).toMatch(/^"cost";r=2;/);
+    // A refusal spends nothing: a cheap operation still fits.
+    const cheap = await execute('{ __typename }', undefined, { apiKey: key.secret });
+    expect(cheap.status).toBe(200);
+  });
+
+  it('list sizes come from first/last, variables included', async () => {
+    const seed = await seedTenant();
+    const key = await budgetedKey(seed, 1000);
+    const literal = await fetchCost(key.secret, '{ projects(first: 10) { totalCount } }');
+    const variable = await fetchCost(key.secret, 'query ($n: Int) { projects(first: $n) { totalCount } }', { n: 10 });
+    expect(literal).toBe(35);
+    expect(variable).toBe(35);
+    expect(await fetchCost(key.secret, '{ projects { totalCount } }')).toBe(70); // default page of 20
+  });
+
+  it('keys without a budget get no cost extension or headers', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const result = await app.yoga.fetch('http://keygate.test/graphql', { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key.secret }, body: JSON.stringify({ query: VIEWER }) });
+    expect(((await result.json()) as { extensions?: unknown }).extensions).toBeUndefined();
+    expect(result.headers.get('ratelimit')).toBeNull();
+  });
+
+  describe('two instances sharing Redis', () => {
+    const redis = new Redis(REDIS_URL);
+    const prefix = unique('keygate-test-cost');
+    afterAll(async () => {
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    });
+
+    it('spend one budget: at most one extra operation gets through', async () => {
+      const seed = await seedTenant();
+      const key = await budgetedKey(seed, 40); // 10 operations of 4 points
+      const [one, two] = await Promise.all([readyAppWith({ redis: { url: REDIS_URL, keyPrefix: prefix } }), readyAppWith({ redis: { url: REDIS_URL, keyPrefix: prefix } })]);
+      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => executeWith(i % 2 ? one : two, VIEWER, undefined, { apiKey: key.secret })));
+      const served = results.filter((r) => r.status === 200).length;
+      expect(served).toBeGreaterThanOrEqual(10);
+      expect(served).toBeLessThanOrEqual(11);
+      expect(results.filter((r) => r.status === 429).length).toBe(30 - served);
+    });
+  });
+});
+
+async function fetchCost(apiKey: string, query: string, variables?: Record<string, unknown>): Promise<number> {
+  const result = await app.yoga.fetch('http://keygate.test/graphql', { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify({ query, variables }) });
+  const body = (await result.json()) as { extensions?: { cost?: { requested: number } }; errors?: unknown };
+  expect(body.errors).toBeUndefined();
+  return body.extensions!.cost!.requested;
+}
+
+async function schemaView(credentials: Record<string, string>) {
+  const response = await app.yoga.fetch('http://keygate.test/schema.graphql', { headers: credentials }, { req: { socket: { remoteAddress: '127.0.0.1' } } });
+  return { status: response.status, text: await response.text() };
+}
+
+describe('schema view per caller', () => {
+  it('GET /schema.graphql: 401 without a credential or with a bad one', async () => {
+    expect((await schemaView({})).status).toBe(401);
+    expect((await schemaView({ 'x-api-key': 'kg_not-a-key' })).status).toBe(401);
+  });
+
+  it('shows what the caller may call and prunes the types only the rest used; introspection answers the same view', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey(); // projects, workspaces, api keys read; trigger; deliver
+    const view = await schemaView({ 'x-api-key': key.secret });
+    expect(view.status).toBe(200);
+    const sdl = buildSchema(view.text);
+    const query = Object.keys(sdl.getQueryType()!.getFields());
+    const mutation = Object.keys(sdl.getMutationType()!.getFields());
+    expect(query).toEqual(expect.arrayContaining(['apiKeys', 'projects', 'workflowRuns', 'viewer']));
+    expect(query).not.toContain('users');
+    expect(query).not.toContain('trustedDocuments');
+    expect(mutation.sort()).toEqual(['deliverData', 'redeliverWorkflowRun', 'signIn', 'triggerWorkflow']);
+    expect(sdl.getType('CreateApiKeyInput')).toBeUndefined();
+    expect(sdl.getType('TriggerWorkflowInput')).toBeDefined();
+
+    const introspected = await execute('{ __schema { mutationType { fields { name } } } }', undefined, { apiKey: key.secret });
+    const fields = (introspected.data as { __schema: { mutationType: { fields: { name: string }[] } } }).__schema.mutationType.fields.map((f) => f.name);
+    expect(fields.sort()).toEqual(['deliverData', 'redeliverWorkflowRun', 'signIn', 'triggerWorkflow']);
+
+    const admin = buildSchema((await schemaView({ authorization: `Bearer ${seed.admin.token}` })).text);
+    expect(Object.keys(admin.getMutationType()!.getFields())).toContain('createApiKey');
+  });
+
+  it('GET /schema.graphql counts bad credentials for the failed-credential throttle, and refuses a throttled address', async () => {
+    const instance = appWith({ authFailures: { ...app.config.authFailures, limit: 2, windowSeconds: 60 } });
+    const ip = '203.0.113.77';
+    const attempt = () => raw(instance, { method: 'GET', path: '/schema.graphql', headers: { 'x-api-key': 'kg_not-a-key' }, ip });
+    expect((await attempt()).status).toBe(401);
+    expect((await attempt()).status).toBe(401);
+    const throttled = await attempt();
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('registered rules decide fields outside the Pothos scopes (the gateway seam)', () => {
+    const unregister = registerRootFieldRule('Query', 'viewer', () => false);
+    try {
+      expect(mayCallRootField(schema, { kind: 'ANONYMOUS' }, 'Query', 'viewer')).toBe(false);
+    } finally {
+      unregister();
+    }
+    expect(mayCallRootField(schema, { kind: 'ANONYMOUS' }, 'Query', 'viewer')).toBe(true);
+  });
+
+  it('property: for three groups, every root field in the view is not refused for permission, every one outside is FORBIDDEN', async () => {
+    const world = await createMatrixWorld();
+    const groups: Permission[][] = [
+      ['projects:read'],
+      ['workflows:trigger', 'data:deliver', 'api_keys:read'],
+      ['workspaces:read', 'workspaces:manage', 'projects:manage', 'audit:read'],
+    ];
+    const keys = await Promise.all(
+      groups.map(async (permissions) => {
+        const group = await createAuthorizationGroup(world.seed.platform.principal, { tenantId: world.seed.tenant.id, name: unique('View'), type: 'TENANT_API_KEY', permissions });
+        return world.seed.createKey({ authorizationGroupId: group.id });
+      }),
+    );
+    const views = await Promise.all(keys.map(async (key) => buildSchema((await schemaView({ 'x-api-key': key.secret })).text)));
+    const rootFields = [
+      ...Object.keys(schema.getQueryType()!.getFields()).map((field) => ({ type: 'Query' as const, field })),
+      ...Object.keys(schema.getMutationType()!.getFields()).map((field) => ({ type: 'Mutation' as const, field })),
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: keys.length - 1 }), fc.constantFrom(...rootFields), async (which, { type, field }) => {
+        const operation = matrixOperation(field);
+        if (!operation) throw new Error(`no matrix operation for ${field}`);
+        const view = views[which]!;
+        const inView = Boolean((type === 'Query' ? view.getQueryType() : view.getMutationType())?.getFields()[field]);
+        const result = await execute(operation.document, await operation.variables(world), { apiKey: keys[which]!.secret });
+        const code = result.errors?.[0]?.extensions?.code;
+        if (inView) expect([undefined, 'NOT_FOUND', 'BAD_USER_INPUT']).toContain(code);
+        else expect(code).toBe('FORBIDDEN');
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
