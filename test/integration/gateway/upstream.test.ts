@@ -101,6 +101,20 @@ describe('gateway mode: upstream GraphQL services', () => {
     expect(errorOf(await call(WhoAmI, undefined, key.secret))).toMatchObject({ code: 'FORBIDDEN' });
   });
 
+  it("a key's schema view (GET /schema.graphql) lists exactly the upstream fields its permissions open", async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:shop:Query.shopOrders']);
+    const key = await createKey();
+    const response = await rig.gateway.app.yoga.fetch('http://keygate.test/schema.graphql', { headers: { 'x-api-key': key.secret } });
+    expect(response.status).toBe(200);
+    const sdl = await response.text();
+    expect(sdl).toContain('shopOrders(');
+    expect(sdl).not.toContain('shopPlaceOrder');
+    expect(sdl).not.toContain('shopWhoAmI');
+    // keygate's own fields follow their own rules in the same view.
+    expect(sdl).toContain('projects(');
+    expect(sdl).not.toContain('createTenant');
+  });
+
   it('mutations go through with upstream:shop:Mutation.<field>', async () => {
     const { seed, createKey } = await tenantWithKeyPermissions(['upstream:shop:Mutation.shopPlaceOrder']);
     const key = await createKey();
