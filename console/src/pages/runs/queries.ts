@@ -1,8 +1,8 @@
 import { graphql } from '../../gql';
 
 /**
- * The runs list. Delivery attempts and live status (issue 13) extend this document: add the
- * fields to `ConsoleRunFields` and render them in RunDetails (./RunDetails.tsx).
+ * A run as the list and its expanded details show it: status and delivery attempts come in the
+ * same fragment, so the live subscription below refreshes the row and its details alike.
  */
 export const RunFields = graphql(`
   fragment ConsoleRunFields on WorkflowRun {
@@ -10,6 +10,14 @@ export const RunFields = graphql(`
     status
     createdAt
     input
+    attempts {
+      number
+      startedAt
+      httpStatus
+      durationMs
+      error
+      succeeded
+    }
     workflow {
       id
       name
@@ -51,6 +59,23 @@ export const RunsQuery = graphql(`
           name
         }
       }
+    }
+  }
+`);
+
+/** The run now, then again on every status or attempt change (SSE; see ../../client.ts). */
+export const RunUpdatedSubscription = graphql(`
+  subscription ConsoleWorkflowRunUpdated($id: ID!) {
+    workflowRunUpdated(id: $id) {
+      ...ConsoleRunFields
+    }
+  }
+`);
+
+export const RedeliverRunMutation = graphql(`
+  mutation ConsoleRedeliverWorkflowRun($id: ID!) {
+    redeliverWorkflowRun(id: $id) {
+      ...ConsoleRunFields
     }
   }
 `);
