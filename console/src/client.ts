@@ -3,6 +3,7 @@
  * with the session in `Authorization: Bearer`: what keygate's CSRF rule (src/security/csrf.ts)
  * accepts without further proof. The CSRF header is sent as well, so a GET (which urql would
  * use for a short query if allowed) would pass too; GETs are switched off regardless.
+ * Subscriptions go the same way: a POST with `Accept: text/event-stream` and the same headers.
  */
 import { createClient as createSseClient } from 'graphql-sse';
 import { cacheExchange, Client, fetchExchange, mapExchange, subscriptionExchange, type CombinedError } from 'urql';
