@@ -11,7 +11,7 @@ import { errorText } from '../errors';
 import { dateTime, enumLabel } from '../format';
 import type { ConsoleRunFieldsFragment, WorkflowRunStatus } from '../gql/graphql';
 import { useScope } from '../scope';
-import { RunDetails } from './runs/RunDetails';
+import { RunDetails, type LiveRun } from './runs/RunDetails';
 import { RunsQuery, RunUpdatedSubscription } from './runs/queries';
 
 const STATUS_TONE: Record<WorkflowRunStatus, 'ok' | 'warn' | 'bad' | 'info'> = { QUEUED: 'info', RUNNING: 'info', DELIVERED: 'ok', SUCCEEDED: 'ok', FAILED: 'bad' };
@@ -87,8 +87,8 @@ export function RunsPage() {
   );
 }
 
-/** The listed run, or while expanded the latest the subscription sent. */
-function useLiveRun(listed: ConsoleRunFieldsFragment, watching: boolean): ConsoleRunFieldsFragment {
+/** The listed run, or while expanded the latest the subscription sent (with its attempts). */
+function useLiveRun(listed: ConsoleRunFieldsFragment, watching: boolean): LiveRun {
   const [{ data }] = useSubscription({ query: RunUpdatedSubscription, variables: { id: listed.id }, pause: !watching });
   return (watching ? data?.workflowRunUpdated : undefined) ?? listed;
 }
@@ -96,10 +96,10 @@ function useLiveRun(listed: ConsoleRunFieldsFragment, watching: boolean): Consol
 function RunRow({ listed, expanded, onToggle, onChanged }: { listed: ConsoleRunFieldsFragment; expanded: boolean; onToggle: () => void; onChanged: () => void }) {
   const run = useLiveRun(listed, expanded);
   // A live change refreshes the list, so the row stays right once collapsed.
-  const changed = run.status !== listed.status || run.attempts.length !== listed.attempts.length;
+  const changed = run.status !== listed.status;
   useEffect(() => {
     if (changed) onChanged();
-  }, [changed, run.status, run.attempts.length]);
+  }, [changed, run.status]);
   return (
     <Fragment>
       <tr>

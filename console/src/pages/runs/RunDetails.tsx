@@ -7,14 +7,17 @@ import { useMutation } from 'urql';
 import { FormAlert } from '../../components/fields';
 import { errorText } from '../../errors';
 import { dateTime } from '../../format';
-import type { ConsoleRunFieldsFragment } from '../../gql/graphql';
+import type { ConsoleRunDetailsFragment, ConsoleRunFieldsFragment } from '../../gql/graphql';
 import { useScope } from '../../scope';
 import { RedeliverRunMutation } from './queries';
 
 /** Who may send a failed run again: the same as the API's `workflow:redeliver` rule. */
 const REDELIVER_PERMISSIONS = ['workflows:trigger', 'webhooks:manage'];
 
-export function RunDetails({ run }: { run: ConsoleRunFieldsFragment }) {
+/** A run as listed, with its attempts once the subscription has sent them. */
+export type LiveRun = ConsoleRunFieldsFragment & Partial<Pick<ConsoleRunDetailsFragment, 'attempts'>>;
+
+export function RunDetails({ run }: { run: LiveRun }) {
   const scope = useScope();
   const [redelivery, redeliver] = useMutation(RedeliverRunMutation);
   const canRedeliver = run.status === 'FAILED' && REDELIVER_PERMISSIONS.some((p) => scope.can(p));
@@ -25,7 +28,9 @@ export function RunDetails({ run }: { run: ConsoleRunFieldsFragment }) {
       <h2 className="small" id={`attempts-${run.id}`}>
         Delivery attempts
       </h2>
-      {run.attempts.length === 0 ? (
+      {!run.attempts ? (
+        <p role="status">Loading the delivery attempts…</p>
+      ) : run.attempts.length === 0 ? (
         <p>No delivery attempt yet.</p>
       ) : (
         <table aria-labelledby={`attempts-${run.id}`}>

@@ -1,8 +1,8 @@
 import { graphql } from '../../gql';
 
 /**
- * A run as the list and its expanded details show it: status and delivery attempts come in the
- * same fragment, so the live subscription below refreshes the row and its details alike.
+ * A run as the list shows it. Its delivery attempts are not in the list (50 runs × their
+ * attempts would pass KEYGATE_MAX_COST): the expanded run gets them from its subscription.
  */
 export const RunFields = graphql(`
   fragment ConsoleRunFields on WorkflowRun {
@@ -10,14 +10,6 @@ export const RunFields = graphql(`
     status
     createdAt
     input
-    attempts {
-      number
-      startedAt
-      httpStatus
-      durationMs
-      error
-      succeeded
-    }
     workflow {
       id
       name
@@ -63,11 +55,26 @@ export const RunsQuery = graphql(`
   }
 `);
 
+/** An expanded run: the list's fields and its delivery attempts. */
+export const RunDetailsFields = graphql(`
+  fragment ConsoleRunDetails on WorkflowRun {
+    ...ConsoleRunFields
+    attempts {
+      number
+      startedAt
+      httpStatus
+      durationMs
+      error
+      succeeded
+    }
+  }
+`);
+
 /** The run now, then again on every status or attempt change (SSE; see ../../client.ts). */
 export const RunUpdatedSubscription = graphql(`
   subscription ConsoleWorkflowRunUpdated($id: ID!) {
     workflowRunUpdated(id: $id) {
-      ...ConsoleRunFields
+      ...ConsoleRunDetails
     }
   }
 `);
@@ -75,7 +82,7 @@ export const RunUpdatedSubscription = graphql(`
 export const RedeliverRunMutation = graphql(`
   mutation ConsoleRedeliverWorkflowRun($id: ID!) {
     redeliverWorkflowRun(id: $id) {
-      ...ConsoleRunFields
+      ...ConsoleRunDetails
     }
   }
 `);
