@@ -9,6 +9,7 @@ import { RunsPage } from './pages/Runs';
 import { SignIn } from './pages/SignIn';
 import { StructurePage } from './pages/Structure';
 import { UsersPage } from './pages/Users';
+import { WebhooksPage } from './pages/Webhooks';
 import { BASE, navigate, ROUTES, useRoute, type Route } from './router';
 import { ScopeContext, type Scope } from './scope';
 import { clearSession, loadSelectedTenant, loadSession, saveSelectedTenant, saveSession, type Session } from './session';
@@ -21,6 +22,7 @@ const PAGE_PERMISSION: Record<Route, string[]> = {
   users: ['users:manage'],
   audit: ['audit:read'],
   runs: ['projects:read', 'workflows:trigger'],
+  webhooks: ['webhooks:manage'],
 };
 
 export function App() {
@@ -214,5 +216,7 @@ function Page({ route }: { route: Route }) {
       return <AuditPage />;
     case 'runs':
       return <RunsPage />;
+    case 'webhooks':
+      return <WebhooksPage />;
   }
 }

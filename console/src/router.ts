@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 
 export const BASE = '/console/';
 
-export type Route = 'keys' | 'groups' | 'structure' | 'users' | 'audit' | 'runs';
+export type Route = 'keys' | 'groups' | 'structure' | 'users' | 'audit' | 'runs' | 'webhooks';
 
 export const ROUTES: { route: Route; label: string }[] = [
   { route: 'keys', label: 'API keys' },
@@ -12,6 +12,7 @@ export const ROUTES: { route: Route; label: string }[] = [
   { route: 'users', label: 'Users' },
   { route: 'audit', label: 'Audit log' },
   { route: 'runs', label: 'Workflow runs' },
+  { route: 'webhooks', label: 'Webhook endpoints' },
 ];
 
 export function currentRoute(): Route {

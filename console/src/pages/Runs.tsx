@@ -1,14 +1,18 @@
-/** Workflow runs, newest first, per project or all; a row expands into RunDetails. */
-import { Fragment, useState } from 'react';
-import { useQuery } from 'urql';
+/**
+ * Workflow runs, newest first, per project or all; a row expands into RunDetails. The expanded
+ * run is watched live (workflowRunUpdated over SSE): one connection at a time, since every
+ * subscription is its own HTTP request and browsers allow few per host.
+ */
+import { Fragment, useEffect, useState } from 'react';
+import { useQuery, useSubscription } from 'urql';
 import { Badge } from '../components/Badge';
 import { SelectField } from '../components/fields';
 import { errorText } from '../errors';
 import { dateTime, enumLabel } from '../format';
 import type { ConsoleRunFieldsFragment, WorkflowRunStatus } from '../gql/graphql';
 import { useScope } from '../scope';
-import { RunDetails } from './runs/RunDetails';
-import { RunsQuery } from './runs/queries';
+import { RunDetails, type LiveRun } from './runs/RunDetails';
+import { RunsQuery, RunUpdatedSubscription } from './runs/queries';
 
 const STATUS_TONE: Record<WorkflowRunStatus, 'ok' | 'warn' | 'bad' | 'info'> = { QUEUED: 'info', RUNNING: 'info', DELIVERED: 'ok', SUCCEEDED: 'ok', FAILED: 'bad' };
 
@@ -17,7 +21,7 @@ export function RunsPage() {
   const [projectId, setProjectId] = useState('');
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [expanded, setExpanded] = useState<string | null>(null);
-  const [{ data, error }] = useQuery({
+  const [{ data, error }, refetch] = useQuery({
     query: RunsQuery,
     variables: { tenantId: scope.tenantId, projectId: projectId || null, first: 50, after: cursors[cursors.length - 1] ?? null },
     requestPolicy: 'cache-and-network',
@@ -54,30 +58,14 @@ export function RunsPage() {
             </tr>
           </thead>
           <tbody>
-            {runs.map((run) => (
-              <Fragment key={run.id}>
-                <tr>
-                  <td>{dateTime(run.createdAt)}</td>
-                  <th scope="row">{run.workflow.name}</th>
-                  <td>{run.project.name}</td>
-                  <td>
-                    <Badge tone={STATUS_TONE[run.status]}>{enumLabel(run.status)}</Badge>
-                  </td>
-                  <td>{run.triggeredBy.apiKey ? `key ${run.triggeredBy.apiKey.name}` : (run.triggeredBy.user?.email ?? enumLabel(run.triggeredBy.kind))}</td>
-                  <td>
-                    <button type="button" aria-expanded={expanded === run.id} aria-controls={`run-${run.id}`} onClick={() => setExpanded(expanded === run.id ? null : run.id)}>
-                      {expanded === run.id ? 'Hide' : 'Show'} <span className="sr-only">details of run {run.id}</span>
-                    </button>
-                  </td>
-                </tr>
-                {expanded === run.id ? (
-                  <tr id={`run-${run.id}`}>
-                    <td colSpan={6}>
-                      <RunDetails run={run} />
-                    </td>
-                  </tr>
-                ) : null}
-              </Fragment>
+            {runs.map((listed) => (
+              <RunRow
+                key={listed.id}
+                listed={listed}
+                expanded={expanded === listed.id}
+                onToggle={() => setExpanded(expanded === listed.id ? null : listed.id)}
+                onChanged={() => refetch({ requestPolicy: 'network-only' })}
+              />
             ))}
             {runs.length === 0 ? (
               <tr>
@@ -96,5 +84,45 @@ export function RunsPage() {
         </button>
       </div>
     </section>
+  );
+}
+
+/** The listed run, or while expanded the latest the subscription sent (with its attempts). */
+function useLiveRun(listed: ConsoleRunFieldsFragment, watching: boolean): LiveRun {
+  const [{ data }] = useSubscription({ query: RunUpdatedSubscription, variables: { id: listed.id }, pause: !watching });
+  return (watching ? data?.workflowRunUpdated : undefined) ?? listed;
+}
+
+function RunRow({ listed, expanded, onToggle, onChanged }: { listed: ConsoleRunFieldsFragment; expanded: boolean; onToggle: () => void; onChanged: () => void }) {
+  const run = useLiveRun(listed, expanded);
+  // A live change refreshes the list, so the row stays right once collapsed.
+  const changed = run.status !== listed.status;
+  useEffect(() => {
+    if (changed) onChanged();
+  }, [changed, run.status]);
+  return (
+    <Fragment>
+      <tr>
+        <td>{dateTime(run.createdAt)}</td>
+        <th scope="row">{run.workflow.name}</th>
+        <td>{run.project.name}</td>
+        <td>
+          <Badge tone={STATUS_TONE[run.status]}>{enumLabel(run.status)}</Badge>
+        </td>
+        <td>{run.triggeredBy.apiKey ? `key ${run.triggeredBy.apiKey.name}` : (run.triggeredBy.user?.email ?? enumLabel(run.triggeredBy.kind))}</td>
+        <td>
+          <button type="button" aria-expanded={expanded} aria-controls={`run-${run.id}`} onClick={onToggle}>
+            {expanded ? 'Hide' : 'Show'} <span className="sr-only">details of run {run.id}</span>
+          </button>
+        </td>
+      </tr>
+      {expanded ? (
+        <tr id={`run-${run.id}`}>
+          <td colSpan={6}>
+            <RunDetails run={run} />
+          </td>
+        </tr>
+      ) : null}
+    </Fragment>
   );
 }

@@ -1,8 +1,8 @@
 import { graphql } from '../../gql';
 
 /**
- * The runs list. Delivery attempts and live status (issue 13) extend this document: add the
- * fields to `ConsoleRunFields` and render them in RunDetails (./RunDetails.tsx).
+ * A run as the list shows it. Its delivery attempts are not in the list (50 runs × their
+ * attempts would pass KEYGATE_MAX_COST): the expanded run gets them from its subscription.
  */
 export const RunFields = graphql(`
   fragment ConsoleRunFields on WorkflowRun {
@@ -51,6 +51,38 @@ export const RunsQuery = graphql(`
           name
         }
       }
+    }
+  }
+`);
+
+/** An expanded run: the list's fields and its delivery attempts. */
+export const RunDetailsFields = graphql(`
+  fragment ConsoleRunDetails on WorkflowRun {
+    ...ConsoleRunFields
+    attempts {
+      number
+      startedAt
+      httpStatus
+      durationMs
+      error
+      succeeded
+    }
+  }
+`);
+
+/** The run now, then again on every status or attempt change (SSE; see ../../client.ts). */
+export const RunUpdatedSubscription = graphql(`
+  subscription ConsoleWorkflowRunUpdated($id: ID!) {
+    workflowRunUpdated(id: $id) {
+      ...ConsoleRunDetails
+    }
+  }
+`);
+
+export const RedeliverRunMutation = graphql(`
+  mutation ConsoleRedeliverWorkflowRun($id: ID!) {
+    redeliverWorkflowRun(id: $id) {
+      ...ConsoleRunDetails
     }
   }
 `);
