@@ -65,9 +65,10 @@ export function createApp(options: AppOptions = {}) {
   // The inbound webhook route re-enters this Yoga instance as deliverData (see inbound.ts).
   const inbound: { yoga?: { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response } } = {};
   const gateway = options.gateway ?? createGatewayRuntime(config, logger);
+  const schema = options.schema ?? keygateSchema;
 
   const yoga = createYoga<ServerContext, Context>({
-    schema: options.schema ?? keygateSchema,
+    schema,
     graphqlEndpoint: '/graphql',
     ...graphiqlOptions(config.graphiql),
     landingPage: false,
@@ -123,7 +124,7 @@ export function createApp(options: AppOptions = {}) {
         trustedProxies: config.trustedProxies,
         logger,
       }),
-      useSchemaView({ authenticator, introspection: config.introspection, schema: options.schema ?? keygateSchema }),
+      useSchemaView({ authenticator, introspection: config.introspection, schema }),
       ...useOperationPolicy({ authenticator, logger }),
       useAuth(authenticator),
       // Before the rate limits, so their refusals are counted too.

@@ -32,7 +32,9 @@ export async function startConsoleServer(settings: Record<string, string> = {}):
     PORT: String(port),
     KEYGATE_LOG_LEVEL: 'warn',
     DATABASE_URL: process.env.DATABASE_URL!,
-    KEYGATE_ADMIN_PASSWORD: 'console-test-admin-password',
+    // The suite's administrator password (worker-setup.ts): on PostgreSQL every worker shares one
+    // database, and whichever process starts first creates the bootstrap administrator with it.
+    KEYGATE_ADMIN_PASSWORD: process.env.KEYGATE_ADMIN_PASSWORD!,
     KEYGATE_AUTH_FAILURE_LIMIT: '0',
     ...settings,
   };

@@ -33,7 +33,6 @@ async function startInstance(): Promise<Instance> {
       ...process.env,
       PORT: String(port),
       HOST: '127.0.0.1',
-      KEYGATE_ADMIN_PASSWORD: 'grace-instances-admin-password',
       KEYGATE_LOG_LEVEL: 'warn',
       KEYGATE_KEY_CACHE_TTL_MS: '60000',
     },

@@ -72,7 +72,6 @@ async function startInstance(): Promise<Instance> {
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: process.env.DATABASE_URL,
-      KEYGATE_ADMIN_PASSWORD: 'multi-instance-admin-password',
       KEYGATE_LOG_LEVEL: 'warn',
       KEYGATE_KEY_CACHE_TTL_MS: '60000',
     },
