@@ -5,56 +5,18 @@
  * the key warm in its cache (TTL one minute here): the change travels by the same
  * invalidation path, PostgreSQL NOTIFY. SQLite is one instance by design (see README).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { db } from '../../../src/db.js';
+import { startInstance, stopInstance, type Instance } from '../../helpers/instances.js';
 import { seedTenant, type Seed } from '../../helpers/seed.js';
-import { freePort } from '../hardening/server-process.js';
 
 const onPostgres = inject('databaseKind') === 'postgresql';
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /**
  * The notification round trip is milliseconds (the revoke test in scale-out/ holds 100 ms);
  * a second here keeps this test steady on a loaded machine and still proves the path: with
  * the cache TTL at a minute, nothing but the invalidation explains a refusal this soon.
  */
 const PROPAGATION_BOUND_MS = 1_000;
-
-type Instance = { url: string; process: ChildProcess; output: string[] };
-
-async function startInstance(): Promise<Instance> {
-  const port = await freePort();
-  const output: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      KEYGATE_LOG_LEVEL: 'warn',
-      KEYGATE_KEY_CACHE_TTL_MS: '60000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (chunk) => output.push(String(chunk)));
-  child.stderr!.on('data', (chunk) => output.push(String(chunk)));
-  const instance = { url: `http://127.0.0.1:${port}`, process: child, output };
-  const deadline = Date.now() + 45_000;
-  while (Date.now() < deadline && child.exitCode === null) {
-    if (await fetch(`${instance.url}/ready`).then((r) => r.ok, () => false)) return instance;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`instance did not become ready:\n${output.join('')}`);
-}
-
-async function stopInstance(instance: Instance) {
-  if (instance.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => instance.process.once('exit', resolve));
-  instance.process.kill('SIGTERM');
-  await exited;
-}
 
 async function call(instance: Instance, query: string, variables: Record<string, unknown>, headers: Record<string, string>) {
   const response = await fetch(`${instance.url}/graphql`, {

@@ -4,19 +4,15 @@
  * though the other has the key warm in its verification cache (TTL set to a minute here, so
  * only the cross-instance invalidation can explain a refusal within 100 ms).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { db } from '../../../src/db.js';
 import { graphql } from '../../gql/index.js';
+import { startInstance, stopInstance, type Instance } from '../../helpers/instances.js';
 import { INTEGRATION_PERMISSIONS, seedTenant, type Seed } from '../../helpers/seed.js';
 
 const onPostgres = inject('databaseKind') === 'postgresql';
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The product's promise for a revoke seen from another instance. */
 const PROPAGATION_BOUND_MS = 100;
 
@@ -47,62 +43,7 @@ const UpdateGroup = graphql(`
   }
 `);
 
-type Instance = { url: string; process: ChildProcess; output: string[] };
 type Response<T> = { status: number; data?: T | null; errors?: { extensions?: { code?: string; reason?: string } }[] };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** `node --import tsx src/index.ts` is what `npx tsx src/index.ts` runs, without npx's extra processes to kill. */
-async function startInstance(): Promise<Instance> {
-  const port = await freePort();
-  const output: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: process.env.DATABASE_URL,
-      KEYGATE_LOG_LEVEL: 'warn',
-      KEYGATE_KEY_CACHE_TTL_MS: '60000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (chunk) => output.push(String(chunk)));
-  child.stderr!.on('data', (chunk) => output.push(String(chunk)));
-  const instance = { url: `http://127.0.0.1:${port}`, process: child, output };
-  await waitUntilReady(instance);
-  return instance;
-}
-
-async function waitUntilReady(instance: Instance, timeoutMs = 45_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (instance.process.exitCode !== null) break;
-    const ready = await fetch(`${instance.url}/ready`).then((r) => r.ok, () => false);
-    if (ready) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`instance at ${instance.url} did not become ready:\n${instance.output.join('')}`);
-}
-
-async function stopInstance(instance: Instance): Promise<void> {
-  if (instance.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => instance.process.once('exit', resolve));
-  instance.process.kill('SIGTERM');
-  const killed = setTimeout(() => instance.process.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(killed);
-}
 
 async function call<TResult, TVariables>(
   instance: Instance,
