@@ -7,6 +7,7 @@
  * axe-core finds nothing on the new page, the expanded run and the dialogs; a member sees
  * neither the page nor Redeliver without the permissions the API asks for.
  */
+import '../helpers/own-database/console-runs.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Locator, Page } from 'playwright-core';

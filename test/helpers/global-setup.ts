@@ -1,7 +1,8 @@
 /**
  * Creates the test database once per run: a migrated SQLite template that each worker
  * copies (SQLite has one writer per file, so workers get a file each), or, when
- * KEYGATE_TEST_PG_URL names a PostgreSQL server, one fresh database that is dropped at the end.
+ * KEYGATE_TEST_PG_URL names a PostgreSQL server, one fresh database that is dropped at the end,
+ * plus a copy of it for each file that must not share it (see own-database.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,8 +15,14 @@ declare module 'vitest' {
   export interface ProvidedContext {
     databaseKind: 'sqlite' | 'postgresql';
     databaseUrl: string;
+    /** PostgreSQL only: the migrated copies named in own-database.ts. */
+    ownDatabaseUrls: Record<OwnDatabase, string>;
   }
 }
+
+/** Files that get a copy of the PostgreSQL database to themselves (see own-database.ts). */
+export const OWN_DATABASES = ['webhook-delivery', 'webhook-events', 'webhook-live', 'console-runs'] as const;
+export type OwnDatabase = (typeof OWN_DATABASES)[number];
 
 export default async function setup(project: TestProject) {
   const serverUrl = process.env.KEYGATE_TEST_PG_URL;
@@ -24,10 +31,16 @@ export default async function setup(project: TestProject) {
     await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
     const url = withDatabase(serverUrl, name);
     await applyMigrations(url);
+    const copies = Object.fromEntries(OWN_DATABASES.map((own) => [own, `${name}_${own.replaceAll('-', '_')}`])) as Record<OwnDatabase, string>;
+    // Sequentially: PostgreSQL refuses to copy a template another CREATE DATABASE is reading.
+    for (const copy of Object.values(copies)) await adminQuery(serverUrl, `CREATE DATABASE ${copy} TEMPLATE ${name}`);
     project.provide('databaseKind', 'postgresql');
     project.provide('databaseUrl', url);
+    project.provide('ownDatabaseUrls', Object.fromEntries(Object.entries(copies).map(([own, copy]) => [own, withDatabase(serverUrl, copy)])) as Record<OwnDatabase, string>);
     return async () => {
-      await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      for (const database of [name, ...Object.values(copies)]) {
+        await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      }
     };
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'keygate-test-'));
@@ -35,6 +48,7 @@ export default async function setup(project: TestProject) {
   await applyMigrations(url);
   project.provide('databaseKind', 'sqlite');
   project.provide('databaseUrl', url);
+  project.provide('ownDatabaseUrls', {} as Record<OwnDatabase, string>);
   return () => rmSync(dir, { recursive: true, force: true });
 }
 

@@ -1,3 +1,4 @@
+import '../../helpers/own-database/webhook-delivery.js';
 import './env.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '../../../src/db.js';

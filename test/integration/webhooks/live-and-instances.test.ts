@@ -1,3 +1,4 @@
+import '../../helpers/own-database/webhook-live.js';
 import './env.js';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
