@@ -1,7 +1,9 @@
 /**
  * createApp → the Yoga instance with its plugins, error masking and schema. No port: the
- * server entry (index.ts) serves it over HTTP, and tests call `yoga.fetch` directly.
+ * server entry (index.ts) serves it over HTTP with `handleNodeRequest`, and tests call
+ * `yoga.fetch` directly.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { keyCache, sessionCache } from './auth/invalidation.js';
@@ -18,7 +20,7 @@ import { useConsole } from './console/index.js';
 import { db } from './db.js';
 import { createKeyUseWriter } from './db/last-used-writes.js';
 import { serviceUnavailable } from './errors.js';
-import { useGatewayEndpoints } from './gateway/endpoints.js';
+import { useGatewayEndpoints, verifyNodeRequests, type GatewayEndpointsOptions } from './gateway/endpoints.js';
 import { createGatewayRuntime, gatewaySchema, type GatewayRuntime } from './gateway/index.js';
 import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -66,6 +68,16 @@ export function createApp(options: AppOptions = {}) {
   const inbound: { yoga?: { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response } } = {};
   const gateway = options.gateway ?? createGatewayRuntime(config, logger);
   const schema = options.schema ?? keygateSchema;
+  const gatewayEndpoints: GatewayEndpointsOptions = {
+    keys: gateway.keys,
+    tokens: gateway.tokens,
+    authenticate: authenticator.authenticate,
+    rateLimitCheck: security.rateLimitCheck,
+    credentialFailures: security.credentialFailures,
+    usage,
+    trustedProxies: config.trustedProxies,
+    logger,
+  };
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -115,15 +127,7 @@ export function createApp(options: AppOptions = {}) {
       ...(config.console ? [useConsole()] : []),
       useLeakReports({ publicKeys: config.leakReportPublicKeys, format: config.keyFormat, logger }),
       ...security.beforeAuth,
-      useGatewayEndpoints({
-        keys: gateway.keys,
-        tokens: gateway.tokens,
-        authenticate: authenticator.authenticate,
-        rateLimitCheck: security.rateLimitCheck,
-        credentialFailures: security.credentialFailures,
-        trustedProxies: config.trustedProxies,
-        logger,
-      }),
+      useGatewayEndpoints(gatewayEndpoints),
       useSchemaView({ authenticator, introspection: config.introspection, schema }),
       ...useOperationPolicy({ authenticator, logger }),
       useAuth(authenticator),
@@ -137,7 +141,13 @@ export function createApp(options: AppOptions = {}) {
 
   inbound.yoga = { fetch: (request, serverContext) => yoga.fetch(request, serverContext as ServerContext) };
 
-  return { yoga, lastUsed, usage, logger, config, gateway, ready: security.ready, close: security.close };
+  const verifyFromNode = verifyNodeRequests(gatewayEndpoints);
+  /** The listener `keygate serve` hands Node's HTTP server: /auth/verify ahead of Yoga, everything else through it. */
+  const handleNodeRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (!verifyFromNode(req, res)) void yoga.handle(req, res, { req });
+  };
+
+  return { yoga, handleNodeRequest, lastUsed, usage, logger, config, gateway, ready: security.ready, close: security.close };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -22,6 +22,9 @@ export type UseAuthOptions = {
   trustedProxies?: readonly AddressRange[];
 };
 
+/** What reading a credential needs of a request's headers: a Fetch `Headers`, or Node's headers behind `nodeHeaders`. */
+export type HeaderReader = { get(name: string): string | null };
+
 export type AuthContext = { auth: Principal; clientAddress: string | null; workspaceId: string | null };
 
 /**
@@ -91,7 +94,7 @@ export function useAuth(options: UseAuthOptions | Authenticator): Plugin<AuthCon
  * X-Api-Key or Authorization: Bearer. Two different credentials in one request are refused
  * rather than guessed between: which one a client meant is not ours to pick.
  */
-export function extractCredential(headers: Headers): string | null {
+export function extractCredential(headers: HeaderReader): string | null {
   const apiKey = headers.get('x-api-key')?.trim() || null;
   const authorization = headers.get('authorization')?.trim() || null;
   let bearer: string | null = null;
@@ -116,7 +119,7 @@ export function extractCredential(headers: Headers): string | null {
  */
 export function resolveClientAddress(
   socketAddress: string | null,
-  headers: Headers,
+  headers: HeaderReader,
   trustedProxies: readonly AddressRange[],
 ): string | null {
   if (trustedProxies.length === 0) return normalizedAddress(socketAddress);

@@ -9,11 +9,14 @@
  *   `projectId` (a project the caller must reach). 200 carries the principal token and ids
  *   in headers; refusals are 401, 403 or 429 with the GraphQL API's code and reason as JSON.
  */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { assertHolds, requireAuthenticated } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
-import { extractCredential, resolveClientAddress } from '../auth/use-auth.js';
+import { extractCredential, resolveClientAddress, type HeaderReader } from '../auth/use-auth.js';
+import { rejectionIn } from '../auth/use-usage-counting.js';
+import type { UsageRecorder } from '../auth/usage.js';
 import type { ServerContext } from '../context.js';
 import { unauthenticated } from '../errors.js';
 import type { AddressRange } from '../lib/ip.js';
@@ -36,6 +39,8 @@ export type GatewayEndpointsOptions = {
   rateLimitCheck: RateLimitCheck | null;
   /** The failed-credential throttle: a refused credential here counts like one sent to /graphql. */
   credentialFailures: CredentialFailures | null;
+  /** Per-key usage counts: a verified request counts like a GraphQL request of the key. */
+  usage: UsageRecorder;
   trustedProxies: readonly AddressRange[];
   logger: Logger;
 };
@@ -44,46 +49,99 @@ export function useGatewayEndpoints(options: GatewayEndpointsOptions): Plugin {
   return {
     async onRequest({ url, request, serverContext, endResponse }) {
       if (url.pathname === JWKS_PATH) endResponse(await jwks(request, options));
-      // Envoy's ext_authz appends the original path to its path_prefix: /auth/verify/orders/7.
-      else if (url.pathname === VERIFY_PATH || url.pathname.startsWith(`${VERIFY_PATH}/`)) endResponse(await verify(request, url, serverContext as ServerContext, options));
+      else if (isVerifyPath(url.pathname)) {
+        const socketAddress = (serverContext as ServerContext).req?.socket?.remoteAddress ?? null;
+        endResponse(asResponse(await answerVerify({ headers: request.headers, searchParams: url.searchParams, socketAddress }, options)));
+      }
     },
   };
 }
 
+/**
+ * /auth/verify straight from Node's request, ahead of Yoga (`keygate serve` asks it first):
+ * a forward-auth proxy asks once per request it proxies, so this path is the gateway's hot
+ * one, and Yoga's Fetch conversions and plugin hooks cost more than the answer itself
+ * (README "Performance": bench/gateway.ts). The answer is the same as through the plugin
+ * above, which serves `yoga.fetch` and the URLs this does not recognize. Returns false for any
+ * other request.
+ */
+export function verifyNodeRequests(options: GatewayEndpointsOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const target = req.url ?? '';
+    const query = target.indexOf('?');
+    if (!isVerifyPath(query < 0 ? target : target.slice(0, query))) return false;
+    const question = {
+      headers: nodeHeaders(req.headers),
+      searchParams: new URLSearchParams(query < 0 ? '' : target.slice(query + 1)),
+      socketAddress: req.socket.remoteAddress ?? null,
+    };
+    answerVerify(question, options)
+      .catch((error: unknown) => refusal(error, options.logger))
+      .then((answer) => res.writeHead(answer.status, answer.headers).end(answer.body ?? undefined));
+    return true;
+  };
+}
+
+// Envoy's ext_authz appends the original path to its path_prefix: /auth/verify/orders/7.
+function isVerifyPath(pathname: string): boolean {
+  return pathname === VERIFY_PATH || pathname.startsWith(`${VERIFY_PATH}/`);
+}
+
+/** Node's lower-cased header object as the `get` that credential extraction reads. */
+function nodeHeaders(headers: IncomingHttpHeaders): HeaderReader {
+  return {
+    get(name) {
+      const value = headers[name];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
+}
+
+type Answer = { status: number; headers: Record<string, string>; body: string | null };
+
+function asResponse(answer: Answer): Response {
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
+}
+
 async function jwks(request: Request, { keys, logger }: GatewayEndpointsOptions): Promise<Response> {
-  if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'Use GET.' }, { allow: 'GET, HEAD' });
+  if (request.method !== 'GET' && request.method !== 'HEAD') return asResponse(json(405, { error: 'Use GET.' }, { allow: 'GET, HEAD' }));
   try {
     // Short caching: a new key must reach upstreams soon after a rotation (instances switch within 30 s).
-    return json(200, await keys.jwks(), { 'cache-control': 'public, max-age=30' });
+    return asResponse(json(200, await keys.jwks(), { 'cache-control': 'public, max-age=30' }));
   } catch (error) {
     logger.error('cannot serve the JWKS', { error: (error as Error).message });
-    return json(503, { code: 'SERVICE_UNAVAILABLE', message: 'The signing keys are unavailable.' });
+    return asResponse(json(503, { code: 'SERVICE_UNAVAILABLE', message: 'The signing keys are unavailable.' }));
   }
 }
 
-async function verify(request: Request, url: URL, server: ServerContext, options: GatewayEndpointsOptions): Promise<Response> {
+type VerifyQuestion = { headers: HeaderReader; searchParams: URLSearchParams; socketAddress: string | null };
+
+async function answerVerify({ headers, searchParams, socketAddress }: VerifyQuestion, options: GatewayEndpointsOptions): Promise<Answer> {
   // Proxies forward the original method (Traefik, Envoy): any method is a question, not an action.
-  const clientAddress = resolveClientAddress(server.req?.socket?.remoteAddress ?? null, request.headers, options.trustedProxies);
+  const clientAddress = resolveClientAddress(socketAddress, headers, options.trustedProxies);
+  let principal: Principal | null = null;
   try {
     const throttled = clientAddress ? await options.credentialFailures?.refusal(clientAddress) : null;
     if (throttled) throw throttled;
-    const credential = extractCredential(request.headers);
+    const credential = extractCredential(headers);
     if (!credential) throw unauthenticated('MISSING');
-    const principal = await options.authenticate(credential, clientAddress);
+    principal = await options.authenticate(credential, clientAddress);
     await options.rateLimitCheck?.(principal);
     const actor = requireAuthenticated(principal);
-    const permission = url.searchParams.get('permission');
+    const permission = searchParams.get('permission');
     if (permission) assertHolds(actor, permission);
-    const projectId = url.searchParams.get('projectId');
+    const projectId = searchParams.get('projectId');
     if (projectId) await findAccessibleProject(actor, projectId);
-    const headers: Record<string, string> = {
-      [PRINCIPAL_HEADER]: await options.tokens.sign(actor),
-      'x-keygate-tenant-id': actor.tenantId,
-      ...(actor.kind === 'API_KEY' ? { 'x-keygate-key-id': actor.apiKey.id } : { 'x-keygate-user-id': actor.user.id }),
-    };
-    return new Response(null, { status: 200, headers: { ...headers, 'cache-control': 'no-store' } });
+    const ids: Record<string, string> = actor.kind === 'API_KEY' ? { 'x-keygate-key-id': actor.apiKey.id } : { 'x-keygate-user-id': actor.user.id };
+    const token = await options.tokens.sign(actor);
+    if (actor.kind === 'API_KEY') options.usage.recordAccepted(actor.apiKey.id, actor.apiKey.usedPreviousSecret === true);
+    return { status: 200, headers: { [PRINCIPAL_HEADER]: token, 'x-keygate-tenant-id': actor.tenantId, ...ids, 'cache-control': 'no-store' }, body: null };
   } catch (error) {
     const answer = refusal(error, options.logger);
+    if (principal?.kind === 'API_KEY') {
+      const rejection = rejectionIn({ errors: [error] });
+      if (rejection) options.usage.recordRejected(principal.apiKey.id, rejection);
+    }
     // A missing credential is no guess; a wrong one is.
     const guessed = answer.status === 401 && (error as GraphQLError).extensions?.reason !== 'MISSING';
     if (guessed && clientAddress) await options.credentialFailures?.failed(clientAddress);
@@ -96,7 +154,7 @@ async function verify(request: Request, url: URL, server: ServerContext, options
  * allowed, NOT_FOUND included: a proxy has nothing to show for it), 429 with Retry-After,
  * 400 for a malformed question, 503 when the database is down.
  */
-function refusal(error: unknown, logger: Logger): Response {
+function refusal(error: unknown, logger: Logger): Answer {
   const graphqlError = error as GraphQLError;
   const code = graphqlError?.extensions?.code as string | undefined;
   const reason = graphqlError?.extensions?.reason as string | undefined;
@@ -124,6 +182,6 @@ function refusal(error: unknown, logger: Logger): Response {
   return json(500, { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' });
 }
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers } });
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Answer {
+  return { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }, body: JSON.stringify(body) };
 }

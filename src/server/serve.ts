@@ -19,7 +19,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serve(config: Config): Promise<void> {
   // Upstreams are introspected before migrating: an unreachable one stops the start with one line.
-  const { yoga, lastUsed, usage, logger, gateway, close: closeSecurity } = await createGatewayApp({ config });
+  const { handleNodeRequest, lastUsed, usage, logger, gateway, close: closeSecurity } = await createGatewayApp({ config });
   await applyMigrations(config.databaseUrl, {
     log: (line) => (line.startsWith('warning') ? logger.warn(line) : logger.info(line)),
   });
@@ -43,7 +43,7 @@ export async function serve(config: Config): Promise<void> {
   }
   const dispatcher = new WebhookDispatcher({ config, logger }).start();
 
-  const server = createServer((req, res) => yoga.handle(req, res, { req }));
+  const server = createServer(handleNodeRequest);
   await listen(server, config);
   logger.info('keygate is listening', { url: `http://localhost:${config.port}/graphql` });
   console.log(`keygate: serving http://localhost:${config.port}/graphql`);

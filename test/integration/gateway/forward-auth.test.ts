@@ -4,13 +4,14 @@
  * last-used recording as the GraphQL API, answered as 200 + headers or 401/403/429.
  */
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
 import { db } from '../../../src/db.js';
 import { createLogger } from '../../../src/lib/logger.js';
 import { app, executeWith } from '../../helpers/app.js';
 import { seedTenant } from '../../helpers/seed.js';
+import { serveKeygate, type Gateway } from './support.js';
 
 async function verify(target: Pick<App, 'yoga'>, query: string, headers: Record<string, string>, ip = '127.0.0.1') {
   const response = await target.yoga.fetch(`http://keygate.test/auth/verify${query}`, { method: 'GET', headers }, { req: { socket: { remoteAddress: ip } } });
@@ -124,5 +125,82 @@ describe('GET /auth/verify', () => {
     const graphql = await executeWith(throttled, `{ viewer { __typename } }`, undefined, { apiKey: key.secret, ip });
     expect(graphql.status).toBe(429);
     expect((await verify(throttled, '', { 'x-api-key': key.secret }, '198.51.100.78')).status).toBe(200);
+  });
+});
+
+/**
+ * `keygate serve` answers /auth/verify from Node's request, ahead of Yoga (endpoints.ts,
+ * verifyNodeRequests): the same answers over real HTTP, through the listener it uses.
+ */
+describe('GET /auth/verify over HTTP (the listener keygate serve uses)', () => {
+  let keygate: Gateway;
+  beforeAll(async () => {
+    // 127.0.0.1 is a trusted proxy here, so X-Forwarded-For names the client.
+    keygate = await serveKeygate(async () => createApp({ config: loadConfig({ ...process.env, KEYGATE_TRUSTED_PROXIES: '127.0.0.1/32', KEYGATE_RATE_LIMIT_PER_KEY: '3' }), logger: createLogger('silent') }));
+  });
+  afterAll(() => keygate.close());
+
+  async function overHttp(pathAndQuery: string, headers: Record<string, string>, method = 'GET') {
+    const response = await fetch(`${keygate.url}${pathAndQuery}`, { method, headers });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as { code?: string; reason?: string; field?: string }) : null };
+  }
+
+  it('a valid key: 200 with ids and a principal token that verifies, Envoy paths and any method included', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const answer = await overHttp('/auth/verify?permission=projects:read', { 'x-api-key': key.secret });
+    expect(answer).toMatchObject({ status: 200, body: null });
+    expect(answer.headers.get('x-keygate-key-id')).toBe(key.id);
+    expect(answer.headers.get('x-keygate-tenant-id')).toBe(seed.tenant.id);
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    const { payload } = await jwtVerify(answer.headers.get('x-keygate-principal')!, await jwks(keygate.app), { issuer: 'keygate' });
+    expect(payload).toMatchObject({ sub: `key:${key.id}`, kind: 'key', keyId: key.id });
+    expect((await overHttp(`/auth/verify/orders/7?projectId=${seed.project.id}`, { 'x-api-key': key.secret }, 'POST')).status).toBe(200);
+    expect((await overHttp('/auth/verify', { authorization: `Bearer ${seed.member.token}` })).headers.get('x-keygate-user-id')).toBe(seed.member.user.id);
+  });
+
+  it('refusals: 401 missing, bad or revoked; 403 without the permission or outside the allowlist; 400 for an unknown permission; 429 over the rate limit', async () => {
+    const seed = await seedTenant();
+    expect(await overHttp('/auth/verify', {})).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED', reason: 'MISSING' } });
+    expect(await overHttp('/auth/verify', { authorization: 'Basic abc' })).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED', reason: 'INVALID' } });
+    const revoked = await seed.createKey();
+    await executeWith(keygate.app, `mutation ($id: ID!) { revokeApiKey(id: $id) { status } }`, { id: revoked.id }, { token: seed.admin.token });
+    expect(await overHttp('/auth/verify', { 'x-api-key': revoked.secret })).toMatchObject({ status: 401, body: { reason: 'REVOKED' } });
+
+    const allowlisted = await seed.createKey({ ipAllowlist: ['203.0.113.0/24'] });
+    expect(await overHttp('/auth/verify?permission=users:manage', { 'x-api-key': allowlisted.secret, 'x-forwarded-for': '203.0.113.9' })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    expect(await overHttp('/auth/verify', { 'x-api-key': allowlisted.secret, 'x-forwarded-for': '198.51.100.1' })).toMatchObject({ status: 403 });
+    expect(await overHttp('/auth/verify?permission=nope', { 'x-api-key': allowlisted.secret, 'x-forwarded-for': '203.0.113.9' })).toMatchObject({ status: 400, body: { code: 'BAD_USER_INPUT', field: 'permission' } });
+
+    const limited = await seed.createKey();
+    for (let n = 0; n < 3; n++) expect((await overHttp('/auth/verify', { 'x-api-key': limited.secret })).status).toBe(200);
+    const refused = await overHttp('/auth/verify', { 'x-api-key': limited.secret });
+    expect(refused).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' } });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('counts in the key\'s usage: accepted, and rejected by reason', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    expect((await overHttp('/auth/verify', { 'x-api-key': key.secret })).status).toBe(200);
+    expect((await overHttp('/auth/verify?permission=projects:read', { 'x-api-key': key.secret })).status).toBe(200);
+    expect((await overHttp('/auth/verify?permission=users:manage', { 'x-api-key': key.secret })).status).toBe(403);
+    expect((await overHttp('/auth/verify', { 'x-api-key': key.secret })).status).toBe(429);
+    await keygate.app.usage.flush();
+    const rows = await db.apiKeyUsageCount.findMany({ where: { apiKeyId: key.id } });
+    const total = (column: 'accepted' | 'rejectedForbidden' | 'rejectedRateLimit') => rows.reduce((sum, row) => sum + row[column], 0);
+    expect([total('accepted'), total('rejectedForbidden'), total('rejectedRateLimit')]).toEqual([2, 1, 1]);
+  });
+
+  it('records last use with the client address, and serves everything else through Yoga', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    expect((await overHttp('/auth/verify', { 'x-api-key': key.secret, 'x-forwarded-for': '198.51.100.23' })).status).toBe(200);
+    await keygate.app.lastUsed.flush();
+    expect(await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).toMatchObject({ lastUsedIp: '198.51.100.23' });
+    const graphql = await fetch(`${keygate.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key.secret }, body: JSON.stringify({ query: '{ viewer { kind } }' }) });
+    expect(await graphql.json()).toEqual({ data: { viewer: { kind: 'API_KEY' } } });
+    expect((await fetch(`${keygate.url}/auth/verifyish`)).status).toBe(404);
   });
 });

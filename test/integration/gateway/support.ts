@@ -119,7 +119,7 @@ export async function serveKeygate(build: (origin: string) => Promise<App>): Pro
       res.end();
       return;
     }
-    void app.yoga.handle(req, res, { req });
+    app.handleNodeRequest(req, res);
   });
   const port = await listen(server);
   const origin = `http://127.0.0.1:${port}`;
