@@ -131,8 +131,7 @@ export function createApp(options: AppOptions = {}) {
       useSchemaView({ authenticator, introspection: config.introspection, schema }),
       ...useOperationPolicy({ authenticator, logger }),
       useAuth(authenticator),
-      // Before the rate limits, so their refusals are counted too.
-      useUsageCounting(usage),
+      useUsageCounting(usage, authenticator),
       ...security.afterAuth,
       useCostControls({ maxCost: config.queryLimits.maxCost, store: security.store, logger, authenticator }),
       useReadiness({ db, databaseUrl: config.databaseUrl }),

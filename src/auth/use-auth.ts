@@ -37,35 +37,46 @@ export type Authenticator = {
   forRequest(request: Request, server: ServerContext): Promise<AuthContext>;
   /** The answer of an earlier `forRequest` for this request, if any. */
   peek(request: Request): Promise<AuthContext> | undefined;
+  /**
+   * The same answer without a promise, once it has succeeded: for plugins that look at the
+   * principal on every response (usage counting, budget headers) and should not allocate a
+   * promise chain per request to do it. undefined while pending, after a failure, or never asked.
+   */
+  settled(request: Request): AuthContext | undefined;
   /** A credential alone → principal, unmemoized: for requests outside GraphQL (/auth/verify, gateway/forward-auth.ts). */
   authenticate(credential: string, clientAddress: string | null): Promise<Principal>;
 };
 
+type Answer = { promise: Promise<AuthContext>; value?: AuthContext };
+
 export function createAuthenticator(options: UseAuthOptions): Authenticator {
   const trustedProxies = options.trustedProxies ?? [];
-  const answers = new WeakMap<Request, Promise<AuthContext>>();
+  const answers = new WeakMap<Request, Answer>();
   const authenticate = authenticateWith(options.strategies);
 
-  async function resolve(request: Request, server: ServerContext): Promise<AuthContext> {
+  async function resolve(request: Request, server: ServerContext, answer: Answer): Promise<AuthContext> {
     const headers = request.headers;
     const clientAddress = resolveClientAddress(server.req?.socket?.remoteAddress ?? null, headers, trustedProxies);
     const credential = extractCredential(headers);
     const auth = credential ? await authenticate(credential, clientAddress) : ANONYMOUS;
-    return { auth, clientAddress, workspaceId: headers.get('x-workspace-id')?.trim() || null };
+    answer.value = { auth, clientAddress, workspaceId: headers.get('x-workspace-id')?.trim() || null };
+    return answer.value;
   }
 
   return {
     forRequest(request, server) {
       let answer = answers.get(request);
       if (!answer) {
-        answer = resolve(request, server);
+        answer = {} as Answer; // its promise is set on the next line; resolve fills in its value
+        answer.promise = resolve(request, server, answer);
         // Whoever awaits it sees the failure; this only keeps an unawaited one from being "unhandled".
-        answer.catch(() => {});
+        answer.promise.catch(() => {});
         answers.set(request, answer);
       }
-      return answer;
+      return answer.promise;
     },
-    peek: (request) => answers.get(request),
+    peek: (request) => answers.get(request)?.promise,
+    settled: (request) => answers.get(request)?.value,
     authenticate,
   };
 }

@@ -1,34 +1,24 @@
 /**
- * Counts every request made with an API key as accepted or rejected (usage.ts). Place right
- * after useAuth and before the rate limits: it notes the key while the context is built, and
- * decides when the response is ready, from the error codes in it, so a refusal thrown
- * anywhere later (rate limit, permission check in a resolver, a budget or trusted-document
- * check added by another plugin) is counted with its reason. An address outside the
- * allowlist is refused inside useAuth, before this runs: the key strategy counts that one.
+ * Counts every request made with an API key as accepted or rejected (usage.ts). It decides
+ * when the response is ready, from the key the authenticator settled on for the request and
+ * the error codes in the result, so a refusal thrown anywhere (rate limit, permission check in
+ * a resolver, a budget or trusted-document check) is counted with its reason. A credential
+ * that did not authenticate has no key to count against; an address outside the allowlist is
+ * refused while authenticating: the key strategy counts that one.
  */
 import type { Plugin } from 'graphql-yoga';
-import type { AuthContext } from './use-auth.js';
+import type { Authenticator } from './use-auth.js';
 import { REJECTION_REASON_BY_CODE, type RejectionReason, type UsageRecorder } from './usage.js';
 
-type Counted = { keyId: string; previousSecret: boolean };
-
-export function useUsageCounting(usage: UsageRecorder): Plugin<AuthContext> {
+export function useUsageCounting(usage: UsageRecorder, authenticator: Pick<Authenticator, 'settled'>): Plugin {
   if (!usage.enabled) return {};
-  const inFlight = new WeakMap<Request, Counted>();
   return {
-    onContextBuilding({ context }) {
-      const { auth } = context;
-      if (auth.kind === 'API_KEY') {
-        inFlight.set(context.request, { keyId: auth.apiKey.id, previousSecret: auth.apiKey.usedPreviousSecret === true });
-      }
-    },
     onResultProcess({ request, result }) {
-      const counted = inFlight.get(request);
-      if (!counted) return;
-      inFlight.delete(request);
+      const auth = authenticator.settled(request)?.auth;
+      if (auth?.kind !== 'API_KEY') return;
       const reason = rejectionIn(result);
-      if (reason) usage.recordRejected(counted.keyId, reason);
-      else usage.recordAccepted(counted.keyId, counted.previousSecret);
+      if (reason) usage.recordRejected(auth.apiKey.id, reason);
+      else usage.recordAccepted(auth.apiKey.id, auth.apiKey.usedPreviousSecret === true);
     },
   };
 }

@@ -121,6 +121,9 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
       if (!allowed) setResultAndStopExecution({ errors: [costBudgetExceeded(principal as ApiKeyPrincipal, reportOf(state), state.resetInSeconds)], extensions: { cost: reportOf(state) } });
     },
     onResponse({ request, response }) {
+      // Synchronous for every key without a budget: no promise per response.
+      const settled = authenticator.settled(request);
+      if (settled) return budgetOf(settled.auth) ? addHeaders(request, response, settled.auth) : undefined;
       const answer = authenticator.peek(request);
       if (!answer) return;
       return answer.then((a) => a.auth, () => null).then((principal) => addHeaders(request, response, principal));
