@@ -22,6 +22,7 @@ import { createKeyUseWriter } from './db/last-used-writes.js';
 import { serviceUnavailable } from './errors.js';
 import { useGatewayEndpoints, verifyNodeRequests, type GatewayEndpointsOptions } from './gateway/endpoints.js';
 import { createGatewayRuntime, gatewaySchema, type GatewayRuntime } from './gateway/index.js';
+import { useUpstreamPassthrough, type UpstreamRoutes } from './gateway/passthrough.js';
 import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { useCostControls } from './modules/key-controls/cost-budget.js';
@@ -39,6 +40,8 @@ export type AppOptions = {
   schema?: GraphQLSchema;
   /** Signing keys and principal tokens; made from the config when left out. */
   gateway?: GatewayRuntime;
+  /** Gateway mode: the upstream serving each upstream root field, for whole-operation passthrough. */
+  upstreamRoutes?: UpstreamRoutes;
 };
 
 /**
@@ -50,8 +53,8 @@ export async function createGatewayApp(options: AppOptions = {}) {
   const config = options.config ?? getConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
   const gateway = options.gateway ?? createGatewayRuntime(config, logger);
-  const schema = await gatewaySchema(options.schema ?? keygateSchema, config, gateway, logger);
-  return createApp({ ...options, config, logger, gateway, schema });
+  const { schema, upstreamRoutes } = await gatewaySchema(options.schema ?? keygateSchema, config, gateway, logger);
+  return createApp({ ...options, config, logger, gateway, schema, upstreamRoutes });
 }
 
 export function createApp(options: AppOptions = {}) {
@@ -134,6 +137,7 @@ export function createApp(options: AppOptions = {}) {
       useUsageCounting(usage, authenticator),
       ...security.afterAuth,
       useCostControls({ maxCost: config.queryLimits.maxCost, store: security.store, logger, authenticator }),
+      useUpstreamPassthrough(options.upstreamRoutes ?? new Map(), gateway.tokens),
       useReadiness({ db, databaseUrl: config.databaseUrl }),
     ] as Plugin[],
   });

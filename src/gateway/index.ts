@@ -7,6 +7,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config.js';
 import { db } from '../db.js';
 import type { Logger } from '../lib/logger.js';
+import type { UpstreamRoutes } from './passthrough.js';
 import { PrincipalTokens } from './principal-token.js';
 import { SigningKeys } from './signing-keys.js';
 import { composeGatewaySchema, loadUpstreams, readUpstreamsFile } from './upstreams.js';
@@ -20,11 +21,19 @@ export function createGatewayRuntime(config: Config, logger: Logger): GatewayRun
   return { keys, tokens: new PrincipalTokens(keys, config.gateway.tokenTtlSeconds) };
 }
 
-/** keygate's schema alone without KEYGATE_UPSTREAMS; else composed with every upstream's. */
-export async function gatewaySchema(keygate: GraphQLSchema, config: Config, runtime: GatewayRuntime, logger: Logger): Promise<GraphQLSchema> {
-  if (!config.gateway.upstreamsFile) return keygate;
+/**
+ * keygate's schema alone without KEYGATE_UPSTREAMS; else composed with every upstream's, with
+ * the routes of operations that go to one upstream whole (passthrough.ts).
+ */
+export async function gatewaySchema(
+  keygate: GraphQLSchema,
+  config: Config,
+  runtime: GatewayRuntime,
+  logger: Logger,
+): Promise<{ schema: GraphQLSchema; upstreamRoutes: UpstreamRoutes }> {
+  if (!config.gateway.upstreamsFile) return { schema: keygate, upstreamRoutes: new Map() };
   const upstreams = await loadUpstreams(readUpstreamsFile(config.gateway.upstreamsFile), logger);
-  const composed = composeGatewaySchema(keygate, upstreams, runtime.tokens);
+  const { schema, routes } = composeGatewaySchema(keygate, upstreams, runtime.tokens);
   logger.info('gateway mode: upstreams composed', { upstreams: upstreams.map((u) => u.config.name).join(', ') });
-  return composed;
+  return { schema, upstreamRoutes: routes };
 }

@@ -22,6 +22,7 @@ import { registerUpstreamPermissions, type UpstreamPermission } from '../auth/pe
 import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../lib/logger.js';
 import { StartupError } from '../lib/startup-error.js';
+import type { UpstreamRoutes } from './passthrough.js';
 import { PRINCIPAL_HEADER, type PrincipalTokens } from './principal-token.js';
 import { registerUpstreamRootFields, upstreamFieldPermissions, upstreamPermission, type UpstreamRootType } from './upstream-permissions.js';
 
@@ -144,7 +145,11 @@ export function upstreamUnavailable(name: string): GraphQLError {
  * a root field or type name that is already keygate's or another upstream's: stitching would
  * merge them silently otherwise. Upstream subscriptions are not served.
  */
-export function composeGatewaySchema(keygate: GraphQLSchema, upstreams: readonly LoadedUpstream[], tokens: PrincipalTokens): GraphQLSchema {
+export function composeGatewaySchema(
+  keygate: GraphQLSchema,
+  upstreams: readonly LoadedUpstream[],
+  tokens: PrincipalTokens,
+): { schema: GraphQLSchema; routes: UpstreamRoutes } {
   const owners = new Map<string, string>();
   const claim = (key: string, owner: string, what: string) => {
     const previous = owners.get(key);
@@ -168,8 +173,9 @@ export function composeGatewaySchema(keygate: GraphQLSchema, upstreams: readonly
   });
 
   const rootFields: { upstream: string; typeName: UpstreamRootType; fieldName: string }[] = [];
+  const routes = new Map<string, { upstream: string; executor: Executor }>();
   const permissions: [UpstreamPermission, string][] = [];
-  for (const { config, schema } of served) {
+  for (const { config, schema, executor } of served) {
     permissions.push([upstreamPermission(config.name), `Call every query and mutation of the upstream service "${config.name}".`]);
     for (const typeName of ['Query', 'Mutation'] as const) {
       const fields = (typeName === 'Query' ? schema.getQueryType() : schema.getMutationType())?.getFields() ?? {};
@@ -178,6 +184,7 @@ export function composeGatewaySchema(keygate: GraphQLSchema, upstreams: readonly
         const field = composedRoot.getFields()[fieldName]!;
         field.resolve = guarded(config.name, typeName, fieldName, field.resolve!, tokens);
         rootFields.push({ upstream: config.name, typeName, fieldName });
+        routes.set(`${typeName}.${fieldName}`, { upstream: config.name, executor });
         const [, own] = upstreamFieldPermissions(config.name, typeName, fieldName);
         permissions.push([own!, `Call ${typeName}.${fieldName} of the upstream service "${config.name}".`]);
       }
@@ -185,7 +192,7 @@ export function composeGatewaySchema(keygate: GraphQLSchema, upstreams: readonly
   }
   registerUpstreamRootFields(rootFields);
   registerUpstreamPermissions(permissions);
-  return composed;
+  return { schema: composed, routes };
 }
 
 /** The access check, then the principal token (signed once per request), then the upstream. */

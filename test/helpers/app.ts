@@ -29,6 +29,7 @@ export type Result<T> = {
   status: number;
   data: T | null | undefined;
   errors: GraphQLErrorJson[] | undefined;
+  extensions?: Record<string, unknown>;
   headers: Headers;
 };
 
@@ -62,8 +63,8 @@ export async function executeWith<TResult, TVariables>(
     },
     { req: { socket: { remoteAddress: credentials.ip ?? '127.0.0.1' } } },
   );
-  const body = (await response.json()) as { data?: TResult | null; errors?: GraphQLErrorJson[] };
-  return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };
+  const body = (await response.json()) as { data?: TResult | null; errors?: GraphQLErrorJson[]; extensions?: Record<string, unknown> };
+  return { status: response.status, data: body.data, errors: body.errors, extensions: body.extensions, headers: response.headers };
 }
 
 /** The data of a call that must succeed; fails the test with the errors otherwise. */

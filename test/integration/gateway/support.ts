@@ -48,12 +48,14 @@ export const SHOP_SDL = /* GraphQL */ `
   }
 `;
 
-export type Upstream = { url: string; received: Headers[]; close(): Promise<void> };
+/** `received`: every request's headers; `queries`: every operation's text as the shop got it. */
+export type Upstream = { url: string; received: Headers[]; queries: string[]; close(): Promise<void> };
 
 /** The shop upstream; `jwksUrl()` is asked on first verification (keygate starts after it). */
 export async function startShop(jwksUrl: () => string): Promise<Upstream> {
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   const received: Headers[] = [];
+  const queries: string[] = [];
   async function principalOf(request: Request): Promise<JWTPayload & Record<string, unknown>> {
     const token = request.headers.get('x-keygate-principal');
     if (!token) throw new GraphQLError('No principal token.', { extensions: { code: 'UNAUTHENTICATED' } });
@@ -67,6 +69,7 @@ export async function startShop(jwksUrl: () => string): Promise<Upstream> {
   }
   const yoga = createYoga<{ request: Request }>({
     logging: false,
+    plugins: [{ onParams: ({ params }: { params: { query?: string } }) => void queries.push(params.query ?? '') }],
     schema: createSchema({
       typeDefs: SHOP_SDL,
       resolvers: {
@@ -105,7 +108,7 @@ export async function startShop(jwksUrl: () => string): Promise<Upstream> {
     void yoga.handle(req, res);
   });
   const port = await listen(server);
-  return { url: `http://127.0.0.1:${port}/graphql`, received, close: () => closeServer(server) };
+  return { url: `http://127.0.0.1:${port}/graphql`, received, queries, close: () => closeServer(server) };
 }
 
 export type Gateway = { app: App; url: string; close(): Promise<void> };

@@ -179,6 +179,64 @@ describe('gateway mode: upstream GraphQL services', () => {
   });
 });
 
+describe('gateway mode: an operation for one upstream goes to it whole (passthrough.ts)', () => {
+  const Mine = `query Mine($projectId: ID!) { first: shopOrders(projectId: $projectId) { ...Line } shopWhoAmI { kind keyId } }
+    fragment Line on ShopOrder { id item }`;
+
+  it('the upstream gets the operation as the client sent it: aliases, fragments, variables and its name', async () => {
+    const { seed, createKey } = await tenantWithKeyPermissions(['upstream:shop']);
+    const key = await createKey();
+    const before = rig.shop.queries.length;
+    const result = await call(Mine, { projectId: seed.project.id }, key.secret);
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({ first: [{ id: `order-${seed.project.id}`, item: 'widget' }], shopWhoAmI: { kind: 'key', keyId: key.id } });
+    expect(rig.shop.queries.slice(before)).toEqual([Mine]); // executor-http sends the parsed source's text
+  });
+
+  it('an operation mixing keygate and upstream fields is planned by stitching: the upstream gets its fields only', async () => {
+    const { seed } = await tenantWithKeyPermissions([]);
+    const before = rig.shop.queries.length;
+    const result = await executeWith(rig.gateway.app, `query Both { viewer { __typename } shopWhoAmI { kind } }`, undefined, { token: seed.admin.token });
+    expect(result.errors).toBeUndefined();
+    const sent = rig.shop.queries.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toContain('shopWhoAmI');
+    expect(sent[0]).not.toContain('viewer');
+  });
+
+  it('a root field the key may not call: refused for that field, the others answered, nothing unauthorized sent', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:shop:Query.shopWhoAmI']);
+    const key = await createKey();
+    const before = rig.shop.queries.length;
+    const result = await call(`{ shopWhoAmI { kind } shopOutOfStock }`, undefined, key.secret);
+    expect((result.data as any).shopWhoAmI).toEqual({ kind: 'key' });
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' }, path: ['shopOutOfStock'] });
+    expect(rig.shop.queries.slice(before).join('\n')).not.toContain('shopOutOfStock');
+  });
+
+  it('a key with a cost budget is priced and charged as for keygate fields', async () => {
+    const { seed } = await tenantWithKeyPermissions([]);
+    const group = await createAuthorizationGroup(seed.platform.principal, {
+      tenantId: seed.tenant.id,
+      name: unique('Budgeted gateway'),
+      type: 'TENANT_API_KEY',
+      permissions: ['upstream:shop'],
+      costBudget: { points: 10, windowSeconds: 3600 },
+    });
+    const key = await seed.createKey({ authorizationGroupId: group.id });
+    const first = await call(`{ shopWhoAmI { kind } }`, undefined, key.secret);
+    expect(first.errors).toBeUndefined();
+    expect(first.extensions?.cost).toMatchObject({ requested: 3.5, remaining: 6 }); // 2 + 1.5 × 1, charged as 4
+    await call(`{ shopWhoAmI { kind } }`, undefined, key.secret);
+    const before = rig.shop.queries.length;
+    const refused = await call(`{ shopWhoAmI { kind keyId } }`, undefined, key.secret);
+    expect(refused.status).toBe(429);
+    expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
+    expect(rig.shop.queries.length).toBe(before);
+  });
+});
+
 describe('gateway mode: an upstream that is down', () => {
   it('its fields get UPSTREAM_UNAVAILABLE (HTTP 502) while keygate fields keep working', async () => {
     // Started, introspected, then stopped.
@@ -194,6 +252,18 @@ describe('gateway mode: an upstream that is down', () => {
     expect(result.errors?.[0]).toMatchObject({ message: 'The upstream service "shop" is unavailable.', extensions: { code: 'UPSTREAM_UNAVAILABLE' } });
     expect(JSON.stringify(result.errors)).not.toContain('127.0.0.1');
     expect(seed.project.id).toBeTruthy();
+  });
+
+  it('an operation of its fields alone: HTTP 502, data null, the error at the first field', async () => {
+    const local = await startShopBehindKeygate();
+    await local.shop.close();
+    const { createKey } = await tenantWithKeyPermissions(['upstream:shop']);
+    const key = await createKey();
+    const result = await executeWith(local.gateway.app, `{ shopWhoAmI { kind } }`, undefined, { apiKey: key.secret });
+    await local.gateway.close();
+    expect(result.status).toBe(502);
+    expect(result.data).toBeNull();
+    expect(result.errors).toEqual([expect.objectContaining({ message: 'The upstream service "shop" is unavailable.', path: ['shopWhoAmI'], extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE' }) })]);
   });
 });
 

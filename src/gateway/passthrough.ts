@@ -1,0 +1,88 @@
+/**
+ * Whole operations for one upstream, sent on as they are.
+ *
+ * Stitching plans every request anew: a delegation document per root field, printed afresh
+ * (a new document each time, so never from the printer's cache), the answers merged back.
+ * An operation whose root fields all belong to one upstream needs none of it: start-up
+ * refuses type and root field names that overlap keygate's or another upstream's, so the
+ * upstream has every type the client selected, and the document keygate parsed, validated,
+ * priced and authorized goes to it unchanged, through the same executor-http executor (the
+ * upstream's headers, the principal token, its timeout, UPSTREAM_UNAVAILABLE on a transport
+ * failure). The operation still passes every check before it (trusted documents, the schema
+ * view, rate limits, cost budgets), since this only replaces the execute step, and every
+ * field's permission is asked here as the guarded resolvers ask it.
+ *
+ * Everything else runs through stitching as before, which answers field by field: keygate's
+ * own fields, several upstreams in one operation, `__typename` or introspection at the root,
+ * fragments or directives at the root, and any root field the principal may not call.
+ */
+import type { Executor } from '@graphql-tools/utils';
+import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FieldNode, type OperationDefinitionNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { assertCanCallUpstream } from '../auth/access.js';
+import type { Principal } from '../auth/principal.js';
+import type { PrincipalTokens } from './principal-token.js';
+
+/** `Query.orders` → the upstream serving it and its executor. */
+export type UpstreamRoutes = ReadonlyMap<string, { upstream: string; executor: Executor }>;
+
+type Route = { upstream: string; executor: Executor; typeName: 'Query' | 'Mutation'; fields: string[] };
+
+/** What the upstream executor's headers read (upstreams.ts), as the guarded resolvers set it. */
+type GatewayContext = { auth: Principal; keygatePrincipalTokenValue?: string };
+
+export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: PrincipalTokens): Plugin {
+  if (routes.size === 0) return {};
+  // Per parsed document (Yoga's parser cache hands out the same node for the same text) and operation name.
+  const planned = new WeakMap<DocumentNode, Map<string, Route | null>>();
+
+  function routeOf(document: DocumentNode, operationName: string | null | undefined): Route | null {
+    let byName = planned.get(document);
+    if (!byName) planned.set(document, (byName = new Map()));
+    const name = operationName ?? '';
+    let route = byName.get(name);
+    if (route === undefined) byName.set(name, (route = plan(document, operationName, routes)));
+    return route;
+  }
+
+  return {
+    onExecute({ args, setExecuteFn }) {
+      const route = routeOf(args.document, args.operationName);
+      if (!route) return;
+      const context = args.contextValue as unknown as GatewayContext;
+      let actor;
+      try {
+        for (const field of route.fields) actor = assertCanCallUpstream(context.auth, route.upstream, route.typeName, field);
+      } catch {
+        return; // stitching answers field by field, refusals included
+      }
+      setExecuteFn(async (execution: ExecutionArgs) => {
+        context.keygatePrincipalTokenValue = await tokens.sign(actor!);
+        const request = { document: execution.document, variables: execution.variableValues ?? {}, operationName: execution.operationName ?? undefined, context };
+        const result = (await route.executor(request)) as ExecutionResult;
+        if (result.data !== undefined) return result;
+        // A transport failure comes back as errors alone: give them the root field's path, as stitching does.
+        const path = [route.fields[0]!];
+        return { data: null, errors: result.errors?.map((error) => new GraphQLError(error.message, { path: error.path ?? path, extensions: error.extensions })) };
+      });
+    },
+  };
+}
+
+/** The one upstream serving every root field of the operation, or null when stitching must plan it. */
+function plan(document: DocumentNode, operationName: string | null | undefined, routes: UpstreamRoutes): Route | null {
+  const operation = document.definitions.find(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
+  );
+  if (!operation || operation.operation === 'subscription') return null;
+  const typeName = operation.operation === 'query' ? 'Query' : 'Mutation';
+  let route: Route | null = null;
+  for (const selection of operation.selectionSet.selections) {
+    if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
+    const served = routes.get(`${typeName}.${(selection as FieldNode).name.value}`);
+    if (!served || (route && route.upstream !== served.upstream)) return null;
+    route ??= { ...served, typeName, fields: [] };
+    route.fields.push(selection.name.value);
+  }
+  return route;
+}
