@@ -306,3 +306,30 @@ describe('gateway mode: start-up errors are one line', () => {
     await expect(gatewayApp({ KEYGATE_UPSTREAMS: file })).rejects.toThrow(/^invalid setting KEYGATE_UPSTREAMS: .*upstreams\.0\.name: must be lowercase/);
   });
 });
+
+// After the start-up errors: this builds another gateway app, whose catalogue replaces the shop's.
+describe('gateway mode: an upstream slower than its timeoutMs', () => {
+  it('its fields get UPSTREAM_UNAVAILABLE once the timeout passes, not when the upstream answers', async () => {
+    const slowpoke = createServer((_req, res) => {
+      // Answers nothing for 5 s: introspection comes from the SDL file instead.
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"slow":"late"}}'), 5_000).unref();
+    });
+    const port = await listen(slowpoke);
+    try {
+      const { writeFileSync } = await import('node:fs');
+      const file = upstreamsFile([{ name: 'slowpoke', url: `http://127.0.0.1:${port}/graphql`, schema: 'slowpoke.graphql', timeoutMs: 300 }]);
+      writeFileSync(file.replace(/upstreams\.json$/, 'slowpoke.graphql'), 'type Query { slow: String }');
+      const app = await gatewayApp({ KEYGATE_UPSTREAMS: file });
+      const { seed, createKey } = await tenantWithKeyPermissions(['upstream:slowpoke']);
+      const key = await createKey();
+      const started = Date.now();
+      const result = await executeWith(app, `{ slow }`, undefined, { apiKey: key.secret });
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(result.status).toBe(502);
+      expect(result.errors?.[0]).toMatchObject({ path: ['slow'], extensions: { code: 'UPSTREAM_UNAVAILABLE' } });
+      expect(seed.tenant.id).toBeTruthy();
+    } finally {
+      await closeServer(slowpoke);
+    }
+  });
+});
