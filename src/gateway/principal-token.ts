@@ -9,7 +9,7 @@
  */
 import { SignJWT } from 'jose';
 import type { AuthenticatedPrincipal } from '../auth/principal.js';
-import type { SigningKeys } from './signing-keys.js';
+import type { SigningKey, SigningKeys } from './signing-keys.js';
 
 export const PRINCIPAL_HEADER = 'x-keygate-principal';
 export const TOKEN_ISSUER = 'keygate';
@@ -28,14 +28,19 @@ export type PrincipalClaims = {
 
 const MAX_CACHED_TOKENS = 10_000;
 
+type SignedToken = { kid: string; token: string; expiresAt: number };
+
 /**
  * Signs principal tokens. A token is reused while more than half its lifetime is left, for
  * the same claims and signing key only: a changed group, binding or selection makes new
  * claims and so a new token, and a revoked key never gets this far (the auth plugin refuses
- * it first), so reuse cannot outlive a change.
+ * it first), so reuse cannot outlive a change. Looked up first by principal object (a key's
+ * principal is one object while its key cache entry lives: strategies/api-key.ts), then by
+ * claims.
  */
 export class PrincipalTokens {
-  private readonly cache = new Map<string, { token: string; expiresAt: number }>();
+  private readonly byClaims = new Map<string, SignedToken>();
+  private readonly byPrincipal = new WeakMap<AuthenticatedPrincipal, SignedToken>();
 
   constructor(
     private readonly keys: SigningKeys,
@@ -44,24 +49,35 @@ export class PrincipalTokens {
 
   async sign(principal: AuthenticatedPrincipal): Promise<string> {
     const key = await this.keys.current();
-    const claims = principalClaims(principal);
-    const subject = claims.kind === 'key' ? `key:${claims.keyId}` : `user:${claims.userId}`;
-    const cacheKey = `${key.kid}|${JSON.stringify(claims)}`;
-    const now = Date.now();
-    const cached = this.cache.get(cacheKey);
-    if (cached && cached.expiresAt - now > (this.ttlSeconds * 1000) / 2) return cached.token;
+    let signed = this.byPrincipal.get(principal);
+    if (!signed || !this.reusable(signed, key)) {
+      signed = await this.forClaims(principalClaims(principal), key);
+      this.byPrincipal.set(principal, signed);
+    }
+    return signed.token;
+  }
 
-    const issuedAt = Math.floor(now / 1000);
+  private reusable(signed: SignedToken, key: SigningKey): boolean {
+    return signed.kid === key.kid && signed.expiresAt - Date.now() > (this.ttlSeconds * 1000) / 2;
+  }
+
+  private async forClaims(claims: PrincipalClaims, key: SigningKey): Promise<SignedToken> {
+    const cacheKey = `${key.kid}|${JSON.stringify(claims)}`;
+    const cached = this.byClaims.get(cacheKey);
+    if (cached && this.reusable(cached, key)) return cached;
+
+    const issuedAt = Math.floor(Date.now() / 1000);
     const token = await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
       .setIssuer(TOKEN_ISSUER)
-      .setSubject(subject)
+      .setSubject(claims.kind === 'key' ? `key:${claims.keyId}` : `user:${claims.userId}`)
       .setIssuedAt(issuedAt)
       .setExpirationTime(issuedAt + this.ttlSeconds)
       .sign(key.privateKey);
-    if (this.cache.size >= MAX_CACHED_TOKENS) this.cache.clear();
-    this.cache.set(cacheKey, { token, expiresAt: (issuedAt + this.ttlSeconds) * 1000 });
-    return token;
+    const signed = { kid: key.kid, token, expiresAt: (issuedAt + this.ttlSeconds) * 1000 };
+    if (this.byClaims.size >= MAX_CACHED_TOKENS) this.byClaims.clear();
+    this.byClaims.set(cacheKey, signed);
+    return signed;
   }
 }
 

@@ -70,7 +70,21 @@ export function apiKeyStrategy({ format, cache, lastUsed, usage, lookup: store =
   };
 }
 
+/**
+ * One principal per verified key, reused while the key cache holds that key: a changed or
+ * revoked key is a new cache entry (or none), so a principal never outlives what it says.
+ * Reuse spares an allocation per request and lets per-principal memos (the principal token's,
+ * gateway/principal-token.ts) hit. Frozen: nothing downstream may edit a shared principal.
+ */
+const principals = new WeakMap<VerifiedKey, ApiKeyPrincipal>();
+
 function toPrincipal(key: VerifiedKey): ApiKeyPrincipal {
+  let principal = principals.get(key);
+  if (!principal) principals.set(key, (principal = Object.freeze(newPrincipal(key))));
+  return principal;
+}
+
+function newPrincipal(key: VerifiedKey): ApiKeyPrincipal {
   return {
     kind: 'API_KEY',
     tenantId: key.tenantId,
