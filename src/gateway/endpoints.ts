@@ -77,7 +77,11 @@ export function verifyNodeRequests(options: GatewayEndpointsOptions): (req: Inco
     };
     answerVerify(question, options)
       .catch((error: unknown) => refusal(error, options.logger))
-      .then((answer) => res.writeHead(answer.status, answer.headers).end(answer.body ?? undefined));
+      .then((answer) => res.writeHead(answer.status, answer.headers).end(answer.body ?? undefined))
+      .catch((error: unknown) => {
+        options.logger.error('cannot answer /auth/verify', { error: (error as Error)?.message });
+        res.destroy();
+      });
     return true;
   };
 }

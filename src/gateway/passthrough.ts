@@ -20,7 +20,7 @@ import type { Executor } from '@graphql-tools/utils';
 import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FieldNode, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { assertCanCallUpstream } from '../auth/access.js';
-import type { Principal } from '../auth/principal.js';
+import type { AuthenticatedPrincipal, Principal } from '../auth/principal.js';
 import type { PrincipalTokens } from './principal-token.js';
 
 /** `Query.orders` → the upstream serving it and its executor. */
@@ -50,14 +50,10 @@ export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: Principal
       const route = routeOf(args.document, args.operationName);
       if (!route) return;
       const context = args.contextValue as unknown as GatewayContext;
-      let actor;
-      try {
-        for (const field of route.fields) actor = assertCanCallUpstream(context.auth, route.upstream, route.typeName, field);
-      } catch {
-        return; // stitching answers field by field, refusals included
-      }
+      const actor = mayCallEveryField(context.auth, route);
+      if (!actor) return; // stitching answers field by field, refusals included
       setExecuteFn(async (execution: ExecutionArgs) => {
-        context.keygatePrincipalTokenValue = await tokens.sign(actor!);
+        context.keygatePrincipalTokenValue = await tokens.sign(actor);
         const request = { document: execution.document, variables: execution.variableValues ?? {}, operationName: execution.operationName ?? undefined, context };
         const result = (await route.executor(request)) as ExecutionResult;
         if (result.data !== undefined) return result;
@@ -67,6 +63,17 @@ export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: Principal
       });
     },
   };
+}
+
+/** The caller, when the access policy lets it call every root field of the route; else null. */
+function mayCallEveryField(auth: Principal, route: Route): AuthenticatedPrincipal | null {
+  let actor: AuthenticatedPrincipal | null = null;
+  try {
+    for (const field of route.fields) actor = assertCanCallUpstream(auth, route.upstream, route.typeName, field);
+  } catch {
+    return null;
+  }
+  return actor;
 }
 
 /** The one upstream serving every root field of the operation, or null when stitching must plan it. */

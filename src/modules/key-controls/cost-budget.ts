@@ -73,7 +73,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
     }
   }
 
-  async function currentState(principal: ApiKeyPrincipal, budget: CostBudget): Promise<BudgetState | null> {
+  async function currentState(principal: ApiKeyPrincipal, budget: CostBudget): Promise<BudgetState> {
     const res = await limiterFor(budget).get(principal.apiKey.id).catch(() => null);
     return stateOf(budget, 0, res ? Math.max(0, budget.points - res.consumedPoints) : budget.points, res ? res.msBeforeNext : budget.windowSeconds * 1000);
   }
@@ -123,21 +123,26 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
     onResponse({ request, response }) {
       // Synchronous for every key without a budget: no promise per response.
       const settled = authenticator.settled(request);
-      if (settled) return budgetOf(settled.auth) ? addHeaders(request, response, settled.auth) : undefined;
+      if (settled) return addHeaders(request, response, settled.auth);
       const answer = authenticator.peek(request);
       if (!answer) return;
       return answer.then((a) => a.auth, () => null).then((principal) => addHeaders(request, response, principal));
     },
   };
 
-  async function addHeaders(request: Request, response: Response, principal: Principal | null): Promise<void> {
+  /** Synchronous when the operation was priced (the common case); else the counter is read. */
+  function addHeaders(request: Request, response: Response, principal: Principal | null): void | Promise<void> {
     const budget = budgetOf(principal);
     if (!budget) return;
-    const state = lastState.get(request) ?? (await currentState(principal as ApiKeyPrincipal, budget));
-    if (!state) return;
-    response.headers.set('RateLimit-Policy', `"cost";q=${budget.points};w=${budget.windowSeconds}`);
-    response.headers.set('RateLimit', `"cost";r=${Math.floor(state.remaining)};t=${state.resetInSeconds}`);
+    const priced = lastState.get(request);
+    if (priced) return setRateLimitHeaders(response, budget, priced);
+    return currentState(principal as ApiKeyPrincipal, budget).then((state) => setRateLimitHeaders(response, budget, state));
   }
+}
+
+function setRateLimitHeaders(response: Response, budget: CostBudget, state: BudgetState): void {
+  response.headers.set('RateLimit-Policy', `"cost";q=${budget.points};w=${budget.windowSeconds}`);
+  response.headers.set('RateLimit', `"cost";r=${Math.floor(state.remaining)};t=${state.resetInSeconds}`);
 }
 
 function budgetOf(principal: Principal | null | undefined): CostBudget | null {
