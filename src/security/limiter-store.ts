@@ -20,6 +20,8 @@ export type LimiterSpec = {
 
 export type LimiterStore = {
   create(spec: LimiterSpec): RateLimiterAbstract;
+  /** true: counters live in Redis, shared by every instance; false: in this process's memory. */
+  shared: boolean;
   /** Settles once the store is connected, or has failed to connect (the insurance then counts). */
   ready: Promise<void>;
   close(): Promise<void>;
@@ -34,6 +36,7 @@ export function createLimiterStore({ redis, logger }: LimiterStoreOptions): Limi
   if (!redis) {
     return {
       create: ({ name, points, durationSeconds }) => new RateLimiterMemory({ keyPrefix: name, points, duration: durationSeconds }),
+      shared: false,
       ready: Promise.resolve(),
       close: async () => {},
     };
@@ -58,6 +61,7 @@ export function createLimiterStore({ redis, logger }: LimiterStoreOptions): Limi
   });
   return {
     ready,
+    shared: true,
     create: ({ name, points, durationSeconds }) =>
       new RateLimiterRedis({
         storeClient: client,

@@ -25,6 +25,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { LimiterStore } from '../../security/limiter-store.js';
 import { operationCost } from '../../security/query-cost.js';
 import { queryLimitExceeded } from '../../security/query-limits.js';
+import { BudgetWindows } from './budget-windows.js';
 import { costBudgetExceeded } from './refusals.js';
 
 export type CostBudget = { points: number; windowSeconds: number };
@@ -33,6 +34,8 @@ export type CostBudget = { points: number; windowSeconds: number };
 export type CostReport = { requested: number; remaining: number; resetAt: string };
 
 type BudgetState = CostReport & { budget: CostBudget; resetInSeconds: number };
+
+type Spend = { state: BudgetState; allowed: boolean };
 
 export type CostControlsOptions = {
   maxCost: number;
@@ -54,9 +57,23 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
     return limiter;
   }
 
-  async function spend(principal: ApiKeyPrincipal, budget: CostBudget, cost: number): Promise<{ state: BudgetState; allowed: boolean }> {
-    const limiter = limiterFor(budget);
+  /** Memory store: the synchronous counter (budget-windows.ts); Redis: rate-limiter-flexible, shared by instances. */
+  const windows = store.shared ? null : new BudgetWindows();
+
+  function windowKey(principal: ApiKeyPrincipal, budget: CostBudget): string {
+    // Per budget: editing a group's budget starts its keys on a fresh window.
+    return `${budget.points}:${budget.windowSeconds}:${principal.apiKey.id}`;
+  }
+
+  function spend(principal: ApiKeyPrincipal, budget: CostBudget, cost: number): Spend | Promise<Spend> {
     const points = Math.max(1, Math.ceil(cost));
+    if (!windows) return spendShared(principal, budget, cost, points);
+    const spent = windows.spend(windowKey(principal, budget), budget, points);
+    return { state: stateOf(budget, cost, spent.remaining, spent.msBeforeNext), allowed: spent.allowed };
+  }
+
+  async function spendShared(principal: ApiKeyPrincipal, budget: CostBudget, cost: number, points: number): Promise<Spend> {
+    const limiter = limiterFor(budget);
     try {
       const res = await limiter.consume(principal.apiKey.id, points);
       return { state: stateOf(budget, cost, res.remainingPoints, res.msBeforeNext), allowed: true };
@@ -74,12 +91,25 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
   }
 
   async function currentState(principal: ApiKeyPrincipal, budget: CostBudget): Promise<BudgetState> {
+    if (windows) {
+      const left = windows.peek(windowKey(principal, budget), budget);
+      return stateOf(budget, 0, left.remaining, left.msBeforeNext);
+    }
     const res = await limiterFor(budget).get(principal.apiKey.id).catch(() => null);
     return stateOf(budget, 0, res ? Math.max(0, budget.points - res.consumedPoints) : budget.points, res ? res.msBeforeNext : budget.windowSeconds * 1000);
   }
 
+  /** Keeps the spend for the response's headers; refuses the operation when it did not fit. */
+  function settle(request: Request, principal: ApiKeyPrincipal, { state, allowed }: Spend, stop: (result: ExecutionResult) => void): CostReport | null {
+    lastState.set(request, state);
+    const report = reportOf(state);
+    if (allowed) return report;
+    stop({ errors: [costBudgetExceeded(principal, report, state.resetInSeconds)], extensions: { cost: report } });
+    return null;
+  }
+
   return {
-    // Synchronous unless the key has a budget: the common request stays off the promise path.
+    // Synchronous unless the key's budget is kept in Redis: the common request stays off the promise path.
     onExecute({ args, setResultAndStopExecution }) {
       const cost = operationCost(args.schema, args.document, args.operationName, args.variableValues);
       if (cost > maxCost) {
@@ -90,21 +120,12 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
       const budget = budgetOf(principal);
       if (!budget) return;
       const request = (args.contextValue as { request: Request }).request;
-      return spend(principal as ApiKeyPrincipal, budget, cost).then(({ state, allowed }) => {
-        lastState.set(request, state);
-        const report = reportOf(state);
-        if (!allowed) {
-          setResultAndStopExecution({ errors: [costBudgetExceeded(principal as ApiKeyPrincipal, report, state.resetInSeconds)], extensions: { cost: report } });
-          return;
-        }
-        return {
-          onExecuteDone({ result, setResult }: { result: unknown; setResult: (result: ExecutionResult) => void }) {
-            if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
-            const single = result as ExecutionResult;
-            setResult({ ...single, extensions: { ...single.extensions, cost: report } });
-          },
-        };
-      });
+      const charged = (spent: Spend) => {
+        const report = settle(request, principal as ApiKeyPrincipal, spent, setResultAndStopExecution);
+        return report ? { onExecuteDone: withCostExtension(report) } : undefined;
+      };
+      const spent = spend(principal as ApiKeyPrincipal, budget, cost);
+      return spent instanceof Promise ? spent.then(charged) : charged(spent);
     },
     // A subscription is priced once, when it starts (then its events are not re-priced).
     async onSubscribe({ args, setResultAndStopExecution }) {
@@ -116,9 +137,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
       const principal = (args.contextValue as { auth?: Principal }).auth;
       const budget = budgetOf(principal);
       if (!budget) return;
-      const { state, allowed } = await spend(principal as ApiKeyPrincipal, budget, cost);
-      lastState.set((args.contextValue as { request: Request }).request, state);
-      if (!allowed) setResultAndStopExecution({ errors: [costBudgetExceeded(principal as ApiKeyPrincipal, reportOf(state), state.resetInSeconds)], extensions: { cost: reportOf(state) } });
+      settle((args.contextValue as { request: Request }).request, principal as ApiKeyPrincipal, await spend(principal as ApiKeyPrincipal, budget, cost), setResultAndStopExecution);
     },
     onResponse({ request, response }) {
       // Synchronous for every key without a budget: no promise per response.
@@ -143,6 +162,15 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
 function setRateLimitHeaders(response: Response, budget: CostBudget, state: BudgetState): void {
   response.headers.set('RateLimit-Policy', `"cost";q=${budget.points};w=${budget.windowSeconds}`);
   response.headers.set('RateLimit', `"cost";r=${Math.floor(state.remaining)};t=${state.resetInSeconds}`);
+}
+
+/** Adds `extensions.cost` to a single result (a subscription's events carry none). */
+function withCostExtension(report: CostReport) {
+  return ({ result, setResult }: { result: unknown; setResult: (result: ExecutionResult) => void }) => {
+    if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
+    const single = result as ExecutionResult;
+    setResult({ ...single, extensions: { ...single.extensions, cost: report } });
+  };
 }
 
 function budgetOf(principal: Principal | null | undefined): CostBudget | null {
