@@ -99,14 +99,24 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
     return stateOf(budget, 0, res ? Math.max(0, budget.points - res.consumedPoints) : budget.points, res ? res.msBeforeNext : budget.windowSeconds * 1000);
   }
 
-  /** Keeps the spend for the response's headers; refuses the operation when it did not fit. */
-  function settle(request: Request, principal: ApiKeyPrincipal, { state, allowed }: Spend, stop: (result: ExecutionResult) => void): CostReport | null {
+  /** Keeps the spend for the response's headers and `extensions.cost`; refuses the operation when it did not fit. */
+  function settle(request: Request, principal: ApiKeyPrincipal, { state, allowed }: Spend, stop: (result: ExecutionResult) => void): boolean {
     lastState.set(request, state);
-    const report = reportOf(state);
-    if (allowed) return report;
-    stop({ errors: [costBudgetExceeded(principal, report, state.resetInSeconds)], extensions: { cost: report } });
-    return null;
+    if (allowed) return true;
+    stop({ errors: [costBudgetExceeded(principal, reportOf(state), state.resetInSeconds)], extensions: { cost: reportOf(state) } });
+    return false;
   }
+
+  /** One hook object for every budgeted operation (no allocation per request): its spend is in `lastState`. */
+  const ADD_COST_EXTENSION = {
+    onExecuteDone({ args, result, setResult }: { args: { contextValue: unknown }; result: unknown; setResult: (result: ExecutionResult) => void }) {
+      const state = lastState.get((args.contextValue as { request: Request }).request);
+      // A subscription's events carry no cost: it was priced once, when it started.
+      if (!state || !result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
+      const single = result as ExecutionResult;
+      setResult({ ...single, extensions: { ...single.extensions, cost: reportOf(state) } });
+    },
+  };
 
   return {
     // Synchronous unless the key's budget is kept in Redis: the common request stays off the promise path.
@@ -120,12 +130,9 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
       const budget = budgetOf(principal);
       if (!budget) return;
       const request = (args.contextValue as { request: Request }).request;
-      const charged = (spent: Spend) => {
-        const report = settle(request, principal as ApiKeyPrincipal, spent, setResultAndStopExecution);
-        return report ? { onExecuteDone: withCostExtension(report) } : undefined;
-      };
       const spent = spend(principal as ApiKeyPrincipal, budget, cost);
-      return spent instanceof Promise ? spent.then(charged) : charged(spent);
+      if (!(spent instanceof Promise)) return settle(request, principal as ApiKeyPrincipal, spent, setResultAndStopExecution) ? ADD_COST_EXTENSION : undefined;
+      return spent.then((shared) => (settle(request, principal as ApiKeyPrincipal, shared, setResultAndStopExecution) ? ADD_COST_EXTENSION : undefined));
     },
     // A subscription is priced once, when it starts (then its events are not re-priced).
     async onSubscribe({ args, setResultAndStopExecution }) {
@@ -164,14 +171,6 @@ function setRateLimitHeaders(response: Response, budget: CostBudget, state: Budg
   response.headers.set('RateLimit', `"cost";r=${Math.floor(state.remaining)};t=${state.resetInSeconds}`);
 }
 
-/** Adds `extensions.cost` to a single result (a subscription's events carry none). */
-function withCostExtension(report: CostReport) {
-  return ({ result, setResult }: { result: unknown; setResult: (result: ExecutionResult) => void }) => {
-    if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
-    const single = result as ExecutionResult;
-    setResult({ ...single, extensions: { ...single.extensions, cost: report } });
-  };
-}
 
 function budgetOf(principal: Principal | null | undefined): CostBudget | null {
   return principal?.kind === 'API_KEY' ? (principal.apiKey.controls?.costBudget ?? null) : null;
@@ -179,7 +178,20 @@ function budgetOf(principal: Principal | null | undefined): CostBudget | null {
 
 function stateOf(budget: CostBudget, requested: number, remaining: number, msBeforeNext: number): BudgetState {
   const resetInSeconds = Math.max(0, Math.ceil(msBeforeNext / 1000));
-  return { budget, requested, remaining: Math.max(0, remaining), resetAt: new Date(Date.now() + Math.max(0, msBeforeNext)).toISOString(), resetInSeconds };
+  return { budget, requested, remaining: Math.max(0, remaining), resetAt: resetAtIso(Date.now() + Math.max(0, msBeforeNext)), resetInSeconds };
+}
+
+let lastResetSecond = -1;
+let lastResetIso = '';
+
+/** The reset time, rounded up to the second as `RateLimit`'s `t` is; formatted once per second, not per request. */
+function resetAtIso(at: number): string {
+  const second = Math.ceil(at / 1000);
+  if (second !== lastResetSecond) {
+    lastResetSecond = second;
+    lastResetIso = new Date(second * 1000).toISOString();
+  }
+  return lastResetIso;
 }
 
 function reportOf(state: BudgetState): CostReport {
