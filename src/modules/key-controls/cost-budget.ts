@@ -37,6 +37,10 @@ type BudgetState = CostReport & { budget: CostBudget; resetInSeconds: number };
 
 type Spend = { state: BudgetState; allowed: boolean };
 
+/** Where an operation's spend waits for its result, on the operation's GraphQL context. */
+const OPERATION_COST = Symbol('keygate.operationCost');
+type CostContext = { [OPERATION_COST]?: BudgetState };
+
 export type CostControlsOptions = {
   maxCost: number;
   store: LimiterStore;
@@ -99,18 +103,23 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
     return stateOf(budget, 0, res ? Math.max(0, budget.points - res.consumedPoints) : budget.points, res ? res.msBeforeNext : budget.windowSeconds * 1000);
   }
 
-  /** Keeps the spend for the response's headers and `extensions.cost`; refuses the operation when it did not fit. */
-  function settle(request: Request, principal: ApiKeyPrincipal, { state, allowed }: Spend, stop: (result: ExecutionResult) => void): boolean {
-    lastState.set(request, state);
+  /**
+   * Keeps the spend for the response's headers (per request: a batch's last) and for the
+   * operation's `extensions.cost` (on its own context: each operation of a batch has one);
+   * refuses the operation when it did not fit.
+   */
+  function settle(context: object, principal: ApiKeyPrincipal, { state, allowed }: Spend, stop: (result: ExecutionResult) => void): boolean {
+    lastState.set((context as { request: Request }).request, state);
+    (context as CostContext)[OPERATION_COST] = state;
     if (allowed) return true;
     stop({ errors: [costBudgetExceeded(principal, reportOf(state), state.resetInSeconds)], extensions: { cost: reportOf(state) } });
     return false;
   }
 
-  /** One hook object for every budgeted operation (no allocation per request): its spend is in `lastState`. */
+  /** One hook object for every budgeted operation (no allocation per request): the spend is on the context. */
   const ADD_COST_EXTENSION = {
     onExecuteDone({ args, result, setResult }: { args: { contextValue: unknown }; result: unknown; setResult: (result: ExecutionResult) => void }) {
-      const state = lastState.get((args.contextValue as { request: Request }).request);
+      const state = (args.contextValue as CostContext)[OPERATION_COST];
       // A subscription's events carry no cost: it was priced once, when it started.
       if (!state || !result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
       const single = result as ExecutionResult;
@@ -129,10 +138,10 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
       const principal = (args.contextValue as { auth?: Principal }).auth;
       const budget = budgetOf(principal);
       if (!budget) return;
-      const request = (args.contextValue as { request: Request }).request;
+      const context = args.contextValue as object;
       const spent = spend(principal as ApiKeyPrincipal, budget, cost);
-      if (!(spent instanceof Promise)) return settle(request, principal as ApiKeyPrincipal, spent, setResultAndStopExecution) ? ADD_COST_EXTENSION : undefined;
-      return spent.then((shared) => (settle(request, principal as ApiKeyPrincipal, shared, setResultAndStopExecution) ? ADD_COST_EXTENSION : undefined));
+      if (!(spent instanceof Promise)) return settle(context, principal as ApiKeyPrincipal, spent, setResultAndStopExecution) ? ADD_COST_EXTENSION : undefined;
+      return spent.then((shared) => (settle(context, principal as ApiKeyPrincipal, shared, setResultAndStopExecution) ? ADD_COST_EXTENSION : undefined));
     },
     // A subscription is priced once, when it starts (then its events are not re-priced).
     async onSubscribe({ args, setResultAndStopExecution }) {
@@ -144,7 +153,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
       const principal = (args.contextValue as { auth?: Principal }).auth;
       const budget = budgetOf(principal);
       if (!budget) return;
-      settle((args.contextValue as { request: Request }).request, principal as ApiKeyPrincipal, await spend(principal as ApiKeyPrincipal, budget, cost), setResultAndStopExecution);
+      settle(args.contextValue as object, principal as ApiKeyPrincipal, await spend(principal as ApiKeyPrincipal, budget, cost), setResultAndStopExecution);
     },
     onResponse({ request, response }) {
       // Synchronous for every key without a budget: no promise per response.

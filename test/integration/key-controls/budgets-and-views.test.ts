@@ -62,6 +62,24 @@ describe('cost budgets', () => {
     expect(await fetchCost(key.secret, '{ projects { totalCount } }')).toBe(70); // default page of 20
   });
 
+  it('a batch: each operation is priced and reports its own cost; the headers say what is left after the batch', async () => {
+    const seed = await seedTenant();
+    const key = await budgetedKey(seed, 1000);
+    const response = await app.yoga.fetch(
+      'http://keygate.test/graphql',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key.secret },
+        body: JSON.stringify([{ query: '{ projects(first: 10) { totalCount } }' }, { query: VIEWER }, { query: '{ __typename }' }]),
+      },
+      { req: { socket: { remoteAddress: '127.0.0.1' } } },
+    );
+    expect(response.status).toBe(200);
+    const results = (await response.json()) as { extensions?: { cost?: { requested: number } } }[];
+    expect(results.map((result) => result.extensions?.cost?.requested)).toEqual([35, 3.5, 1]);
+    expect(response.headers.get('ratelimit')).toMatch(/^"cost";r=960;/); // 1000 − 35 − 4 − 1
+  });
+
   it('keys without a budget get no cost extension or headers', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();
