@@ -33,7 +33,8 @@ export type CostBudget = { points: number; windowSeconds: number };
 /** What `extensions.cost` says. */
 export type CostReport = { requested: number; remaining: number; resetAt: string };
 
-type BudgetState = CostReport & { budget: CostBudget; resetInSeconds: number };
+/** A spend: the report clients read, made once, and the seconds until the window resets. */
+type BudgetState = { report: CostReport; resetInSeconds: number };
 
 type Spend = { state: BudgetState; allowed: boolean };
 
@@ -73,34 +74,34 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
     const points = Math.max(1, Math.ceil(cost));
     if (!windows) return spendShared(principal, budget, cost, points);
     const spent = windows.spend(windowKey(principal, budget), budget, points);
-    return { state: stateOf(budget, cost, spent.remaining, spent.msBeforeNext), allowed: spent.allowed };
+    return { state: stateOf(cost, spent.remaining, spent.msBeforeNext), allowed: spent.allowed };
   }
 
   async function spendShared(principal: ApiKeyPrincipal, budget: CostBudget, cost: number, points: number): Promise<Spend> {
     const limiter = limiterFor(budget);
     try {
       const res = await limiter.consume(principal.apiKey.id, points);
-      return { state: stateOf(budget, cost, res.remainingPoints, res.msBeforeNext), allowed: true };
+      return { state: stateOf(cost, res.remainingPoints, res.msBeforeNext), allowed: true };
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) {
         // Both Redis and the in-memory insurance failed: budgets protect capacity, they are
         // not an access control, so the operation runs (as rate-limit.ts decides too).
         logger.warn('cost budget store failed; operation allowed', { error: rejection });
-        return { state: stateOf(budget, cost, budget.points, budget.windowSeconds * 1000), allowed: true };
+        return { state: stateOf(cost, budget.points, budget.windowSeconds * 1000), allowed: true };
       }
       await limiter.reward(principal.apiKey.id, points).catch(() => {});
       const remaining = Math.max(0, budget.points - (rejection.consumedPoints - points));
-      return { state: stateOf(budget, cost, remaining, rejection.msBeforeNext), allowed: false };
+      return { state: stateOf(cost, remaining, rejection.msBeforeNext), allowed: false };
     }
   }
 
   async function currentState(principal: ApiKeyPrincipal, budget: CostBudget): Promise<BudgetState> {
     if (windows) {
       const left = windows.peek(windowKey(principal, budget), budget);
-      return stateOf(budget, 0, left.remaining, left.msBeforeNext);
+      return stateOf(0, left.remaining, left.msBeforeNext);
     }
     const res = await limiterFor(budget).get(principal.apiKey.id).catch(() => null);
-    return stateOf(budget, 0, res ? Math.max(0, budget.points - res.consumedPoints) : budget.points, res ? res.msBeforeNext : budget.windowSeconds * 1000);
+    return stateOf(0, res ? Math.max(0, budget.points - res.consumedPoints) : budget.points, res ? res.msBeforeNext : budget.windowSeconds * 1000);
   }
 
   /**
@@ -112,7 +113,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
     lastState.set((context as { request: Request }).request, state);
     (context as CostContext)[OPERATION_COST] = state;
     if (allowed) return true;
-    stop({ errors: [costBudgetExceeded(principal, reportOf(state), state.resetInSeconds)], extensions: { cost: reportOf(state) } });
+    stop({ errors: [costBudgetExceeded(principal, state.report, state.resetInSeconds)], extensions: { cost: state.report } });
     return false;
   }
 
@@ -122,8 +123,10 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
       const state = (args.contextValue as CostContext)[OPERATION_COST];
       // A subscription's events carry no cost: it was priced once, when it started.
       if (!state || !result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
-      const single = result as ExecutionResult;
-      setResult({ ...single, extensions: { ...single.extensions, cost: reportOf(state) } });
+      // The result is this operation's own, fresh from execution: extended in place.
+      const single = result as { extensions?: Record<string, unknown> };
+      single.extensions = single.extensions ? { ...single.extensions, cost: state.report } : { cost: state.report };
+      setResult(single as ExecutionResult);
     },
   };
 
@@ -177,7 +180,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
 
 function setRateLimitHeaders(response: Response, budget: CostBudget, state: BudgetState): void {
   response.headers.set('RateLimit-Policy', `"cost";q=${budget.points};w=${budget.windowSeconds}`);
-  response.headers.set('RateLimit', `"cost";r=${Math.floor(state.remaining)};t=${state.resetInSeconds}`);
+  response.headers.set('RateLimit', `"cost";r=${Math.floor(state.report.remaining)};t=${state.resetInSeconds}`);
 }
 
 
@@ -185,9 +188,9 @@ function budgetOf(principal: Principal | null | undefined): CostBudget | null {
   return principal?.kind === 'API_KEY' ? (principal.apiKey.controls?.costBudget ?? null) : null;
 }
 
-function stateOf(budget: CostBudget, requested: number, remaining: number, msBeforeNext: number): BudgetState {
+function stateOf(requested: number, remaining: number, msBeforeNext: number): BudgetState {
   const resetInSeconds = Math.max(0, Math.ceil(msBeforeNext / 1000));
-  return { budget, requested, remaining: Math.max(0, remaining), resetAt: resetAtIso(Date.now() + Math.max(0, msBeforeNext)), resetInSeconds };
+  return { report: { requested, remaining: Math.max(0, remaining), resetAt: resetAtIso(Date.now() + Math.max(0, msBeforeNext)) }, resetInSeconds };
 }
 
 let lastResetSecond = -1;
@@ -203,6 +206,3 @@ function resetAtIso(at: number): string {
   return lastResetIso;
 }
 
-function reportOf(state: BudgetState): CostReport {
-  return { requested: state.requested, remaining: state.remaining, resetAt: state.resetAt };
-}
