@@ -19,17 +19,15 @@
 import type { Executor } from '@graphql-tools/utils';
 import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FieldNode, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { assertCanCallUpstream } from '../auth/access.js';
-import type { AuthenticatedPrincipal, Principal } from '../auth/principal.js';
+import { mayCallUpstream, requireAuthenticated } from '../auth/access.js';
 import type { PrincipalTokens } from './principal-token.js';
+import { attachPrincipalToken, type GatewayContext } from './upstreams.js';
 
 /** `Query.orders` → the upstream serving it and its executor. */
 export type UpstreamRoutes = ReadonlyMap<string, { upstream: string; executor: Executor }>;
 
 type Route = { upstream: string; executor: Executor; typeName: 'Query' | 'Mutation'; fields: string[] };
 
-/** What the upstream executor's headers read (upstreams.ts), as the guarded resolvers set it. */
-type GatewayContext = { auth: Principal; keygatePrincipalTokenValue?: string };
 
 export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: PrincipalTokens): Plugin {
   if (routes.size === 0) return {};
@@ -50,10 +48,11 @@ export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: Principal
       const route = routeOf(args.document, args.operationName);
       if (!route) return;
       const context = args.contextValue as unknown as GatewayContext;
-      const actor = mayCallEveryField(context.auth, route);
-      if (!actor) return; // stitching answers field by field, refusals included
+      // Otherwise stitching answers field by field, refusals included.
+      if (!route.fields.every((field) => mayCallUpstream(context.auth, route.upstream, route.typeName, field))) return;
+      const actor = requireAuthenticated(context.auth);
       setExecuteFn(async (execution: ExecutionArgs) => {
-        context.keygatePrincipalTokenValue = await tokens.sign(actor);
+        await attachPrincipalToken(context, actor, tokens);
         const request = { document: execution.document, variables: execution.variableValues ?? {}, operationName: execution.operationName ?? undefined, context };
         const result = (await route.executor(request)) as ExecutionResult;
         if (result.data !== undefined) return result;
@@ -63,17 +62,6 @@ export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: Principal
       });
     },
   };
-}
-
-/** The caller, when the access policy lets it call every root field of the route; else null. */
-function mayCallEveryField(auth: Principal, route: Route): AuthenticatedPrincipal | null {
-  let actor: AuthenticatedPrincipal | null = null;
-  try {
-    for (const field of route.fields) actor = assertCanCallUpstream(auth, route.upstream, route.typeName, field);
-  } catch {
-    return null;
-  }
-  return actor;
 }
 
 /** The one upstream serving every root field of the operation, or null when stitching must plan it. */

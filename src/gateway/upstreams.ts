@@ -20,7 +20,7 @@ import { buildSchema, GraphQLError, isSpecifiedScalarType, type GraphQLFieldReso
 import { z } from 'zod';
 import { assertCanCallUpstream } from '../auth/access.js';
 import { registerUpstreamPermissions, type UpstreamPermission } from '../auth/permissions.js';
-import type { Principal } from '../auth/principal.js';
+import type { AuthenticatedPrincipal, Principal } from '../auth/principal.js';
 import type { Logger } from '../lib/logger.js';
 import { StartupError } from '../lib/startup-error.js';
 import type { UpstreamRoutes } from './passthrough.js';
@@ -43,8 +43,18 @@ const UpstreamsFile = z.object({
 
 export type UpstreamConfig = z.infer<typeof UpstreamsFile>['upstreams'][number];
 
-/** What the upstream field resolvers find on the GraphQL context. */
-type GatewayContext = { auth: Principal; keygatePrincipalToken?: Promise<string> };
+/**
+ * What the upstream calls find on the GraphQL context: the principal, and its token, signed
+ * at most once per request however many upstream fields it calls; the executor's headers
+ * read the token's value.
+ */
+export type GatewayContext = { auth: Principal; keygatePrincipalToken?: Promise<string>; keygatePrincipalTokenValue?: string };
+
+/** Signs the caller's principal token for this request (once) and puts it where the executor's headers read it. */
+export async function attachPrincipalToken(context: GatewayContext, actor: AuthenticatedPrincipal, tokens: PrincipalTokens): Promise<void> {
+  context.keygatePrincipalToken ??= tokens.sign(actor);
+  context.keygatePrincipalTokenValue = await context.keygatePrincipalToken;
+}
 
 /** Reads and checks the KEYGATE_UPSTREAMS file; every problem is one StartupError line. */
 export function readUpstreamsFile(file: string): UpstreamConfig[] {
@@ -124,7 +134,7 @@ function upstreamExecutor(config: UpstreamConfig, logger: Logger): { http: Execu
     // together are not merged into one (an upstream may count or log each).
     deduplicateInflightRequests: false,
     headers: (request) => {
-      const token = (request?.context as { keygatePrincipalTokenValue?: string } | undefined)?.keygatePrincipalTokenValue;
+      const token = (request?.context as GatewayContext | undefined)?.keygatePrincipalTokenValue;
       return { ...config.headers, ...(token ? { [PRINCIPAL_HEADER]: token } : {}) };
     },
   });
@@ -207,10 +217,8 @@ export function composeGatewaySchema(
 
 /** The access check, then the principal token (signed once per request), then the upstream. */
 function guarded(upstream: string, typeName: string, fieldName: string, delegate: GraphQLFieldResolver<unknown, unknown>, tokens: PrincipalTokens) {
-  return async (source: unknown, args: Record<string, unknown>, context: GatewayContext & { keygatePrincipalTokenValue?: string }, info: Parameters<GraphQLFieldResolver<unknown, unknown>>[3]) => {
-    const actor = assertCanCallUpstream(context.auth, upstream, typeName, fieldName);
-    context.keygatePrincipalToken ??= tokens.sign(actor);
-    context.keygatePrincipalTokenValue = await context.keygatePrincipalToken;
+  return async (source: unknown, args: Record<string, unknown>, context: GatewayContext, info: Parameters<GraphQLFieldResolver<unknown, unknown>>[3]) => {
+    await attachPrincipalToken(context, assertCanCallUpstream(context.auth, upstream, typeName, fieldName), tokens);
     return delegate(source, args, context, info);
   };
 }

@@ -19,7 +19,7 @@ import type { Principal } from '../../auth/principal.js';
 import type { Authenticator } from '../../auth/use-auth.js';
 import type { ServerContext } from '../../context.js';
 import { unauthenticated } from '../../errors.js';
-import { assertCanCallUpstream } from '../../auth/access.js';
+import { mayCallUpstream } from '../../auth/access.js';
 import { upstreamFieldPermission } from '../../gateway/upstream-permissions.js';
 import { scopesOf } from '../../schema/builder.js';
 
@@ -69,14 +69,6 @@ export function mayCallRootField(schema: GraphQLSchema, principal: Principal, ty
   return fieldOptions.authScopes ? satisfies(fieldOptions.authScopes, scopes) : true;
 }
 
-function mayCallUpstream(principal: Principal, upstream: string, type: RootTypeName, field: string): boolean {
-  try {
-    assertCanCallUpstream(principal, upstream, type, field);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function pothosOptions(extensions: unknown): { authScopes?: unknown; skipTypeScopes?: boolean } {
   return ((extensions as { pothosOptions?: unknown } | null | undefined)?.pothosOptions ?? {}) as { authScopes?: unknown; skipTypeScopes?: boolean };
