@@ -12,7 +12,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
-import { fetch } from '@whatwg-node/fetch';
 import { stitchSchemas } from '@graphql-tools/stitch';
 import type { Executor } from '@graphql-tools/utils';
 import { FilterRootFields, schemaFromExecutor, wrapSchema } from '@graphql-tools/wrap';
@@ -25,6 +24,7 @@ import type { Logger } from '../lib/logger.js';
 import { StartupError } from '../lib/startup-error.js';
 import type { UpstreamRoutes } from './passthrough.js';
 import { PRINCIPAL_HEADER, type PrincipalTokens } from './principal-token.js';
+import { upstreamFetch } from './upstream-fetch.js';
 import { registerUpstreamRootFields, upstreamFieldPermissions, upstreamPermission, type UpstreamRootType } from './upstream-permissions.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -124,12 +124,12 @@ function upstreamExecutor(config: UpstreamConfig, logger: Logger): { http: Execu
   const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const http = buildHTTPExecutor({
     endpoint: config.url,
-    // The timeout is the fetch's own signal, not executor-http's `timeout`: given one, the
+    // The timeout is the transport's own, not executor-http's `timeout`: given one, the
     // executor combines it with its long-lived dispose signal, which gains an abort listener
     // per request that only garbage collection removes, and adding a listener walks them all
     // (15 % of a gateway request's CPU under load; bench/gateway.ts). Its dispose signal is
     // only aborted when the executor is disposed, which keygate never does while serving.
-    fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) }),
+    fetch: upstreamFetch(config.url, timeoutMs),
     // Every client request reaches the upstream: identical queries of one principal in flight
     // together are not merged into one (an upstream may count or log each).
     deduplicateInflightRequests: false,
