@@ -41,7 +41,8 @@ export async function freePort(): Promise<number> {
 
 /**
  * `node --import tsx <entry>`: what `tsx <entry>` runs, as one process whose pid is the
- * server's (no npx or tsx wrapper left behind when it is stopped).
+ * server's (no npx or tsx wrapper left behind when it is stopped). A `.js` or `.mjs` entry
+ * (the production build in dist/, say) runs on plain Node.
  */
 export async function startServer(name: string, entry: string, env: Record<string, string>, readyPath: string): Promise<Server> {
   const port = await freePort();
@@ -50,7 +51,8 @@ export async function startServer(name: string, entry: string, env: Record<strin
   // (summarize with `npx tsx bench/profile-summary.ts <file>`).
   const profileDir = process.env.KEYGATE_BENCH_PROFILE;
   const profiling = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', entry], {
+  const loader = /\.m?js$/.test(entry) ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...profiling, ...loader, entry], {
     cwd: repoRoot,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

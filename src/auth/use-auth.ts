@@ -95,8 +95,11 @@ function authenticateWith(strategies: readonly AuthStrategy[]) {
 export function useAuth(options: UseAuthOptions | Authenticator): Plugin<AuthContext & ServerContext> {
   const authenticator = 'forRequest' in options ? options : createAuthenticator(options);
   return {
-    async onContextBuilding({ context, extendContext }) {
-      extendContext(await authenticator.forRequest(context.request, context));
+    onContextBuilding({ context, extendContext }) {
+      // Usually answered already (the trusted-documents policy asks while reading the parameters).
+      const settled = authenticator.settled(context.request);
+      if (settled) extendContext(settled);
+      else return authenticator.forRequest(context.request, context).then(extendContext);
     },
   };
 }

@@ -63,6 +63,8 @@ export function useConsole(buildDir = CONSOLE_BUILD_DIR): Plugin {
     // Runs after GraphiQL's hook (which puts its own, looser CSP on every HTML page): the
     // console's pages keep the console's policy.
     onResponse({ request, response }) {
+      // GraphiQL's policy only goes on HTML pages; every GraphQL answer is spared a URL parse.
+      if (!response.headers.get('content-type')?.startsWith('text/html')) return;
       const { pathname } = new URL(request.url);
       if (pathname.startsWith(`${CONSOLE_ROOT}/`)) response.headers.set('content-security-policy', CONSOLE_CSP);
     },

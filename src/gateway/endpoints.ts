@@ -47,12 +47,11 @@ export type GatewayEndpointsOptions = {
 
 export function useGatewayEndpoints(options: GatewayEndpointsOptions): Plugin {
   return {
-    async onRequest({ url, request, serverContext, endResponse }) {
-      if (url.pathname === JWKS_PATH) endResponse(await jwks(request, options));
-      else if (isVerifyPath(url.pathname)) {
-        const socketAddress = (serverContext as ServerContext).req?.socket?.remoteAddress ?? null;
-        endResponse(asResponse(await answerVerify({ headers: request.headers, searchParams: url.searchParams, socketAddress }, options)));
-      }
+    onRequest({ url, request, serverContext, endResponse }) {
+      if (url.pathname === JWKS_PATH) return jwks(request, options).then(endResponse);
+      if (!isVerifyPath(url.pathname)) return;
+      const socketAddress = (serverContext as ServerContext).req?.socket?.remoteAddress ?? null;
+      return answerVerify({ headers: request.headers, searchParams: url.searchParams, socketAddress }, options).then((answer) => endResponse(asResponse(answer)));
     },
   };
 }
@@ -125,19 +124,20 @@ async function answerVerify({ headers, searchParams, socketAddress }: VerifyQues
   const clientAddress = resolveClientAddress(socketAddress, headers, options.trustedProxies);
   let principal: Principal | null = null;
   try {
-    const throttled = clientAddress ? await options.credentialFailures?.refusal(clientAddress) : null;
+    const lookup = clientAddress ? options.credentialFailures?.refusal(clientAddress) : null;
+    const throttled = lookup ? await lookup : null; // no lookup: surely not throttled
     if (throttled) throw throttled;
     const credential = extractCredential(headers);
     if (!credential) throw unauthenticated('MISSING');
     principal = await options.authenticate(credential, clientAddress);
-    await options.rateLimitCheck?.(principal);
+    if (options.rateLimitCheck) await options.rateLimitCheck(principal);
     const actor = requireAuthenticated(principal);
     const permission = searchParams.get('permission');
     if (permission) assertHolds(actor, permission);
     const projectId = searchParams.get('projectId');
     if (projectId) await findAccessibleProject(actor, projectId);
     const ids: Record<string, string> = actor.kind === 'API_KEY' ? { 'x-keygate-key-id': actor.apiKey.id } : { 'x-keygate-user-id': actor.user.id };
-    const token = await options.tokens.sign(actor);
+    const token = options.tokens.reusableFor(actor) ?? (await options.tokens.sign(actor));
     if (actor.kind === 'API_KEY') options.usage.recordAccepted(actor.apiKey.id, actor.apiKey.usedPreviousSecret === true);
     return { status: 200, headers: { [PRINCIPAL_HEADER]: token, 'x-keygate-tenant-id': actor.tenantId, ...ids, 'cache-control': 'no-store' }, body: null };
   } catch (error) {

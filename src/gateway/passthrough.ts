@@ -51,17 +51,21 @@ export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: Principal
       // Otherwise stitching answers field by field, refusals included.
       if (!route.fields.every((field) => mayCallUpstream(context.auth, route.upstream, route.typeName, field))) return;
       const actor = requireAuthenticated(context.auth);
-      setExecuteFn(async (execution: ExecutionArgs) => {
-        await attachPrincipalToken(context, actor, tokens);
+      setExecuteFn((execution: ExecutionArgs) => {
         const request = { document: execution.document, variables: execution.variableValues ?? {}, operationName: execution.operationName ?? undefined, context };
-        const result = (await route.executor(request)) as ExecutionResult;
-        if (result.data !== undefined) return result;
-        // A transport failure comes back as errors alone: give them the root field's path, as stitching does.
-        const path = [route.fields[0]!];
-        return { data: null, errors: result.errors?.map((error) => new GraphQLError(error.message, { path: error.path ?? path, extensions: error.extensions })) };
+        const send = () => (route.executor(request) as Promise<ExecutionResult>).then((result) => withRootFieldPath(result, route));
+        const signing = attachPrincipalToken(context, actor, tokens);
+        return signing ? signing.then(send) : send();
       });
     },
   };
+}
+
+/** A transport failure comes back as errors alone: they get the root field's path, as stitching gives them. */
+function withRootFieldPath(result: ExecutionResult, route: Route): ExecutionResult {
+  if (result.data !== undefined) return result;
+  const path = [route.fields[0]!];
+  return { data: null, errors: result.errors?.map((error) => new GraphQLError(error.message, { path: error.path ?? path, extensions: error.extensions })) };
 }
 
 /** The one upstream serving every root field of the operation, or null when stitching must plan it. */

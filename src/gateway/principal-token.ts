@@ -48,13 +48,19 @@ export class PrincipalTokens {
   ) {}
 
   async sign(principal: AuthenticatedPrincipal): Promise<string> {
+    const reused = this.reusableFor(principal);
+    if (reused) return reused;
     const key = await this.keys.current();
-    let signed = this.byPrincipal.get(principal);
-    if (!signed || !this.reusable(signed, key)) {
-      signed = await this.forClaims(principalClaims(principal), key);
-      this.byPrincipal.set(principal, signed);
-    }
+    const signed = await this.forClaims(principalClaims(principal), key);
+    this.byPrincipal.set(principal, signed);
     return signed.token;
+  }
+
+  /** The principal's token without waiting, when one is still reusable: most requests of a key. */
+  reusableFor(principal: AuthenticatedPrincipal): string | null {
+    const key = this.keys.loaded();
+    const signed = key && this.byPrincipal.get(principal);
+    return signed && this.reusable(signed, key) ? signed.token : null;
   }
 
   private reusable(signed: SignedToken, key: SigningKey): boolean {

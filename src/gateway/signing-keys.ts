@@ -58,10 +58,27 @@ export class SigningKeys {
     return this.options.gateway.tokenTtlSeconds * 1000 + SIGNING_KEY_REFRESH_MS + 60_000;
   }
 
-  /** The key that signs now. */
+  /** The key that signs now. Waits for the database only for the first load. */
   async current(): Promise<SigningKey> {
+    return this.loaded() ?? this.load();
+  }
+
+  /**
+   * The key that signs now, without waiting, once one is loaded (null before). A key older
+   * than SIGNING_KEY_REFRESH_MS is still returned while its refresh runs in the background:
+   * requests never queue behind the database for it, and a failed refresh keeps the key that
+   * was signing (the next call tries again).
+   */
+  loaded(): SigningKey | null {
     if (this.fromEnvironment) return this.fromEnvironment;
-    if (this.active && Date.now() - this.active.loadedAt < SIGNING_KEY_REFRESH_MS) return this.active.key;
+    if (!this.active) return null;
+    if (Date.now() - this.active.loadedAt >= SIGNING_KEY_REFRESH_MS && !this.loading) {
+      this.load().catch((error: unknown) => this.options.logger.warn('could not refresh the signing key; still signing with the loaded one', { error: (error as Error).message }));
+    }
+    return this.active.key;
+  }
+
+  private load(): Promise<SigningKey> {
     this.loading ??= this.loadOrCreate().finally(() => (this.loading = null));
     return this.loading;
   }

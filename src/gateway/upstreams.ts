@@ -50,10 +50,21 @@ export type UpstreamConfig = z.infer<typeof UpstreamsFile>['upstreams'][number];
  */
 export type GatewayContext = { auth: Principal; keygatePrincipalToken?: Promise<string>; keygatePrincipalTokenValue?: string };
 
-/** Signs the caller's principal token for this request (once) and puts it where the executor's headers read it. */
-export async function attachPrincipalToken(context: GatewayContext, actor: AuthenticatedPrincipal, tokens: PrincipalTokens): Promise<void> {
+/**
+ * Signs the caller's principal token for this request (once) and puts it where the
+ * executor's headers read it. A promise only when a token must be signed.
+ */
+export function attachPrincipalToken(context: GatewayContext, actor: AuthenticatedPrincipal, tokens: PrincipalTokens): Promise<void> | undefined {
+  if (context.keygatePrincipalTokenValue) return;
+  const reused = tokens.reusableFor(actor);
+  if (reused) {
+    context.keygatePrincipalTokenValue = reused;
+    return;
+  }
   context.keygatePrincipalToken ??= tokens.sign(actor);
-  context.keygatePrincipalTokenValue = await context.keygatePrincipalToken;
+  return context.keygatePrincipalToken.then((token) => {
+    context.keygatePrincipalTokenValue = token;
+  });
 }
 
 /** Reads and checks the KEYGATE_UPSTREAMS file; every problem is one StartupError line. */
@@ -218,8 +229,8 @@ export function composeGatewaySchema(
 /** The access check, then the principal token (signed once per request), then the upstream. */
 function guarded(upstream: string, typeName: string, fieldName: string, delegate: GraphQLFieldResolver<unknown, unknown>, tokens: PrincipalTokens) {
   return async (source: unknown, args: Record<string, unknown>, context: GatewayContext, info: Parameters<GraphQLFieldResolver<unknown, unknown>>[3]) => {
-    await attachPrincipalToken(context, assertCanCallUpstream(context.auth, upstream, typeName, fieldName), tokens);
-    return delegate(source, args, context, info);
+    const signing = attachPrincipalToken(context, assertCanCallUpstream(context.auth, upstream, typeName, fieldName), tokens);
+    return signing ? signing.then(() => delegate(source, args, context, info)) : delegate(source, args, context, info);
   };
 }
 

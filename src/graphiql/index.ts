@@ -57,9 +57,9 @@ export function graphiqlOptions(enabled: boolean): Pick<YogaServerOptions<object
 /** Serves the assets, and puts the CSP on the page Yoga renders. Add only when GraphiQL is on. */
 export function useGraphiQLAssets(): Plugin {
   return {
-    async onRequest({ url, request, endResponse, fetchAPI }) {
+    onRequest({ url, request, endResponse, fetchAPI }) {
       if (!url.pathname.startsWith(GRAPHIQL_ASSETS_ROOT)) return;
-      endResponse(await assetResponse(url.pathname, request.method, fetchAPI.Response));
+      return assetResponse(url.pathname, request.method, fetchAPI.Response).then(endResponse);
     },
     onResponse({ response }) {
       if (response.headers.get('content-type')?.startsWith('text/html')) {

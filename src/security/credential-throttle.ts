@@ -26,6 +26,7 @@ import type { ServerContext } from '../context.js';
 import { rateLimited } from '../errors.js';
 import type { AddressRange } from '../lib/ip.js';
 import type { Logger } from '../lib/logger.js';
+import type { RateLimiterRes } from 'rate-limiter-flexible';
 import { retryAfterSeconds, take, type LimiterStore } from './limiter-store.js';
 
 /** Paths outside the GraphQL endpoint that verify credentials (modules/key-controls/schema-view.ts). */
@@ -53,41 +54,87 @@ export type CredentialThrottleOptions = {
 
 /** The failure counter per address; shared with /auth/verify (gateway/endpoints.ts). Null when off. */
 export type CredentialFailures = {
-  /** RATE_LIMITED when the address has used up its failures, else null. */
-  refusal(address: string): Promise<GraphQLError | null>;
-  /** Counts one refused credential of the address. */
-  failed(address: string): Promise<void>;
+  /**
+   * RATE_LIMITED when the address has used up its failures. null, without a promise, when
+   * the answer is known without asking the store (see `AddressesCounted`): the common case.
+   */
+  refusal(address: string): Promise<GraphQLError | null> | null;
+  /** Counts `count` refused credentials of the address. */
+  failed(address: string, count?: number): Promise<void>;
+  /** Takes one sign-in attempt of the address; its answer when none is left, else null. */
+  takeAttempt(address: string): Promise<RateLimiterRes | null>;
+  /** Gives back an attempt of a sign-in that succeeded. */
+  returnAttempt(address: string): Promise<void>;
 };
 
-export function createCredentialFailures(options: Omit<CredentialThrottleOptions, 'trustedProxies'>) {
+export function createCredentialFailures(options: Omit<CredentialThrottleOptions, 'trustedProxies'>): CredentialFailures | null {
   const { limit, windowSeconds, store, logger } = options;
   if (limit <= 0) return null;
   const limiter = store.create({ name: 'auth-failures', points: limit, durationSeconds: windowSeconds });
-  const failures: CredentialFailures & { limiter: typeof limiter } = {
-    limiter,
-    async refusal(address) {
-      const record = await limiter.get(address).catch((error: unknown) => {
-        logger.warn('credential throttle lookup failed; request allowed', { error });
-        return null;
-      });
-      return record && record.consumedPoints >= limit ? rateLimited(retryAfterSeconds(record)) : null;
+  // Only needed when this process is the only one counting: with Redis, other instances count too.
+  const counted = store.shared ? null : new AddressesCounted(windowSeconds);
+  return {
+    refusal(address) {
+      if (counted && !counted.has(address)) return null;
+      return limiter.get(address).then(
+        (record) => (record && record.consumedPoints >= limit ? rateLimited(retryAfterSeconds(record)) : null),
+        (error: unknown) => {
+          logger.warn('credential throttle lookup failed; request allowed', { error });
+          return null;
+        },
+      );
     },
-    async failed(address) {
-      await limiter.penalty(address, 1).catch((error: unknown) => logger.warn('could not count a failed credential attempt', { error }));
+    async failed(address, count = 1) {
+      counted?.add(address);
+      await limiter.penalty(address, count).catch((error: unknown) => logger.warn('could not count a failed credential attempt', { error }));
+    },
+    takeAttempt(address) {
+      counted?.add(address);
+      return take(limiter, address, logger);
+    },
+    async returnAttempt(address) {
+      await limiter.reward(address, 1).catch((error: unknown) => logger.warn('could not return a sign-in attempt', { error }));
     },
   };
-  return failures;
+}
+
+/**
+ * The addresses this process has counted anything for, each until its window has surely
+ * ended (a window starts at its first point; the entry's end moves with every later one).
+ * With the in-memory store no one else counts, so an address not here has no failures and
+ * its check needs no limiter call: the check on every request of every well-behaved client
+ * then costs a map lookup instead of a promise.
+ */
+class AddressesCounted {
+  private readonly until = new Map<string, number>();
+  private addedSinceSweep = 0;
+
+  constructor(private readonly windowSeconds: number) {}
+
+  has(address: string, now = Date.now()): boolean {
+    return (this.until.get(address) ?? 0) > now;
+  }
+
+  add(address: string, now = Date.now()): void {
+    if (++this.addedSinceSweep >= 10_000) this.sweep(now);
+    this.until.set(address, now + this.windowSeconds * 1000);
+  }
+
+  private sweep(now: number): void {
+    this.addedSinceSweep = 0;
+    for (const [address, until] of this.until) if (until <= now) this.until.delete(address);
+  }
 }
 
 export function useCredentialThrottle(
   options: CredentialThrottleOptions,
   counter = createCredentialFailures(options),
 ): Plugin<ServerContext & { signInAttempts: SignInAttempts }> {
-  const { limit, trustedProxies, logger } = options;
+  const { trustedProxies } = options;
   if (!counter) {
     return { onContextBuilding: ({ extendContext }) => extendContext({ signInAttempts: UNLIMITED_SIGN_IN_ATTEMPTS }) };
   }
-  const failures = counter.limiter;
+  const failures: CredentialFailures = counter;
 
   function clientAddressOf(request: Request, server: object): string | null {
     const socketAddress = (server as ServerContext).req?.socket?.remoteAddress ?? null;
@@ -97,60 +144,58 @@ export function useCredentialThrottle(
   function signInAttemptsFor(address: string): SignInAttempts {
     return {
       async begin() {
-        const refusal = await take(failures, address, logger);
+        const refusal = await failures.takeAttempt(address);
         if (refusal) throw rateLimited(retryAfterSeconds(refusal));
       },
-      async succeeded() {
-        await failures.reward(address, 1).catch((error: unknown) => logger.warn('could not return a sign-in attempt', { error }));
-      },
+      succeeded: () => failures.returnAttempt(address),
     };
   }
 
+  // Hooks return a promise only when they have something to wait for: most requests pass
+  // every one of them synchronously.
   return {
     // Endpoints besides /graphql that verify a credential (the schema view): the same
     // refusal while throttled, and their 401s count, or they would be a free guessing oracle.
-    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
+    onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
       if (!CREDENTIAL_ENDPOINTS.has(url.pathname)) return;
       const address = clientAddressOf(request, serverContext);
-      const record = address ? await failures.get(address).catch(() => null) : null;
-      if (record && record.consumedPoints >= limit) {
-        const refusal = rateLimited(retryAfterSeconds(record));
-        endResponse(
-          new fetchAPI.Response(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: 'RATE_LIMITED' } }] }), {
-            status: 429,
-            headers: { 'content-type': 'application/json', 'retry-after': String(retryAfterSeconds(record)) },
-          }),
-        );
-      }
+      return address
+        ? failures.refusal(address)?.then((refusal) => {
+            if (!refusal) return;
+            const retryAfter = String(refusal.extensions.retryAfter);
+            endResponse(
+              new fetchAPI.Response(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: 'RATE_LIMITED' } }] }), {
+                status: 429,
+                headers: { 'content-type': 'application/json', 'retry-after': retryAfter },
+              }),
+            );
+          })
+        : undefined;
     },
-    async onResponse({ request, response, serverContext }) {
+    onResponse({ request, response, serverContext }) {
       if (response.status !== 401 || !CREDENTIAL_ENDPOINTS.has(new URL(request.url).pathname)) return;
       const address = clientAddressOf(request, serverContext);
-      if (address) await failures.penalty(address, 1).catch((error: unknown) => logger.warn('could not count a failed credential attempt', { error }));
+      return address ? failures.failed(address) : undefined;
     },
     // Before the request is parsed, so a throttled address costs no credential check,
     // no database lookup and no password hash.
-    async onRequestParse({ request, serverContext }) {
+    onRequestParse({ request, serverContext }) {
       const address = clientAddressOf(request, serverContext);
-      if (!address) return;
-      const record = await failures.get(address).catch((error: unknown) => {
-        logger.warn('credential throttle lookup failed; request allowed', { error });
-        return null;
-      });
-      if (record && record.consumedPoints >= limit) throw rateLimited(retryAfterSeconds(record));
+      return address
+        ? failures.refusal(address)?.then((refusal) => {
+            if (refusal) throw refusal;
+          })
+        : undefined;
     },
     onContextBuilding({ context, extendContext }) {
       const address = clientAddressOf(context.request, context);
       extendContext({ signInAttempts: address ? signInAttemptsFor(address) : UNLIMITED_SIGN_IN_ATTEMPTS });
     },
-    async onExecutionResult({ result, context, request }) {
+    onExecutionResult({ result, context, request }) {
       const count = countCredentialFailures(result);
       if (count === 0) return;
       const address = clientAddressOf(request, context);
-      if (!address) return;
-      await failures.penalty(address, count).catch((error: unknown) => {
-        logger.warn('could not count a failed credential attempt', { error });
-      });
+      return address ? failures.failed(address, count) : undefined;
     },
   };
 }

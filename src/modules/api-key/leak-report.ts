@@ -41,9 +41,9 @@ type Label = 'true_positive' | 'false_positive';
 
 export function useLeakReports(options: LeakReportOptions): Plugin {
   return {
-    async onRequest({ url, request, endResponse }) {
+    onRequest({ url, request, endResponse }) {
       if (url.pathname !== LEAK_REPORT_PATH) return;
-      endResponse(await handle(request, options));
+      return handle(request, options).then(endResponse);
     },
   };
 }

@@ -149,29 +149,9 @@ export type SchemaViewOptions = {
 /** `GET /schema.graphql` and introspection answered with the caller's view. */
 export function useSchemaView({ authenticator, introspection, schema }: SchemaViewOptions): Plugin<{ auth?: Principal }> {
   return {
-    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
+    onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
       if (url.pathname !== '/schema.graphql') return;
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        endResponse(new fetchAPI.Response(null, { status: 405, headers: { allow: 'GET, HEAD' } }));
-        return;
-      }
-      let auth: Principal;
-      try {
-        auth = (await authenticator.forRequest(request, serverContext as ServerContext)).auth;
-      } catch (error) {
-        endResponse(errorResponse(fetchAPI, error));
-        return;
-      }
-      if (auth.kind === 'ANONYMOUS') {
-        endResponse(errorResponse(fetchAPI, unauthenticated('MISSING', 'Send a credential (X-Api-Key or Authorization: Bearer): the schema view is per caller.')));
-        return;
-      }
-      endResponse(
-        new fetchAPI.Response(schemaViewFor(schema, auth).sdl, {
-          status: 200,
-          headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'private, no-store', vary: 'authorization, x-api-key' },
-        }),
-      );
+      return schemaFile(request, serverContext as ServerContext, fetchAPI).then(endResponse);
     },
     onExecute({ args, setExecuteFn, executeFn }) {
       if (!introspection) return;
@@ -181,6 +161,24 @@ export function useSchemaView({ authenticator, introspection, schema }: SchemaVi
       setExecuteFn((executeArgs) => executeFn({ ...executeArgs, schema: view }));
     },
   };
+
+  /** The caller's view as SDL; 401 without a (good) credential. */
+  async function schemaFile(request: Request, server: ServerContext, fetchAPI: { Response: typeof Response }): Promise<Response> {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return new fetchAPI.Response(null, { status: 405, headers: { allow: 'GET, HEAD' } });
+    let auth: Principal;
+    try {
+      auth = (await authenticator.forRequest(request, server)).auth;
+    } catch (error) {
+      return errorResponse(fetchAPI, error);
+    }
+    if (auth.kind === 'ANONYMOUS') {
+      return errorResponse(fetchAPI, unauthenticated('MISSING', 'Send a credential (X-Api-Key or Authorization: Bearer): the schema view is per caller.'));
+    }
+    return new fetchAPI.Response(schemaViewFor(schema, auth).sdl, {
+      status: 200,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'private, no-store', vary: 'authorization, x-api-key' },
+    });
+  }
 }
 
 /**

@@ -30,10 +30,10 @@ type Fetcher = { fetch: (request: Request, serverContext: Record<string, unknown
 /** `target.yoga` is set once the Yoga instance exists (the route calls back into it). */
 export function useInboundWebhooks(target: { yoga?: Fetcher }, options: { maxBodyBytes: number }): Plugin {
   return {
-    async onRequest({ url, request, endResponse, serverContext }) {
+    onRequest({ url, request, endResponse, serverContext }) {
       const match = PATH.exec(url.pathname);
       if (!match || !target.yoga) return;
-      endResponse(await handle(target.yoga, request, url, decodeURIComponent(match[1]!), serverContext as Record<string, unknown>, options));
+      return handle(target.yoga, request, url, decodeURIComponent(match[1]!), serverContext as Record<string, unknown>, options).then(endResponse);
     },
   };
 }

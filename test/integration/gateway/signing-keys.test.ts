@@ -5,12 +5,12 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AuthenticatedPrincipal } from '../../../src/auth/principal.js';
 import { loadConfig } from '../../../src/config.js';
 import { db } from '../../../src/db.js';
 import { createGatewayRuntime } from '../../../src/gateway/index.js';
-import { SigningKeys } from '../../../src/gateway/signing-keys.js';
+import { SIGNING_KEY_REFRESH_MS, SigningKeys } from '../../../src/gateway/signing-keys.js';
 import { createLogger } from '../../../src/lib/logger.js';
 
 const logger = createLogger('silent');
@@ -80,6 +80,24 @@ describe('signing keys', () => {
     // Once its tokens have expired, the retired key is no longer listed.
     await db.signingKey.update({ where: { id: oldKid }, data: { retiredAt: new Date(Date.now() - fresh.keys.retiredListingMs - 1000) } });
     expect((await fresh.keys.jwks()).keys.map((k) => k.kid)).not.toContain(oldKid);
+  });
+
+  it("another instance's rotation is picked up after the refresh interval; until the refresh lands the loaded key keeps signing", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const instance = runtime();
+      const before = await instance.keys.current();
+      const { kid: rotated } = await runtime().keys.rotate();
+      expect(instance.keys.loaded()?.kid).toBe(before.kid); // within the interval: not asked again
+
+      vi.setSystemTime(Date.now() + SIGNING_KEY_REFRESH_MS);
+      // Stale: still answered at once with the loaded key, while the refresh runs.
+      expect(instance.keys.loaded()?.kid).toBe(before.kid);
+      await vi.waitFor(() => expect(instance.keys.loaded()?.kid).toBe(rotated));
+      expect((await instance.keys.current()).kid).toBe(rotated);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('KEYGATE_SIGNING_KEY: that key signs, the JWKS lists only it, nothing is stored', async () => {
