@@ -5,7 +5,7 @@
  * executor-http builds, sends and reads the GraphQL request through whatever `fetch` it is
  * given. The default (@whatwg-node/fetch over node:http) wraps every call in WHATWG Request,
  * Headers, stream and AbortSignal objects, and was the largest cost of a gateway request
- * after the socket writes themselves (README "Performance", bench/gateway.ts). undici is
+ * after the socket writes themselves (README "Gateway mode", bench/gateway.ts). undici is
  * Node's own HTTP/1.1 client (the one behind the global fetch); its `request` call skips the
  * WHATWG layer and reads the answer in one piece, which is what executor-http does with a
  * GraphQL response anyway.

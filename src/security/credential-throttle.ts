@@ -21,12 +21,12 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import type { ExecutionResult, GraphQLError } from 'graphql';
+import type { RateLimiterRes } from 'rate-limiter-flexible';
 import { resolveClientAddress } from '../auth/use-auth.js';
 import type { ServerContext } from '../context.js';
 import { rateLimited } from '../errors.js';
 import type { AddressRange } from '../lib/ip.js';
 import type { Logger } from '../lib/logger.js';
-import type { RateLimiterRes } from 'rate-limiter-flexible';
 import { retryAfterSeconds, take, type LimiterStore } from './limiter-store.js';
 
 /** Paths outside the GraphQL endpoint that verify credentials (modules/key-controls/schema-view.ts). */
