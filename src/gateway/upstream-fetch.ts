@@ -22,24 +22,22 @@ import { Response } from '@whatwg-node/fetch';
 import type { AsyncFetchFn } from '@graphql-tools/executor-http';
 import { Pool } from 'undici';
 
-type Target = { origin: string; path: string };
-
 export function upstreamFetch(endpoint: string, timeoutMs: number): AsyncFetchFn {
   const { origin } = new URL(endpoint);
   const pool = new Pool(origin, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   // executor-http calls with its endpoint every time (plus a query string for GET): parse it once.
-  let last: { url: string; target: Target } | null = null;
-  const targetOf = (url: string): Target => {
+  let last: { url: string; path: string } | null = null;
+  const pathOf = (url: string): string => {
     if (last?.url !== url) {
       const parsed = new URL(url);
       if (parsed.origin !== origin) throw new Error(`upstream fetch: ${parsed.origin} is not this upstream's origin ${origin}`);
-      last = { url, target: { origin, path: parsed.pathname + parsed.search } };
+      last = { url, path: parsed.pathname + parsed.search };
     }
-    return last.target;
+    return last.path;
   };
 
   return (async (url: string, init?: RequestInit) => {
-    const { path } = targetOf(url);
+    const path = pathOf(url);
     const answer = await pool.request({
       path,
       method: (init?.method ?? 'GET') as 'GET' | 'POST',

@@ -69,7 +69,6 @@ export function mayCallRootField(schema: GraphQLSchema, principal: Principal, ty
   return fieldOptions.authScopes ? satisfies(fieldOptions.authScopes, scopes) : true;
 }
 
-
 function pothosOptions(extensions: unknown): { authScopes?: unknown; skipTypeScopes?: boolean } {
   return ((extensions as { pothosOptions?: unknown } | null | undefined)?.pothosOptions ?? {}) as { authScopes?: unknown; skipTypeScopes?: boolean };
 }
