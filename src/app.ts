@@ -22,7 +22,8 @@ import { createKeyUseWriter } from './db/last-used-writes.js';
 import { serviceUnavailable } from './errors.js';
 import { useGatewayEndpoints, verifyNodeRequests, type GatewayEndpointsOptions } from './gateway/endpoints.js';
 import { createGatewayRuntime, gatewaySchema, type GatewayRuntime } from './gateway/index.js';
-import { useUpstreamPassthrough, type UpstreamRoutes } from './gateway/passthrough.js';
+import { PassthroughPlans, useUpstreamPassthrough, type UpstreamRoutes } from './gateway/passthrough.js';
+import { upstreamLane } from './gateway/upstream-lane.js';
 import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { useCostControls } from './modules/key-controls/cost-budget.js';
@@ -71,6 +72,8 @@ export function createApp(options: AppOptions = {}) {
   const inbound: { yoga?: { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response } } = {};
   const gateway = options.gateway ?? createGatewayRuntime(config, logger);
   const schema = options.schema ?? keygateSchema;
+  const upstreamRoutes = options.upstreamRoutes ?? new Map();
+  const passthroughPlans = new PassthroughPlans();
   const gatewayEndpoints: GatewayEndpointsOptions = {
     keys: gateway.keys,
     tokens: gateway.tokens,
@@ -82,6 +85,7 @@ export function createApp(options: AppOptions = {}) {
     logger,
   };
 
+  const keygateMaskError = maskErrorWith(logger);
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -102,28 +106,8 @@ export function createApp(options: AppOptions = {}) {
         logger.error(logMessage(args[0]));
       },
     },
-    maskedErrors: {
-      // Masking stays on: clients see "Unexpected error."; the log gets the real error.
-      maskError(error, message, isDev) {
-        const original = (error as { originalError?: unknown }).originalError ?? error;
-        if (hasErrorCode(original)) return atPlaceOf(error, original as GraphQLError);
-        // Classified already, e.g. a variable that does not fit its type (BAD_USER_INPUT): the
-        // client's own input error. Its message quotes the value (a password sent as a
-        // number), so it is neither logged here nor masked.
-        if (hasErrorCode(error)) {
-          logger.debug('client input error', { code: (error as GraphQLError).extensions.code });
-          return error as GraphQLError;
-        }
-        const badConnectionArgument = connectionArgumentError(error as GraphQLError, original);
-        if (badConnectionArgument) return badConnectionArgument;
-        if (isDatabaseUnavailable(original)) {
-          logger.warn('database unavailable', { error: logMessage(original) });
-          return serviceUnavailable();
-        }
-        logger.error('unexpected error', { error: original });
-        return maskError(error, message, isDev);
-      },
-    },
+    // Masking stays on: clients see "Unexpected error."; the log gets the real error.
+    maskedErrors: { maskError: keygateMaskError },
     plugins: [
       useInboundWebhooks(inbound, { maxBodyBytes: config.maxBodyBytes }),
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
@@ -137,7 +121,7 @@ export function createApp(options: AppOptions = {}) {
       useUsageCounting(usage, authenticator),
       ...security.afterAuth,
       useCostControls({ maxCost: config.queryLimits.maxCost, store: security.store, logger, authenticator }),
-      useUpstreamPassthrough(options.upstreamRoutes ?? new Map(), gateway.tokens),
+      useUpstreamPassthrough(upstreamRoutes, gateway.tokens, passthroughPlans),
       useReadiness({ db, databaseUrl: config.databaseUrl }),
     ] as Plugin[],
   });
@@ -145,15 +129,59 @@ export function createApp(options: AppOptions = {}) {
   inbound.yoga = { fetch: (request, serverContext) => yoga.fetch(request, serverContext as ServerContext) };
 
   const verifyFromNode = verifyNodeRequests(gatewayEndpoints);
-  /** The listener `keygate serve` hands Node's HTTP server: /auth/verify ahead of Yoga, everything else through it. */
+  const lane =
+    upstreamRoutes.size > 0
+      ? upstreamLane({
+          ...gatewayEndpoints,
+          plans: passthroughPlans,
+          authenticator,
+          schema,
+          maxCost: config.queryLimits.maxCost,
+          maxBodyBytes: config.maxBodyBytes,
+          maskError: (error) => keygateMaskError(error, 'Unexpected error.') as GraphQLError,
+          yoga,
+        })
+      : null;
+  /**
+   * The listener `keygate serve` hands Node's HTTP server: /auth/verify and, in gateway mode,
+   * the upstream lane ahead of Yoga; everything else through it.
+   */
   const handleNodeRequest = (req: IncomingMessage, res: ServerResponse) => {
-    if (!verifyFromNode(req, res)) void yoga.handle(req, res, { req });
+    if (verifyFromNode(req, res) || lane?.handle(req, res)) return;
+    void yoga.handle(req, res, { req });
   };
 
-  return { yoga, handleNodeRequest, lastUsed, usage, logger, config, gateway, ready: security.ready, close: security.close };
+  return { yoga, handleNodeRequest, upstreamLane: lane, lastUsed, usage, logger, config, gateway, ready: security.ready, close: security.close };
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * Yoga's error masking for keygate: an error with a code is the client's business and keeps
+ * its message; anything unexpected becomes "Unexpected error." and its real message goes to
+ * the log. The upstream lane masks its errors with the same function.
+ */
+function maskErrorWith(logger: Logger) {
+  return function maskKeygateError(error: unknown, message: string, isDev?: boolean): Error {
+    const original = (error as { originalError?: unknown }).originalError ?? error;
+    if (hasErrorCode(original)) return atPlaceOf(error, original as GraphQLError);
+    // Classified already, e.g. a variable that does not fit its type (BAD_USER_INPUT): the
+    // client's own input error. Its message quotes the value (a password sent as a
+    // number), so it is neither logged here nor masked.
+    if (hasErrorCode(error)) {
+      logger.debug('client input error', { code: (error as GraphQLError).extensions.code });
+      return error as GraphQLError;
+    }
+    const badConnectionArgument = connectionArgumentError(error as GraphQLError, original);
+    if (badConnectionArgument) return badConnectionArgument;
+    if (isDatabaseUnavailable(original)) {
+      logger.warn('database unavailable', { error: logMessage(original) });
+      return serviceUnavailable();
+    }
+    logger.error('unexpected error', { error: original });
+    return maskError(error, message, isDev);
+  };
+}
 
 /** previousSecretLastUsedAt of keys used with their previous secret (only during a rotation grace). */
 async function writePreviousSecretUses(uses: { id: string; at: Date }[]): Promise<void> {

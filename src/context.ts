@@ -1,12 +1,22 @@
 /** The one context type shared by Yoga and the Pothos builder. */
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Principal } from './auth/principal.js';
+import type { AuthContext } from './auth/use-auth.js';
 import type { SignInAttempts } from './security/credential-throttle.js';
 
 /** What the HTTP layer hands Yoga: Node's request when served, or a test's stand-in. */
 export type ServerContext = {
   req?: { socket?: { remoteAddress?: string | undefined } };
+  /** Set when the gateway's upstream lane read the request first and passes it on (gateway/upstream-lane.ts). */
+  laneHandoff?: LaneHandoff;
 };
+
+/**
+ * What the upstream lane did before deciding that Yoga answers this request: its
+ * authentication (success or failure, reused rather than repeated, so last-used, usage and
+ * failure counts see the request once) and, when it counted the rate limits, their refusal.
+ */
+export type LaneHandoff = { authentication: Promise<AuthContext>; rateLimitRefusal?: unknown };
 
 export type Context = YogaInitialContext &
   ServerContext & {

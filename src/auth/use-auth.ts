@@ -3,6 +3,7 @@
  * resolver trusts. No credential → anonymous. A credential that is present but bad fails
  * the whole request (401, or 403 for a disallowed address) before any resolver runs.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import type { ServerContext } from '../context.js';
 import { unauthenticated } from '../errors.js';
@@ -25,6 +26,16 @@ export type UseAuthOptions = {
 /** What reading a credential needs of a request's headers: a Fetch `Headers`, or Node's headers behind `nodeHeaders`. */
 export type HeaderReader = { get(name: string): string | null };
 
+/** Node's lower-cased header object as the `get` that credential extraction reads. */
+export function nodeHeaders(headers: IncomingHttpHeaders): HeaderReader {
+  return {
+    get(name) {
+      const value = headers[name];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
+}
+
 export type AuthContext = { auth: Principal; clientAddress: string | null; workspaceId: string | null };
 
 /**
@@ -45,6 +56,12 @@ export type Authenticator = {
   settled(request: Request): AuthContext | undefined;
   /** A credential alone → principal, unmemoized: for requests outside GraphQL (/auth/verify, gateway/forward-auth.ts). */
   authenticate(credential: string, clientAddress: string | null): Promise<Principal>;
+  /**
+   * What `forRequest` answers, from headers and the client's address alone: for the gateway's
+   * upstream lane (gateway/upstream-lane.ts), which reads Node's request ahead of Yoga and
+   * hands its answer to Yoga (`laneHandoff`) when Yoga must answer after all.
+   */
+  contextFor(headers: HeaderReader, clientAddress: string | null): Promise<AuthContext>;
 };
 
 type Answer = { promise: Promise<AuthContext>; value?: AuthContext };
@@ -54,12 +71,17 @@ export function createAuthenticator(options: UseAuthOptions): Authenticator {
   const answers = new WeakMap<Request, Answer>();
   const authenticate = authenticateWith(options.strategies);
 
-  async function resolve(request: Request, server: ServerContext, answer: Answer): Promise<AuthContext> {
-    const headers = request.headers;
-    const clientAddress = resolveClientAddress(server.req?.socket?.remoteAddress ?? null, headers, trustedProxies);
+  async function contextFor(headers: HeaderReader, clientAddress: string | null): Promise<AuthContext> {
     const credential = extractCredential(headers);
     const auth = credential ? await authenticate(credential, clientAddress) : ANONYMOUS;
-    answer.value = { auth, clientAddress, workspaceId: headers.get('x-workspace-id')?.trim() || null };
+    return { auth, clientAddress, workspaceId: headers.get('x-workspace-id')?.trim() || null };
+  }
+
+  async function resolve(request: Request, server: ServerContext, answer: Answer): Promise<AuthContext> {
+    // Answered already by the upstream lane, whose authentication must not run (and count) twice.
+    const handedOver = server.laneHandoff?.authentication;
+    const clientAddress = handedOver ? null : resolveClientAddress(server.req?.socket?.remoteAddress ?? null, request.headers, trustedProxies);
+    answer.value = await (handedOver ?? contextFor(request.headers, clientAddress));
     return answer.value;
   }
 
@@ -78,6 +100,7 @@ export function createAuthenticator(options: UseAuthOptions): Authenticator {
     peek: (request) => answers.get(request)?.promise,
     settled: (request) => answers.get(request)?.value,
     authenticate,
+    contextFor,
   };
 }
 

@@ -7,6 +7,7 @@
  * refused while authenticating: the key strategy counts that one.
  */
 import type { Plugin } from 'graphql-yoga';
+import type { Principal } from './principal.js';
 import type { Authenticator } from './use-auth.js';
 import { REJECTION_REASON_BY_CODE, type RejectionReason, type UsageRecorder } from './usage.js';
 
@@ -15,12 +16,17 @@ export function useUsageCounting(usage: UsageRecorder, authenticator: Pick<Authe
   return {
     onResultProcess({ request, result }) {
       const auth = authenticator.settled(request)?.auth;
-      if (auth?.kind !== 'API_KEY') return;
-      const reason = rejectionIn(result);
-      if (reason) usage.recordRejected(auth.apiKey.id, reason);
-      else usage.recordAccepted(auth.apiKey.id, auth.apiKey.usedPreviousSecret === true);
+      if (auth) countResult(usage, auth, result);
     },
   };
+}
+
+/** One request's result, counted against its key (nothing for a session): accepted, or rejected with its reason. */
+export function countResult(usage: UsageRecorder, auth: Principal, result: unknown): void {
+  if (auth.kind !== 'API_KEY') return;
+  const reason = rejectionIn(result);
+  if (reason) usage.recordRejected(auth.apiKey.id, reason);
+  else usage.recordAccepted(auth.apiKey.id, auth.apiKey.usedPreviousSecret === true);
 }
 
 /** The first refusal among the result's errors (a batch counts once, as its first refusal). */

@@ -9,12 +9,12 @@
  *   `projectId` (a project the caller must reach). 200 carries the principal token and ids
  *   in headers; refusals are 401, 403 or 429 with the GraphQL API's code and reason as JSON.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { assertHolds, requireAuthenticated } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
-import { extractCredential, resolveClientAddress, type HeaderReader } from '../auth/use-auth.js';
+import { extractCredential, nodeHeaders, resolveClientAddress, type HeaderReader } from '../auth/use-auth.js';
 import { rejectionIn } from '../auth/use-usage-counting.js';
 import type { UsageRecorder } from '../auth/usage.js';
 import type { ServerContext } from '../context.js';
@@ -88,16 +88,6 @@ export function verifyNodeRequests(options: GatewayEndpointsOptions): (req: Inco
 // Envoy's ext_authz appends the original path to its path_prefix: /auth/verify/orders/7.
 function isVerifyPath(pathname: string): boolean {
   return pathname === VERIFY_PATH || pathname.startsWith(`${VERIFY_PATH}/`);
-}
-
-/** Node's lower-cased header object as the `get` that credential extraction reads. */
-function nodeHeaders(headers: IncomingHttpHeaders): HeaderReader {
-  return {
-    get(name) {
-      const value = headers[name];
-      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
-    },
-  };
 }
 
 type Answer = { status: number; headers: Record<string, string>; body: string | null };

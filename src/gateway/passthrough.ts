@@ -26,10 +26,44 @@ import { attachPrincipalToken, type GatewayContext } from './upstreams.js';
 /** `Query.orders` → the upstream serving it and its executor. */
 export type UpstreamRoutes = ReadonlyMap<string, { upstream: string; executor: Executor }>;
 
-type Route = { upstream: string; executor: Executor; typeName: 'Query' | 'Mutation'; fields: string[] };
+export type Route = { upstream: string; executor: Executor; typeName: 'Query' | 'Mutation'; fields: string[] };
 
+/** An operation that went to one upstream whole: its parsed document and route. */
+export type Plan = { document: DocumentNode; route: Route };
 
-export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: PrincipalTokens): Plugin {
+const MAX_PLANS = 1_000;
+
+/**
+ * Operations this process has sent to one upstream whole, by their text and operation name:
+ * for the upstream lane (upstream-lane.ts), which answers them again without Yoga. A plan is
+ * remembered only once a request got that far, so its text has passed parsing, validation
+ * and the query limits, none of which depend on who sends it (the maximum cost, which reads
+ * variables, is priced again each time). Cleared when full: a flood of distinct texts costs
+ * speed, never correctness.
+ */
+export class PassthroughPlans {
+  private readonly byText = new Map<string, Map<string, Plan>>();
+
+  find(text: string, operationName: string | null | undefined): Plan | undefined {
+    return this.byText.get(text)?.get(operationName ?? '');
+  }
+
+  remember(text: string, operationName: string | null | undefined, plan: Plan): void {
+    let byName = this.byText.get(text);
+    if (!byName) {
+      if (this.byText.size >= MAX_PLANS) this.byText.clear();
+      this.byText.set(text, (byName = new Map()));
+    }
+    byName.set(operationName ?? '', plan);
+  }
+}
+
+/** The whole operation to its upstream, through the route's executor-http executor. */
+export function sendWhole(route: Route, request: { document: DocumentNode; variables: Record<string, unknown>; operationName?: string; context: GatewayContext }): Promise<ExecutionResult> {
+  return (route.executor(request) as Promise<ExecutionResult>).then((result) => withRootFieldPath(result, route));
+}
+
+export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: PrincipalTokens, plans: PassthroughPlans): Plugin {
   if (routes.size === 0) return {};
   // Per parsed document (Yoga's parser cache hands out the same node for the same text) and operation name.
   const planned = new WeakMap<DocumentNode, Map<string, Route | null>>();
@@ -47,15 +81,17 @@ export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: Principal
     onExecute({ args, setExecuteFn }) {
       const route = routeOf(args.document, args.operationName);
       if (!route) return;
-      const context = args.contextValue as unknown as GatewayContext;
+      const context = args.contextValue as unknown as GatewayContext & { params?: { query?: unknown; operationName?: string | null } };
       // Otherwise stitching answers field by field, refusals included.
       if (!route.fields.every((field) => mayCallUpstream(context.auth, route.upstream, route.typeName, field))) return;
       const actor = requireAuthenticated(context.auth);
       setExecuteFn((execution: ExecutionArgs) => {
+        // Parsed, validated and past every check before execution: the lane may take its text from now on.
+        const text = context.params?.query;
+        if (typeof text === 'string') plans.remember(text, context.params?.operationName, { document: execution.document, route });
         const request = { document: execution.document, variables: execution.variableValues ?? {}, operationName: execution.operationName ?? undefined, context };
-        const send = () => (route.executor(request) as Promise<ExecutionResult>).then((result) => withRootFieldPath(result, route));
         const signing = attachPrincipalToken(context, actor, tokens);
-        return signing ? signing.then(send) : send();
+        return signing ? signing.then(() => sendWhole(route, request)) : sendWhole(route, request);
       });
     },
   };

@@ -13,6 +13,7 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/principal.js';
 import type { AuthContext } from '../auth/use-auth.js';
+import type { ServerContext } from '../context.js';
 import { rateLimited } from '../errors.js';
 import type { Logger } from '../lib/logger.js';
 import { retryAfterSeconds, take, type LimiterStore } from './limiter-store.js';
@@ -51,10 +52,13 @@ export function createRateLimitCheck(options: RateLimitOptions): RateLimitCheck 
 }
 
 /** Place after useAuth: it reads `context.auth`. */
-export function useRateLimits(check: RateLimitCheck | null): Plugin<AuthContext> {
+export function useRateLimits(check: RateLimitCheck | null): Plugin<AuthContext & ServerContext> {
   if (!check) return {};
   return {
     async onContextBuilding({ context }) {
+      // The upstream lane counted this request already and was refused (gateway/upstream-lane.ts).
+      const handedOver = context.laneHandoff;
+      if (handedOver && 'rateLimitRefusal' in handedOver) throw handedOver.rateLimitRefusal;
       await check(context.auth);
     },
   };
