@@ -79,9 +79,8 @@ export function createAuthenticator(options: UseAuthOptions): Authenticator {
 
   async function resolve(request: Request, server: ServerContext, answer: Answer): Promise<AuthContext> {
     // Answered already by the upstream lane, whose authentication must not run (and count) twice.
-    const handedOver = server.laneHandoff?.authentication;
-    const clientAddress = handedOver ? null : resolveClientAddress(server.req?.socket?.remoteAddress ?? null, request.headers, trustedProxies);
-    answer.value = await (handedOver ?? contextFor(request.headers, clientAddress));
+    answer.value = await (server.laneHandoff?.authentication ??
+      contextFor(request.headers, resolveClientAddress(server.req?.socket?.remoteAddress ?? null, request.headers, trustedProxies)));
     return answer.value;
   }
 

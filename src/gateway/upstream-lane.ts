@@ -28,7 +28,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { processRegularResult, type FetchAPI } from 'graphql-yoga';
 import { mayCallUpstream } from '../auth/access.js';
-import type { Principal } from '../auth/principal.js';
+import type { AuthenticatedPrincipal, Principal } from '../auth/principal.js';
 import { nodeHeaders, resolveClientAddress, type AuthContext, type Authenticator } from '../auth/use-auth.js';
 import { countResult } from '../auth/use-usage-counting.js';
 import type { LaneHandoff } from '../context.js';
@@ -161,7 +161,7 @@ function laneParams(body: string): Params | null {
 }
 
 /** Whether this principal's request is one the lane answers (otherwise Yoga refuses or answers it). */
-function admits(principal: Principal, plan: Plan, params: Params, options: UpstreamLaneOptions): boolean {
+function admits(principal: Principal, plan: Plan, params: Params, options: UpstreamLaneOptions): principal is AuthenticatedPrincipal {
   if (principal.kind === 'ANONYMOUS') return false;
   if (principal.kind === 'API_KEY' && principal.apiKey.controls) return false;
   const { route } = plan;
@@ -177,10 +177,10 @@ function toYoga(req: IncomingMessage, res: ServerResponse, body: string, options
   return false;
 }
 
-async function execute(plan: Plan, params: Params, principal: Principal, options: UpstreamLaneOptions): Promise<ExecutionResult> {
+async function execute(plan: Plan, params: Params, principal: AuthenticatedPrincipal, options: UpstreamLaneOptions): Promise<ExecutionResult> {
   const context: GatewayContext = { auth: principal };
   try {
-    if (principal.kind !== 'ANONYMOUS') await attachPrincipalToken(context, principal, options.tokens);
+    await attachPrincipalToken(context, principal, options.tokens);
     return await sendWhole(plan.route, { document: plan.document, variables: params.variables ?? {}, operationName: params.operationName ?? undefined, context });
   } catch (error) {
     // What Yoga does with an error thrown while executing: an error of the result, masked below.
