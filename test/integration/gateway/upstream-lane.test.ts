@@ -104,6 +104,18 @@ describe('the upstream lane answers a known whole-upstream operation without Yog
     expect(failed.body).toMatchObject({ data: { shopOutOfStock: null }, errors: [{ message: 'Out of stock.', extensions: { code: 'OUT_OF_STOCK' } }] });
   });
 
+  it('a session is answered by the lane too, as a user', async () => {
+    const seed = await seedTenant(); // its administrator holds the whole catalogue, upstream permissions included
+    const session = { authorization: `Bearer ${seed.admin.token}` };
+    const asUser = JSON.stringify({ query: '{ shopWhoAmI { kind userId keyId } }' });
+    await overHttp(rig, asUser, session);
+    const before = laneAnswered(rig);
+    const answer = await overHttp(rig, asUser, session);
+    expect(laneAnswered(rig)).toBe(before + 1);
+    expect(answer).toEqual(await throughYoga(rig, asUser, session));
+    expect(answer.body).toEqual({ data: { shopWhoAmI: { kind: 'session', userId: seed.admin.user.id, keyId: null } } });
+  });
+
   it('answers application/graphql-response+json as Yoga does; an Accept it does not know goes to Yoga', async () => {
     const { headers } = await keyWith(['upstream:shop']);
     await overHttp(rig, WhoAmI, headers);
