@@ -13,7 +13,7 @@
  * field's permission is asked here as the guarded resolvers ask it.
  *
  * Everything else runs through stitching as before, which answers field by field: keygate's
- * own fields, several upstreams in one operation, `__typename` or introspection at the root,
+ * own fields, several upstreams in one operation, a document with several operations, `__typename` or introspection at the root,
  * fragments or directives at the root, and any root field the principal may not call.
  */
 import type { Executor } from '@graphql-tools/utils';
@@ -106,10 +106,12 @@ function withRootFieldPath(result: ExecutionResult, route: Route): ExecutionResu
 
 /** The one upstream serving every root field of the operation, or null when stitching must plan it. */
 function plan(document: DocumentNode, operationName: string | null | undefined, routes: UpstreamRoutes): Route | null {
-  const operation = document.definitions.find(
-    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
-  );
-  if (!operation || operation.operation === 'subscription') return null;
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  // The document goes as it is: with other operations in it (keygate's signIn with its
+  // password, say), the upstream would read them too. Stitching sends the chosen fields only.
+  if (operations.length !== 1) return null;
+  const operation = operations[0]!;
+  if ((operationName && operation.name?.value !== operationName) || operation.operation === 'subscription') return null;
   const typeName = operation.operation === 'query' ? 'Query' : 'Mutation';
   let route: Route | null = null;
   for (const selection of operation.selectionSet.selections) {

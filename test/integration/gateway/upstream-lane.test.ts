@@ -229,6 +229,43 @@ describe('what the lane does not answer reaches Yoga, counted once', () => {
   });
 });
 
+describe('request shapes the lane leaves to Yoga, and what reaches the upstream', () => {
+  it('a large body reaches Yoga whole after the lane read it', async () => {
+    const { seed } = await keyWith([]);
+    const padding = 'x'.repeat(600_000);
+    const body = JSON.stringify({ query: '{ viewer { kind } }', variables: { pad: padding } }); // variables it does not declare are ignored
+    const answer = await overHttp(rig, body, { authorization: `Bearer ${seed.admin.token}` });
+    expect(answer).toMatchObject({ status: 200, body: { data: { viewer: { kind: 'SESSION' } } } });
+  });
+
+  it('a Content-Type Yoga does not take is not taken by the lane either', async () => {
+    const { headers } = await keyWith(['upstream:shop']);
+    await overHttp(rig, WhoAmI, headers);
+    const before = laneAnswered(rig);
+    const odd = { ...headers, 'content-type': 'Application/JSON' };
+    const overTheWire = await fetch(`${rig.gateway.url}/graphql`, { method: 'POST', headers: odd, body: WhoAmI });
+    const viaYoga = await rig.gateway.app.yoga.fetch('http://keygate.test/graphql', { method: 'POST', headers: odd, body: WhoAmI }, { req: { socket: { remoteAddress: '127.0.0.1' } } });
+    expect(laneAnswered(rig)).toBe(before);
+    expect([overTheWire.status, await overTheWire.text()]).toEqual([viaYoga.status, await viaYoga.text()]);
+    expect(overTheWire.status).toBe(415);
+  });
+
+  it('a document with several operations never reaches the upstream whole: its other operations stay in keygate', async () => {
+    const { headers } = await keyWith(['upstream:shop']);
+    const document = 'query Mine { shopWhoAmI { kind } } mutation Other { signIn(email: "a@example.test", password: "not-for-the-upstream") { token } }';
+    const body = JSON.stringify({ query: document, operationName: 'Mine' });
+    const sentBefore = rig.shop.queries.length;
+    await overHttp(rig, body, headers);
+    const before = laneAnswered(rig);
+    const answer = await overHttp(rig, body, headers);
+    expect(laneAnswered(rig)).toBe(before);
+    expect(answer.body).toEqual({ data: { shopWhoAmI: { kind: 'key' } } });
+    const sent = rig.shop.queries.slice(sentBefore);
+    expect(sent).toHaveLength(2);
+    for (const text of sent) expect(text).not.toContain('not-for-the-upstream');
+  });
+});
+
 describe('the lane and an upstream that is down', () => {
   it('UPSTREAM_UNAVAILABLE with HTTP 502, as through Yoga', async () => {
     const local = await startShopBehindKeygate();
