@@ -8,9 +8,10 @@
  * CPU is the upstream's throughput. The lane keeps only what such a request needs.
  *
  * What it takes, all of it or nothing:
- * - `POST /graphql`, a JSON body of at most KEYGATE_MAX_BODY_BYTES with a Content-Length,
- *   no Origin (browsers get Yoga's CORS), no content encoding, an Accept it answers as Yoga
- *   does (none, `*\/*`, JSON or GraphQL-response JSON);
+ * - `POST /graphql`, Content-Type `application/json` exactly as Yoga matches it, a body of at
+ *   most KEYGATE_MAX_BODY_BYTES with a Content-Length, no Origin (browsers get Yoga's CORS),
+ *   no content encoding, an Accept it answers as Yoga does (none, `*\/*`, JSON or
+ *   GraphQL-response JSON);
  * - a body of `query`, `operationName` and `variables` only, whose text and operation name
  *   a full Yoga request sent to one upstream whole before (passthrough.ts remembers it: its
  *   parsing, validation and query limits passed, and none of them depends on the sender);
@@ -20,7 +21,8 @@
  * Then it does what Yoga would: the credential throttle's refusal, authentication (the same
  * authenticator), the rate limits, the principal token, the same executor-http executor and
  * answer handling as passthrough.ts, Yoga's own error masking and result processing, and
- * usage counting. Any other request goes on to Yoga with its body, and with whatever the lane
+ * usage counting. Any other request goes on to Yoga with its body (replayed: the lane read the
+ * stream), and with whatever the lane
  * already did handed over (`laneHandoff`: the authentication, a rate-limit refusal), so no
  * credential is checked, no failure counted and no request rate-limited twice.
  */
