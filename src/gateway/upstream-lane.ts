@@ -22,9 +22,9 @@
  * authenticator), the rate limits, the principal token, the same executor-http executor and
  * answer handling as passthrough.ts, Yoga's own error masking and result processing, and
  * usage counting. Any other request goes on to Yoga with its body (replayed: the lane read the
- * stream), and with whatever the lane
- * already did handed over (`laneHandoff`: the authentication, a rate-limit refusal), so no
- * credential is checked, no failure counted and no request rate-limited twice.
+ * stream), and with whatever the lane already did handed over (`laneHandoff`: the
+ * authentication, a rate-limit refusal), so no credential is checked, no failure counted and
+ * no request rate-limited twice.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
