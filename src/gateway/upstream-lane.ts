@@ -35,6 +35,7 @@ import type { AuthenticatedPrincipal, Principal } from '../auth/principal.js';
 import { nodeHeaders, resolveClientAddress, type AuthContext, type Authenticator } from '../auth/use-auth.js';
 import { countResult } from '../auth/use-usage-counting.js';
 import type { LaneHandoff } from '../context.js';
+import { CONTENT_LENGTH } from '../security/body-limit.js';
 import { operationCost } from '../security/query-cost.js';
 import type { GatewayEndpointsOptions } from './endpoints.js';
 import { sendWhole, type PassthroughPlans, type Plan } from './passthrough.js';
@@ -112,7 +113,7 @@ function laneMediaType(req: IncomingMessage, maxBodyBytes: number): string | nul
   if (headers.origin !== undefined || headers['content-encoding'] !== undefined || headers['transfer-encoding'] !== undefined) return null;
   if (!JSON_CONTENT_TYPES.has(headers['content-type'] ?? '')) return null;
   const length = headers['content-length'];
-  if (!length || !/^\d+$/.test(length) || Number(length) === 0 || Number(length) > maxBodyBytes) return null;
+  if (!length || !CONTENT_LENGTH.test(length) || Number(length) === 0 || Number(length) > maxBodyBytes) return null;
   return MEDIA_TYPE_BY_ACCEPT.get(headers.accept) ?? null;
 }
 

@@ -20,7 +20,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { ServerContext } from '../context.js';
 
 /** Only a single non-negative integer is a valid Content-Length (not "1,1", not "-1"). */
-const CONTENT_LENGTH = /^\d+$/;
+export const CONTENT_LENGTH = /^\d+$/;
 
 /** Place after every plugin that registers a request parser: it wraps the one selected. */
 export function useRequestBodyLimit(limit: number): Plugin<ServerContext> {

@@ -14,6 +14,8 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { createGatewayApp, type App } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/lib/logger.js';
+import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
+import { seedTenant, unique } from '../../helpers/seed.js';
 
 export const SHOP_SDL = /* GraphQL */ `
   type Query {
@@ -128,6 +130,30 @@ export async function serveKeygate(build: (origin: string) => Promise<App>): Pro
   const origin = `http://127.0.0.1:${port}`;
   app = await build(origin);
   return { app, url: origin, close: () => closeServer(server) };
+}
+
+/** A tenant whose key group holds `permissions` on top of the usual integration ones. */
+export async function tenantWithKeyPermissions(permissions: string[]) {
+  const seed = await seedTenant();
+  const group = await createAuthorizationGroup(seed.platform.principal, {
+    tenantId: seed.tenant.id,
+    name: unique('Gateway'),
+    type: 'TENANT_API_KEY',
+    permissions: ['projects:read', ...permissions],
+  });
+  return { seed, group, createKey: (input: Parameters<typeof seed.createKey>[0] = {}) => seed.createKey({ authorizationGroupId: group.id, ...input }) };
+}
+
+/** A key of `seed`'s tenant whose group holds `upstream:shop` and a cost budget of `points` per hour. */
+export async function budgetedShopKey(seed: Awaited<ReturnType<typeof seedTenant>>, points: number) {
+  const group = await createAuthorizationGroup(seed.platform.principal, {
+    tenantId: seed.tenant.id,
+    name: unique('Budgeted gateway'),
+    type: 'TENANT_API_KEY',
+    permissions: ['upstream:shop'],
+    costBudget: { points, windowSeconds: 3600 },
+  });
+  return seed.createKey({ authorizationGroupId: group.id });
 }
 
 /** A KEYGATE_UPSTREAMS file in a temporary folder. */

@@ -7,10 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '../../../src/db.js';
-import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
 import { executeWith } from '../../helpers/app.js';
-import { seedTenant, unique } from '../../helpers/seed.js';
-import { startShopBehindKeygate } from './support.js';
+import { seedTenant } from '../../helpers/seed.js';
+import { budgetedShopKey, startShopBehindKeygate, tenantWithKeyPermissions } from './support.js';
 
 type Rig = Awaited<ReturnType<typeof startShopBehindKeygate>>;
 type Answer = { status: number; contentType: string | null; retryAfter: string | null; body: unknown };
@@ -27,15 +26,10 @@ afterAll(async () => {
 const WhoAmI = JSON.stringify({ query: '{ shopWhoAmI { kind keyId sawCredential } }' });
 const Orders = 'query Orders($projectId: ID!) { shopOrders(projectId: $projectId) { id projectId } }';
 
+/** A key whose group holds `permissions`, with the header that sends it. */
 async function keyWith(permissions: string[], input: { ipAllowlist?: string[] } = {}) {
-  const seed = await seedTenant();
-  const group = await createAuthorizationGroup(seed.platform.principal, {
-    tenantId: seed.tenant.id,
-    name: unique('Lane'),
-    type: 'TENANT_API_KEY',
-    permissions: ['projects:read', ...permissions],
-  });
-  const key = await seed.createKey({ authorizationGroupId: group.id, ...input });
+  const { seed, createKey } = await tenantWithKeyPermissions(permissions);
+  const key = await createKey(input);
   return { seed, key, headers: { 'x-api-key': key.secret } };
 }
 
@@ -147,15 +141,7 @@ describe('what the lane does not answer reaches Yoga, counted once', () => {
   it('a key whose group sets controls (a cost budget) is left to Yoga, which prices and charges it', async () => {
     const allowed = await keyWith(['upstream:shop']);
     await overHttp(rig, WhoAmI, allowed.headers); // the plan exists
-    const { seed } = await keyWith([]);
-    const group = await createAuthorizationGroup(seed.platform.principal, {
-      tenantId: seed.tenant.id,
-      name: unique('Budgeted lane'),
-      type: 'TENANT_API_KEY',
-      permissions: ['upstream:shop'],
-      costBudget: { points: 100, windowSeconds: 3600 },
-    });
-    const key = await seed.createKey({ authorizationGroupId: group.id });
+    const key = await budgetedShopKey(await seedTenant(), 100);
     const before = laneAnswered(rig);
     const answer = await overHttp(rig, WhoAmI, { 'x-api-key': key.secret });
     expect(laneAnswered(rig)).toBe(before);

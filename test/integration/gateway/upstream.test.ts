@@ -7,10 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '../../../src/db.js';
 import { upstreamFieldPermission } from '../../../src/gateway/index.js';
-import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
 import { errorOf, executeWith } from '../../helpers/app.js';
-import { seedTenant, unique } from '../../helpers/seed.js';
-import { closeServer, gatewayApp, listen, startShopBehindKeygate, upstreamsFile } from './support.js';
+import { unique } from '../../helpers/seed.js';
+import { budgetedShopKey, closeServer, tenantWithKeyPermissions, gatewayApp, listen, startShopBehindKeygate, upstreamsFile } from './support.js';
 import { createServer } from 'node:http';
 
 let rig: Awaited<ReturnType<typeof startShopBehindKeygate>>;
@@ -25,18 +24,6 @@ afterAll(async () => {
 const WhoAmI = `{ shopWhoAmI { subject kind tenantId organizationId projectAccess projectIds permissions keyId userId sawCredential } }`;
 const Orders = `query ($projectId: ID!) { shopOrders(projectId: $projectId) { id projectId item } }`;
 const PlaceOrder = `mutation ($projectId: ID!) { shopPlaceOrder(projectId: $projectId, item: "gear") { id item } }`;
-
-/** A tenant whose key group holds `permissions` on top of the usual integration ones. */
-async function tenantWithKeyPermissions(permissions: string[]) {
-  const seed = await seedTenant();
-  const group = await createAuthorizationGroup(seed.platform.principal, {
-    tenantId: seed.tenant.id,
-    name: unique('Gateway'),
-    type: 'TENANT_API_KEY',
-    permissions: ['projects:read', ...permissions],
-  });
-  return { seed, group, createKey: (input: Parameters<typeof seed.createKey>[0] = {}) => seed.createKey({ authorizationGroupId: group.id, ...input }) };
-}
 
 function call(query: string, variables: Record<string, unknown> | undefined, apiKey: string) {
   return executeWith(rig.gateway.app, query, variables, { apiKey });
@@ -217,14 +204,7 @@ describe('gateway mode: an operation for one upstream goes to it whole (passthro
 
   it('a key with a cost budget is priced and charged as for keygate fields', async () => {
     const { seed } = await tenantWithKeyPermissions([]);
-    const group = await createAuthorizationGroup(seed.platform.principal, {
-      tenantId: seed.tenant.id,
-      name: unique('Budgeted gateway'),
-      type: 'TENANT_API_KEY',
-      permissions: ['upstream:shop'],
-      costBudget: { points: 10, windowSeconds: 3600 },
-    });
-    const key = await seed.createKey({ authorizationGroupId: group.id });
+    const key = await budgetedShopKey(seed, 10);
     const first = await call(`{ shopWhoAmI { kind } }`, undefined, key.secret);
     expect(first.errors).toBeUndefined();
     expect(first.extensions?.cost).toMatchObject({ requested: 3.5, remaining: 6 }); // 2 + 1.5 × 1, charged as 4
