@@ -106,11 +106,9 @@ export function createAuthenticator(options: UseAuthOptions): Authenticator {
 /** The strategies in order, as one function: the first that recognizes the credential decides. */
 function authenticateWith(strategies: readonly AuthStrategy[]) {
   return async function authenticate(credential: string, clientAddress: string | null): Promise<Principal> {
-    for (const strategy of strategies) {
-      const principal = await strategy.authenticate(credential, { clientAddress });
-      if (principal) return principal;
-    }
-    throw unauthenticated('INVALID', 'The credential is not a keygate API key or session token.');
+    const strategy = strategies.find((candidate) => candidate.recognizes(credential));
+    if (!strategy) throw unauthenticated('INVALID', 'The credential is not a keygate API key or session token.');
+    return strategy.authenticate(credential, { clientAddress });
   };
 }
 

@@ -1,7 +1,7 @@
 /**
- * API keys (X-Api-Key or Authorization: Bearer). Order of checks: shape and checksum (no
- * database), digest lookup (cache, then database), status, expiry, rotation grace (for a
- * key's previous secret), IP allowlist.
+ * API keys (X-Api-Key or Authorization: Bearer). Order of checks: shape, digest lookup in the
+ * cache, else checksum (no database) and the database, then status, expiry, rotation grace
+ * (for a key's previous secret), IP allowlist.
  *
  * The previous secret's grace end is checked against the clock on every request, cached or
  * not, so it stops at `previousSecretExpiresAt` on every instance; `endRotationGrace` and a
@@ -32,9 +32,9 @@ export type ApiKeyStrategyDeps = {
 };
 
 export function apiKeyStrategy({ format, cache, lastUsed, usage, lookup: store = keyLookup }: ApiKeyStrategyDeps): AuthStrategy {
-  async function lookup(digest: string): Promise<VerifiedKey | null> {
-    const cached = cache.get(digest);
-    if (cached !== undefined) return cached;
+  /** A digest the cache does not hold: checksum first (no database for a typo), then the database. */
+  async function lookupUncached(credential: string, digest: string): Promise<VerifiedKey | null> {
+    if (!parseKey(format, credential)) throw unauthenticated('INVALID', 'The API key is malformed (checksum mismatch).');
     const generation = cache.currentGeneration;
     const key = await store.findByDigest(digest).catch(() => {
       // Fail closed: without the database nothing uncached (or stale) is accepted.
@@ -46,10 +46,13 @@ export function apiKeyStrategy({ format, cache, lastUsed, usage, lookup: store =
 
   return {
     name: 'api-key',
+    recognizes: (credential) => looksLikeKey(format, credential),
     async authenticate(credential, { clientAddress }) {
-      if (!looksLikeKey(format, credential)) return null;
-      if (!parseKey(format, credential)) throw unauthenticated('INVALID', 'The API key is malformed (checksum mismatch).');
-      const key = await lookup(digestSecret(credential));
+      const digest = digestSecret(credential);
+      // Only what passed the checksum is ever cached (a key, or a well-formed unknown one), so
+      // a cached digest skips it: the warm path of /auth/verify and the upstream lane.
+      const cached = cache.get(digest);
+      const key = cached !== undefined ? cached : await lookupUncached(credential, digest);
       if (!key) throw unauthenticated('INVALID', 'The API key is not valid.');
       if (key.status === 'REVOKED') throw unauthenticated('REVOKED');
       if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw unauthenticated('EXPIRED', 'The API key has expired.');

@@ -39,8 +39,8 @@ export function sessionStrategy({ cache, lookup: store = sessionLookup }: Sessio
 
   return {
     name: 'session',
+    recognizes: (credential) => credential.startsWith(SESSION_TOKEN_PREFIX),
     async authenticate(credential) {
-      if (!credential.startsWith(SESSION_TOKEN_PREFIX)) return null;
       if (!parseKey(SESSION_TOKEN_FORMAT, credential)) throw unauthenticated('INVALID');
       const session = await lookup(digestSecret(credential));
       if (!session) throw unauthenticated('INVALID');

@@ -115,6 +115,19 @@ describe('rejected without a database query', () => {
     expect(lookups.keys).not.toHaveBeenCalled();
   });
 
+  it('a key with one character changed while the key itself is cached: the checksum still refuses it', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    await ok(Viewer, {}, { apiKey: key.secret }); // warm: the cache now holds the key's digest
+    const lookups = spyOnCredentialLookups();
+    const result = await execute(Viewer, {}, { apiKey: withOneCharacterChanged(key.secret), ip: freshClientAddress() });
+    expect(errorOf(result)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED', reason: 'INVALID' });
+    expect(result.errors?.[0]?.message).toContain('checksum mismatch');
+    expect(lookups.keys).not.toHaveBeenCalled();
+    expect((await ok(Viewer, {}, { apiKey: key.secret })).viewer.apiKey?.id).toBe(key.id);
+    expect(lookups.keys).not.toHaveBeenCalled(); // the key itself: from the cache
+  });
+
   it('a session token with one character changed (checksum mismatch)', async () => {
     const seed = await seedTenant();
     const tampered = seed.member.token.slice(0, 4) + (seed.member.token[4] === 'A' ? 'B' : 'A') + seed.member.token.slice(5);
