@@ -3,7 +3,9 @@
  *
  *   (g) `{ benchItem }` straight to the upstream yoga, saturated   the baseline for (h)
  *   (h) the same through keygate, API key (warm cache)             target ≥ 0.7 of (g)
- *   (g′, h′) the same two offered one fixed rate, half of (h)      target: p99 of h′ ≤ p99 of g′ + 5 ms
+ *   (g′, h′) the same two offered one fixed rate, half of (h), one after the other
+ *   (g″, h″) the same two alternating request by request, that rate together
+ *                                                                  target: p99 of h″ ≤ p99 of g″ + 5 ms
  *   (i) a bare Node HTTP handler (GET, an empty 200)               the baseline for (j)
  *   (i′) the same handler sending /auth/verify's answer headers    the same answer on the wire
  *   (j) GET /auth/verify, API key (warm cache)                     target ≥ 0.8 of (i)
@@ -16,6 +18,13 @@
  * throughput ratio. The latency a hop adds is what a client sees at the same load on both
  * paths; the saturated p99s are in the table too.
  *
+ * Why the target is judged on the alternating pair: on a shared two-core VM the whole machine
+ * stalls for 10–50 ms now and then, every process at once, and how often changes from one
+ * window to the next: the direct path's own p99 moves between 10 and 28 ms across rounds of
+ * the same code. Measured one after the other, the pair differs by what the machine did
+ * meanwhile; alternating request by request in one schedule, both meet the same stalls and
+ * differ by what keygate adds. The upstream is offered the same total rate in both pairs.
+ *
  * Each group of scenarios runs interleaved for --rounds rounds; medians are reported.
  */
 import { execFileSync } from 'node:child_process';
@@ -27,7 +36,7 @@ import { tempSqlite } from './lib/databases.js';
 import { gql } from './lib/graphql.js';
 import { cpuSeconds } from './lib/load.js';
 import { describeMachine } from './lib/machine.js';
-import { openLoop } from './lib/open-loop.js';
+import { openLoop, openLoopAlternating } from './lib/open-loop.js';
 import { BENCH_ADMIN, keygateEnv, repoRoot, startServer, type Server } from './lib/processes.js';
 import { signIn } from './lib/seed-http.js';
 
@@ -78,6 +87,15 @@ export async function runGatewayBenchmark(options: Options): Promise<string> {
     const rate = Math.max(100, Math.floor(h.rps / 2 / 100) * 100);
     const atRate = { ...load, rate };
     const [gRate, hRate] = await compare([{ ...direct, label: `(g′) (g) offered ${rate} req/s` }, { ...through, label: `(h′) (h) offered ${rate} req/s` }], atRate, rounds);
+    const half = rate / 2;
+    const alternating = await alternate(
+      [
+        { ...direct, label: `(g″) (g) offered ${half} req/s, alternating with (h″)` },
+        { ...through, label: `(h″) (h) offered ${half} req/s, alternating with (g″)` },
+      ],
+      atRate,
+      rounds,
+    );
 
     const [i, iSame, j] = await compare(
       [
@@ -94,7 +112,7 @@ export async function runGatewayBenchmark(options: Options): Promise<string> {
       '',
       ...describeMachine(),
       '',
-      `autocannon, ${load.connections} connections, ${load.durationS} s per measurement after ${load.warmupS} s warm-up, ${rounds} interleaved rounds, medians. (g′) and (h′) are offered ${rate} req/s (half of what (h) sustained) open loop (bench/lib/open-loop.ts); the others are autocannon's, saturated. keygate runs from its build on plain Node. Latencies in ms.`,
+      `autocannon, ${load.connections} connections, ${load.durationS} s per measurement after ${load.warmupS} s warm-up, ${rounds} interleaved rounds, medians. (g′) and (h′) are offered ${rate} req/s (half of what (h) sustained) open loop (bench/lib/open-loop.ts), one after the other; (g″) and (h″) are offered ${rate} req/s together, alternating request by request in one schedule, and their p99 added is the median of the rounds' differences; the others are autocannon's, saturated. keygate runs from its build on plain Node. Latencies in ms.`,
       '',
       '| scenario | req/s | p50 | p99 | vs. baseline | server CPU µs/req | non-2xx/errors |',
       '|---|---:|---:|---:|---:|---|---:|',
@@ -102,12 +120,14 @@ export async function runGatewayBenchmark(options: Options): Promise<string> {
       row(h, (h.rps / g.rps).toFixed(2)),
       row(gRate, ''),
       row(hRate, `p99 ${signed(hRate.p99 - gRate.p99)} ms`),
+      row(alternating.direct, ''),
+      row(alternating.through, `p99 ${signed(alternating.addedP99)} ms`),
       row(i, '1.00'),
       row(iSame, (iSame.rps / i.rps).toFixed(2)),
       row(j, `${(j.rps / i.rps).toFixed(2)} (${(j.rps / iSame.rps).toFixed(2)} of i′)`),
       '',
       verdict('through keygate', h.rps / g.rps, TARGETS.upstream, 'of direct'),
-      `- p99 added at ${rate} req/s: ${signed(hRate.p99 - gRate.p99)} ms (target ≤ ${TARGETS.upstreamAddedP99Ms} ms): ${hRate.p99 - gRate.p99 <= TARGETS.upstreamAddedP99Ms ? 'met' : 'MISSED'}; saturated, ${signed(h.p99 - g.p99)} ms`,
+      `- p99 added at ${rate} req/s, alternating: ${signed(alternating.addedP99)} ms (target ≤ ${TARGETS.upstreamAddedP99Ms} ms): ${alternating.addedP99 <= TARGETS.upstreamAddedP99Ms ? 'met' : 'MISSED'} (rounds: ${alternating.roundsAddedP99.map(signed).join(', ')}); one after the other, ${signed(hRate.p99 - gRate.p99)} ms; saturated, ${signed(h.p99 - g.p99)} ms`,
       verdict('/auth/verify', j.rps / i.rps, TARGETS.verify, 'of an empty bare Node handler'),
       verdict('/auth/verify', j.rps / iSame.rps, TARGETS.verify, 'of a bare Node handler sending the same answer headers'),
     ];
@@ -130,6 +150,28 @@ async function compare<T extends Spec[]>(specs: [...T], load: Load, rounds: numb
     }
   }
   return specs.map((spec, index) => ({ label: spec.label, ...median(results[index]!) })) as { [K in keyof T]: Measured };
+}
+
+/**
+ * The direct path and the path through keygate in one open-loop schedule, request by request
+ * (see the header comment), round after round: each one's medians, and the median of the
+ * rounds' p99 differences (a round the machine stalled through moves one difference, not the verdict).
+ */
+async function alternate([direct, through]: [Spec, Spec], load: Load & { rate: number }, rounds: number) {
+  const results: [Result, Result][] = [];
+  for (let round = 1; round <= rounds; round++) {
+    console.error(`[gateway] round ${round}/${rounds} ${direct.label} | ${through.label} …`);
+    for (const spec of [direct, through]) await answersOk(spec);
+    const [g, h] = await openLoopAlternating([direct, through], load.rate, load.durationS, load.warmupS);
+    results.push([{ ...g!, cpuUsPerRequest: {} }, { ...h!, cpuUsPerRequest: {} }]);
+  }
+  const roundsAddedP99 = results.map(([g, h]) => h.p99 - g.p99);
+  return {
+    direct: { label: direct.label, ...median(results.map(([g]) => g)) },
+    through: { label: through.label, ...median(results.map(([, h]) => h)) },
+    addedP99: [...roundsAddedP99].sort((a, b) => a - b)[Math.floor(rounds / 2)]!,
+    roundsAddedP99,
+  };
 }
 
 /** A key whose group holds `upstream:bench`, made over HTTP as the bench administrator. */
@@ -156,9 +198,13 @@ async function answerHeadersOf(spec: Spec): Promise<Record<string, string>> {
   return Object.fromEntries([...response.headers].filter(([name]) => !own.has(name)));
 }
 
-async function measure(spec: Spec, load: Load): Promise<Result> {
+async function answersOk(spec: Spec): Promise<void> {
   const check = await fetch(spec.url, { method: spec.method, body: spec.body, headers: { 'content-type': 'application/json', ...spec.headers } });
   if (check.status !== 200) throw new Error(`scenario does not answer 200 (${check.status}): ${await check.text()}`);
+}
+
+async function measure(spec: Spec, load: Load): Promise<Result> {
+  await answersOk(spec);
   if (load.rate) return { ...(await openLoop(spec, load.rate, load.durationS, load.warmupS)), cpuUsPerRequest: {} };
   const options = {
     url: spec.url,
