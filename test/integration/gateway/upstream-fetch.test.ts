@@ -1,8 +1,8 @@
 /**
  * The upstream transport (src/gateway/upstream-fetch.ts) against a real HTTP server: what
  * executor-http sends arrives as sent over kept-alive connections, what it reads (status,
- * headers, text) comes back, a streamed answer comes back as a real Response, and a silent
- * upstream fails at the timeout. Through keygate it is covered by upstream.test.ts.
+ * headers, text) comes back whole however it was chunked, a streamed answer comes back as a
+ * real Response, and a silent upstream fails at the timeout, a dropped one at once. Through keygate it is covered by upstream.test.ts.
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,17 @@ describe('upstreamFetch', () => {
       if (!sockets.has(req.socket)) sockets.set(req.socket, ++socketCount);
       received.push({ method: req.method!, url: req.url!, headers: req.headers, body, socket: sockets.get(req.socket)! });
       if (req.url === '/silent') return; // never answers
+      if (req.url === '/split') {
+        // One "é" (0xc3 0xa9) split across two chunks: decoded whole, not chunk by chunk.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3])); // {"a":"<first byte>
+        return setTimeout(() => res.end(Buffer.from([0xa9, 0x22, 0x7d])), 20); // <second byte>"}
+      }
+      if (req.url === '/reset') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.write('{"data":');
+        return setTimeout(() => res.destroy(), 20); // the connection drops mid-body
+      }
       if (req.url === '/deferred') {
         res.writeHead(200, { 'content-type': 'multipart/mixed; boundary="-"' });
         return res.end('\r\n---\r\ncontent-type: application/json\r\n\r\n{"data":{"a":1},"hasNext":false}\r\n-----\r\n');
@@ -85,6 +96,15 @@ describe('upstreamFetch', () => {
     await expect(upstreamFetch(`${origin}/silent`, 300)(`${origin}/silent`, { method: 'POST', body: '{}' })).rejects.toThrow(/timeout/i);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('reads an answer that arrives in several chunks whole, a character split between them included', async () => {
+    const answer = await upstreamFetch(`${origin}/split`, 5_000)(`${origin}/split`, { method: 'POST', body: '{}' });
+    expect(JSON.parse(await answer.text())).toEqual({ a: 'é' });
+  });
+
+  it('fails when the upstream drops the connection in the middle of its answer', async () => {
+    await expect(upstreamFetch(`${origin}/reset`, 5_000)(`${origin}/reset`, { method: 'POST', body: '{}' })).rejects.toThrow();
   });
 
   it('refuses a URL of another origin', async () => {
