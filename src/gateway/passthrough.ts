@@ -13,8 +13,9 @@
  * field's permission is asked here as the guarded resolvers ask it.
  *
  * Everything else runs through stitching as before, which answers field by field: keygate's
- * own fields, several upstreams in one operation, a document with several operations, `__typename` or introspection at the root,
- * fragments or directives at the root, and any root field the principal may not call.
+ * own fields, several upstreams in one operation, a document with several operations,
+ * `__typename` or introspection at the root, fragments or directives at the root, and any
+ * root field the principal may not call.
  */
 import type { Executor } from '@graphql-tools/utils';
 import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FieldNode, type OperationDefinitionNode } from 'graphql';
