@@ -1,7 +1,7 @@
 /** The one context type shared by Yoga and the Pothos builder. */
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Principal } from './auth/principal.js';
-import type { AuthContext } from './auth/use-auth.js';
+import type { AuthContext, Reauthentication } from './auth/use-auth.js';
 import type { SignInAttempts } from './security/credential-throttle.js';
 
 /** What the HTTP layer hands Yoga: Node's request when served, or a test's stand-in. */
@@ -28,4 +28,4 @@ export type Context = YogaInitialContext &
     workspaceId: string | null;
     /** The failed-credential throttle, asked by signIn for every password it verifies. */
     signInAttempts: SignInAttempts;
-  };
+  } & Reauthentication;

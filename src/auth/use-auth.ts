@@ -112,14 +112,29 @@ function authenticateWith(strategies: readonly AuthStrategy[]) {
   };
 }
 
-export function useAuth(options: UseAuthOptions | Authenticator): Plugin<AuthContext & ServerContext> {
+/** What useAuth adds to the context besides the AuthContext. */
+export type Reauthentication = {
+  /**
+   * The request's credential checked again, now: for what outlives its request (a
+   * subscription's later events), where a key revoked, a session ended or a group changed
+   * since must show. Throws as authentication does (UNAUTHENTICATED, FORBIDDEN for the address).
+   */
+  reauthenticate(): Promise<Principal>;
+};
+
+export function useAuth(options: UseAuthOptions | Authenticator): Plugin<AuthContext & Reauthentication & ServerContext> {
   const authenticator = 'forRequest' in options ? options : createAuthenticator(options);
   return {
     onContextBuilding({ context, extendContext }) {
+      const extend = (answer: AuthContext) =>
+        extendContext({
+          ...answer,
+          reauthenticate: () => authenticator.contextFor(context.request.headers, answer.clientAddress).then(({ auth }) => auth),
+        });
       // Usually answered already (the trusted-documents policy asks while reading the parameters).
       const settled = authenticator.settled(context.request);
-      if (settled) extendContext(settled);
-      else return authenticator.forRequest(context.request, context).then(extendContext);
+      if (settled) extend(settled);
+      else return authenticator.forRequest(context.request, context).then(extend);
     },
   };
 }

@@ -152,24 +152,43 @@ builder.subscriptionType({
 builder.subscriptionFields((t) => ({
   workflowRunUpdated: t.prismaField({
     type: 'WorkflowRun',
-    description: 'The run now, then again each time its status or attempts change (on any instance). Needs projects:read or workflows:trigger and access to its project.',
+    description:
+      'The run now, then again each time its status or attempts change (on any instance). Needs projects:read or workflows:trigger and access to its project, checked again before every event: a revoked key, an ended session or a lost permission ends the stream with that error as its last event.',
     args: { id: t.arg.id({ required: true, description: 'The run to watch.' }) },
     authScopes: { can: 'workflow:read' },
-    subscribe: (_root, { id }, { auth }) => watchRun(auth, String(id)),
-    // Each event is the run id: read afresh, within the subscriber's reach, with what it selected.
-    resolve: async (query, runId: unknown, _args, { auth }) => {
-      const run = await findReadableRun(auth, String(runId));
-      return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });
+    subscribe: (_root, { id }, context) => watchRun(context, String(id)),
+    // Each event is a run the subscriber may read as of now (watchRun checked): read afresh, with what it selected.
+    resolve: (query, event: unknown) => {
+      const runEvent = event as RunEvent;
+      if ('refusal' in runEvent) throw runEvent.refusal;
+      return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: runEvent.runId } });
     },
   }),
 }));
 
-/** Checks access first (an error ends the subscription before it starts), then yields run ids. */
-async function* watchRun(auth: Parameters<typeof findReadableRun>[0], id: string): AsyncGenerator<string> {
-  const run = await findReadableRun(auth, id);
+type Principal = Parameters<typeof findReadableRun>[0];
+/** An event of the stream: a run the subscriber may read, or why the stream ends. */
+type RunEvent = { runId: string } | { refusal: unknown };
+
+/**
+ * Checks access first (an error ends the subscription before it starts), then yields the run
+ * at every change. The stream outlives its request, so before each event the credential is
+ * checked again and the run's access with it: once either fails (a revoked key, an ended
+ * session, a lost permission or project), the refusal is the stream's last event.
+ */
+async function* watchRun(context: { auth: Principal; reauthenticate(): Promise<Principal> }, id: string): AsyncGenerator<RunEvent> {
+  const run = await findReadableRun(context.auth, id);
   const updates = runUpdates.subscribe(`run:${run.id}`);
-  yield run.id;
-  for await (const runId of updates) yield runId;
+  yield { runId: run.id };
+  for await (const runId of updates) {
+    try {
+      await findReadableRun(await context.reauthenticate(), runId);
+    } catch (refusal) {
+      yield { refusal };
+      return;
+    }
+    yield { runId };
+  }
 }
 
 export { WebhookEndpoint };

@@ -4,10 +4,10 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { db } from '../../../src/db.js';
 import { WebhookDispatcher } from '../../../src/modules/webhook/dispatcher.js';
-import { RUN_CHANNEL, startPgRunUpdates } from '../../../src/modules/webhook/run-updates.js';
+import { publishRunUpdate, RUN_CHANNEL, startPgRunUpdates } from '../../../src/modules/webhook/run-updates.js';
 import { createLogger } from '../../../src/lib/logger.js';
 import { app, ok } from '../../helpers/app.js';
-import { seedTenant } from '../../helpers/seed.js';
+import { seedTenant, signedIn } from '../../helpers/seed.js';
 import { endpointFor, eventually, Receiver, routedWorkflow } from './support.js';
 
 const onPostgres = inject('databaseKind') === 'postgresql';
@@ -18,13 +18,14 @@ afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.stop()));
 });
 
-/** Opens `workflowRunUpdated` over Server-Sent Events and collects each event's run. */
-async function subscribe(runId: string, apiKey: string | null) {
+/** Opens `workflowRunUpdated` over Server-Sent Events and collects each event's run; `credential`: an API key, or a session's token. */
+async function subscribe(runId: string, credential: string | { token: string } | null) {
+  const credentialHeaders: Record<string, string> = credential === null ? {} : typeof credential === 'string' ? { 'x-api-key': credential } : { authorization: `Bearer ${credential.token}` };
   const response = await app.yoga.fetch(
     'http://keygate.test/graphql',
     {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(apiKey ? { 'x-api-key': apiKey } : {}) },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...credentialHeaders },
       body: JSON.stringify({ query: `subscription Watch($id: ID!) { workflowRunUpdated(id: $id) { id status attempts { number httpStatus } } }`, variables: { id: runId } }),
     },
     { req: { socket: { remoteAddress: '127.0.0.1' } } },
@@ -52,7 +53,7 @@ async function subscribe(runId: string, apiKey: string | null) {
       }
     }
   })();
-  return { events, errors, close: async () => { await reader.cancel().catch(() => {}); await pump; } };
+  return { events, errors, ended: pump, close: async () => { await reader.cancel().catch(() => {}); await pump; } };
 }
 
 describe('workflowRunUpdated over Server-Sent Events', () => {
@@ -102,6 +103,68 @@ describe('workflowRunUpdated over Server-Sent Events', () => {
     expect(refused.errors[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
     expect(refused.events).toEqual([]);
     await refused.close();
+  });
+});
+
+describe('workflowRunUpdated checks the credential again before every event', () => {
+  const RUN_FIELDS = { tenantId: '', projectId: '', workflowId: '', input: {}, triggeredByKind: 'SYSTEM' as const };
+  const runOf = (seed: Awaited<ReturnType<typeof seedTenant>>) =>
+    db.workflowRun.create({ data: { ...RUN_FIELDS, tenantId: seed.tenant.id, projectId: seed.project.id, workflowId: seed.workflow.id } });
+
+  /** The stream's first event, then a change of the run that the subscriber may no longer see: the refusal ends the stream. */
+  async function expectEndedBy(stream: Awaited<ReturnType<typeof subscribe>>, runId: string, refusal: Record<string, unknown>) {
+    await db.workflowRun.update({ where: { id: runId }, data: { status: 'FAILED' } });
+    await publishRunUpdate(runId);
+    await eventually(async () => stream.errors.length > 0 || null);
+    await stream.ended;
+    expect(stream.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining(refusal) })]);
+    expect(stream.events.map((event) => event.status)).toEqual(['QUEUED']);
+  }
+
+  it('a revoked key gets UNAUTHENTICATED (REVOKED) instead of the next event, and the stream ends', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const run = await runOf(seed);
+    const stream = await subscribe(run.id, key.secret);
+    await eventually(async () => stream.events.length >= 1 || null);
+    await ok(`mutation($id: ID!) { revokeApiKey(id: $id) { status } }`, { id: key.id }, { token: seed.admin.token });
+    await expectEndedBy(stream, run.id, { code: 'UNAUTHENTICATED', reason: 'REVOKED' });
+    expect(await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).toMatchObject({ status: 'REVOKED' });
+  });
+
+  it('a deactivated user’s session gets UNAUTHENTICATED, and the stream ends', async () => {
+    const seed = await seedTenant();
+    const member = await signedIn(seed.tenant.id, 'MEMBER');
+    const run = await runOf(seed);
+    const stream = await subscribe(run.id, { token: member.token });
+    await eventually(async () => stream.events.length >= 1 || null);
+    await ok(`mutation($id: ID!) { deactivateUser(id: $id) { id } }`, { id: member.user.id }, { token: seed.admin.token });
+    await expectEndedBy(stream, run.id, { code: 'UNAUTHENTICATED' });
+  });
+
+  it('a key whose group lost the permission gets FORBIDDEN, and the stream ends', async () => {
+    const seed = await seedTenant();
+    const group = await db.authorizationGroup.create({ data: { tenantId: seed.tenant.id, name: 'Watchers', type: 'TENANT_API_KEY', permissions: ['projects:read'] } });
+    const key = await seed.createKey({ authorizationGroupId: group.id });
+    const run = await runOf(seed);
+    const stream = await subscribe(run.id, key.secret);
+    await eventually(async () => stream.events.length >= 1 || null);
+    await ok(`mutation($id: ID!) { updateAuthorizationGroup(id: $id, input: { permissions: ["api_keys:read"] }) { id } }`, { id: group.id }, { token: seed.admin.token });
+    await expectEndedBy(stream, run.id, { code: 'FORBIDDEN' });
+  });
+
+  it('a key that still may watch gets every event', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const run = await runOf(seed);
+    const stream = await subscribe(run.id, key.secret);
+    await eventually(async () => stream.events.length >= 1 || null);
+    await db.workflowRun.update({ where: { id: run.id }, data: { status: 'DELIVERED' } });
+    await publishRunUpdate(run.id);
+    await eventually(async () => stream.events.length >= 2 || null);
+    expect(stream.events.map((event) => event.status)).toEqual(['QUEUED', 'DELIVERED']);
+    expect(stream.errors).toEqual([]);
+    await stream.close();
   });
 });
 
