@@ -8,6 +8,8 @@
  *                                                                  target: p99 of h″ ≤ p99 of g″ + 5 ms
  *   (i) a bare Node HTTP handler (GET, an empty 200)               the baseline for (j)
  *   (i′) the same handler sending /auth/verify's answer headers    the same answer on the wire
+ *   (i″) keygate's app answering /auth/verify with those headers, checking nothing
+ *                                                                  the ceiling of (j) in a keygate process
  *   (j) GET /auth/verify, API key (warm cache)                     target ≥ 0.8 of (i)
  *
  * keygate runs as production runs it: the build (dist/, `tsc -p tsconfig.build.json`, made
@@ -49,6 +51,7 @@ type Measured = Result & { label: string };
 
 const TARGETS = { upstream: 0.7, upstreamAddedP99Ms: 5, verify: 0.8 };
 const TARGETS_SCRIPT = 'bench/gateway-targets.mjs';
+const SIGNING_KEY_SECRET = 'bench-signing-key-secret-of-32-characters';
 
 export async function runGatewayBenchmark(options: Options): Promise<string> {
   const load: Load = { connections: Number(options.connections ?? 50), durationS: Number(options.duration ?? 5), warmupS: Number(options.warmup ?? 1) };
@@ -70,7 +73,7 @@ export async function runGatewayBenchmark(options: Options): Promise<string> {
     const keygate = await start(
       'keygate',
       'dist/index.js',
-      keygateEnv(database.url, { KEYGATE_UPSTREAMS: upstreams, KEYGATE_SIGNING_KEY_SECRET: 'bench-signing-key-secret-of-32-characters' }),
+      keygateEnv(database.url, { KEYGATE_UPSTREAMS: upstreams, KEYGATE_SIGNING_KEY_SECRET: SIGNING_KEY_SECRET }),
       '/ready',
     );
     const asKey = { 'x-api-key': await keyWithUpstreamPermission(keygate.url) };
@@ -78,6 +81,12 @@ export async function runGatewayBenchmark(options: Options): Promise<string> {
     const bareNode = await start('bare', TARGETS_SCRIPT, { BENCH_TARGET: 'bare-node' }, '/');
     const answerHeaders = JSON.stringify(await answerHeadersOf(verify));
     const bareSameAnswer = await start('bare′', TARGETS_SCRIPT, { BENCH_TARGET: 'bare-node', BENCH_ANSWER_HEADERS: answerHeaders }, '/');
+    const keygateConstant = await start(
+      'keygate″',
+      TARGETS_SCRIPT,
+      { ...keygateEnv(database.url, { KEYGATE_UPSTREAMS: upstreams, KEYGATE_SIGNING_KEY_SECRET: SIGNING_KEY_SECRET }), BENCH_TARGET: 'keygate-constant', BENCH_ANSWER_HEADERS: answerHeaders },
+      '/ready',
+    );
 
     const item = JSON.stringify({ query: '{ benchItem }' });
     const direct: Spec = { label: '(g) `{ benchItem }` straight to the upstream', url: `${upstream.url}/graphql`, method: 'POST', body: item, servers: [upstream] };
@@ -97,10 +106,11 @@ export async function runGatewayBenchmark(options: Options): Promise<string> {
       rounds,
     );
 
-    const [i, iSame, j] = await compare(
+    const [i, iSame, iKeygate, j] = await compare(
       [
         { label: '(i) bare Node HTTP handler, empty 200', url: `${bareNode.url}/`, method: 'GET', servers: [bareNode] },
         { label: "(i′) bare Node handler sending /auth/verify's answer headers", url: `${bareSameAnswer.url}/`, method: 'GET', servers: [bareSameAnswer] },
+        { ...verify, label: "(i″) keygate's app answering /auth/verify with those headers, checking nothing", url: `${keygateConstant.url}/auth/verify`, servers: [keygateConstant] },
         verify,
       ],
       load,
@@ -124,12 +134,14 @@ export async function runGatewayBenchmark(options: Options): Promise<string> {
       row(alternating.through, `p99 ${signed(alternating.addedP99)} ms`),
       row(i, '1.00'),
       row(iSame, (iSame.rps / i.rps).toFixed(2)),
+      row(iKeygate, (iKeygate.rps / i.rps).toFixed(2)),
       row(j, `${(j.rps / i.rps).toFixed(2)} (${(j.rps / iSame.rps).toFixed(2)} of i′)`),
       '',
       verdict('through keygate', h.rps / g.rps, TARGETS.upstream, 'of direct'),
       `- p99 added at ${rate} req/s, alternating: ${signed(alternating.addedP99)} ms (target ≤ ${TARGETS.upstreamAddedP99Ms} ms): ${alternating.addedP99 <= TARGETS.upstreamAddedP99Ms ? 'met' : 'MISSED'} (rounds: ${alternating.roundsAddedP99.map(signed).join(', ')}); one after the other, ${signed(hRate.p99 - gRate.p99)} ms; saturated, ${signed(h.p99 - g.p99)} ms`,
       verdict('/auth/verify', j.rps / i.rps, TARGETS.verify, 'of an empty bare Node handler'),
       verdict('/auth/verify', j.rps / iSame.rps, TARGETS.verify, 'of a bare Node handler sending the same answer headers'),
+      `- the ceiling of /auth/verify in a keygate process (i″, no checks): ${(iKeygate.rps / i.rps).toFixed(2)} of (i); /auth/verify reaches ${(j.rps / iKeygate.rps).toFixed(2)} of it`,
     ];
     const report = lines.join('\n') + '\n';
     if (options.out) writeFileSync(options.out, report);
