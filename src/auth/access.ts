@@ -268,10 +268,11 @@ export function assertMayIssueKeyRole(principal: AuthenticatedPrincipal, role: '
 /**
  * A user shown through a relation (a key's creator, who revoked it): null when the user is
  * outside the caller's reach, e.g. the platform administrator who made a key in this
- * tenant. Their email, role and tenant are not the tenant's business.
+ * tenant. Their email, role and tenant are not the tenant's business. Users are read with a
+ * session only (see `reach`): an API key sees none, through relations either.
  */
 export function visibleUser<T extends { tenantId: string }>(principal: Principal, user: T | null): T | null {
-  if (!user || principal.kind === 'ANONYMOUS') return null;
+  if (!user || principal.kind !== 'SESSION') return null;
   return canReachTenant(principal, user.tenantId) ? user : null;
 }
 

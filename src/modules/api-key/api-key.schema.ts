@@ -1,4 +1,4 @@
-import { visibleUser } from '../../auth/access.js';
+import { reach, requireAuthenticated, visibleUser } from '../../auth/access.js';
 import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
 import { CURSOR_ROW, keysetPage } from '../../schema/pagination.js';
@@ -74,10 +74,11 @@ export const ApiKey = builder.prismaObject('ApiKey', {
     projectAccess: t.expose('projectAccess', { type: ProjectAccess, description: 'ALL projects, or the SELECTED ones in `projects`.' }),
     projects: t.prismaField({
       type: ['Project'],
-      description: 'The selected projects (empty when projectAccess is ALL).',
+      description: 'The selected projects (empty when projectAccess is ALL); for a caller limited to projects itself, only those among them.',
       select: { id: true },
-      resolve: (query, key) =>
-        db.project.findMany({ ...query, where: { apiKeys: { some: { apiKeyId: key.id } } }, orderBy: { name: 'asc' } }),
+      // Another key's selection must not show a SELECTED caller projects beyond its own.
+      resolve: (query, key, _args, { auth }) =>
+        db.project.findMany({ ...query, where: { apiKeys: { some: { apiKeyId: key.id } }, ...reach(requireAuthenticated(auth)).project }, orderBy: { name: 'asc' } }),
     }),
     ipAllowlist: t.stringList({
       description: 'Addresses and CIDR ranges the key may be used from; empty allows any address.',

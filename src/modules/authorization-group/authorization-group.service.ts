@@ -3,12 +3,12 @@
  * USER groups refine what a MEMBER may do. Editing a group changes what every key in it may
  * do on the next request (the key cache is invalidated for the group).
  */
-import { actingTenantId, assertCan, assertMayGrant, reach, tenantReach } from '../../auth/access.js';
+import { actingTenantId, assertCan, assertMayGrant, isPlatformAdminSession, reach, tenantReach } from '../../auth/access.js';
 import { isPermission, toPermissions, type Permission } from '../../auth/permissions.js';
 import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
 import { publishKeyChange, publishSessionChange } from '../../auth/invalidation.js';
 import { db } from '../../db.js';
-import { badInput, notFound } from '../../errors.js';
+import { badInput, forbidden, notFound } from '../../errors.js';
 import { writeUnique, optionalText, requireText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
@@ -83,6 +83,20 @@ export async function findGroupInTenant(actor: AuthenticatedPrincipal, id: strin
   return group;
 }
 
+/**
+ * A group the actor may change (its permissions, controls or trusted documents). ADMIN keys
+ * act in every tenant, so what their group lets them do is a platform administrator's to
+ * change, as only a platform administrator issues them (`assertMayIssueKeyRole`): another
+ * administrator of the system tenant gets FORBIDDEN.
+ */
+export async function findEditableGroup(actor: AuthenticatedPrincipal, id: string) {
+  const group = await findGroupInTenant(actor, id);
+  if (!isPlatformAdminSession(actor) && (await db.apiKey.count({ where: { authorizationGroupId: id, role: 'ADMIN', status: 'ACTIVE' } })) > 0) {
+    throw forbidden('Only platform administrators may change a group that ADMIN keys use.');
+  }
+  return group;
+}
+
 export async function createAuthorizationGroup(principal: Principal, input: CreateGroupInput) {
   const actor = assertCan(principal, 'authorization_group:manage');
   const tenantId = actingTenantId(actor, input.tenantId);
@@ -113,7 +127,7 @@ export async function createAuthorizationGroup(principal: Principal, input: Crea
 
 export async function updateAuthorizationGroup(principal: Principal, id: string, input: UpdateGroupInput) {
   const actor = assertCan(principal, 'authorization_group:manage');
-  const group = await findGroupInTenant(actor, id);
+  const group = await findEditableGroup(actor, id);
   const data = {
     ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
     ...(input.description != null ? { description: optionalText('description', input.description, 1000) } : {}),

@@ -11,14 +11,14 @@ import type { Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
 import { badInput } from '../../errors.js';
 import { recordAudit } from '../audit/audit.service.js';
-import { findGroupInTenant } from '../authorization-group/authorization-group.service.js';
+import { findEditableGroup } from '../authorization-group/authorization-group.service.js';
 import { normalizeDocumentId, readDocuments } from './documents.js';
 
 export type AddTrustedDocumentsInput = { authorizationGroupId: string; documents?: readonly string[] | null; manifest?: unknown };
 
 async function keyGroupFor(principal: Principal, authorizationGroupId: string) {
   const actor = assertCan(principal, 'trusted_document:manage');
-  const group = await findGroupInTenant(actor, authorizationGroupId);
+  const group = await findEditableGroup(actor, authorizationGroupId);
   if (group.type !== 'TENANT_API_KEY') throw badInput('authorizationGroupId', 'trusted documents belong to TENANT_API_KEY groups (they control what keys may run)');
   return { actor, group };
 }
