@@ -18,7 +18,7 @@ import { extractCredential, nodeHeaders, resolveClientAddress, type HeaderReader
 import { rejectionIn } from '../auth/use-usage-counting.js';
 import type { UsageRecorder } from '../auth/usage.js';
 import type { ServerContext } from '../context.js';
-import { unauthenticated } from '../errors.js';
+import { badInput, unauthenticated } from '../errors.js';
 import type { AddressRange } from '../lib/ip.js';
 import type { Logger } from '../lib/logger.js';
 import { StartupError } from '../lib/startup-error.js';
@@ -122,10 +122,10 @@ async function answerVerify({ headers, searchParams, socketAddress }: VerifyQues
     principal = await options.authenticate(credential, clientAddress);
     if (options.rateLimitCheck) await options.rateLimitCheck(principal);
     const actor = requireAuthenticated(principal);
-    const permission = searchParams.get('permission');
-    if (permission) assertHolds(actor, permission);
-    const projectId = searchParams.get('projectId');
-    if (projectId) await findAccessibleProject(actor, projectId);
+    if (searchParams.size > 0) {
+      for (const permission of required(searchParams, 'permission')) assertHolds(actor, permission);
+      for (const projectId of required(searchParams, 'projectId')) await findAccessibleProject(actor, projectId);
+    }
     const ids: Record<string, string> = actor.kind === 'API_KEY' ? { 'x-keygate-key-id': actor.apiKey.id } : { 'x-keygate-user-id': actor.user.id };
     const token = options.tokens.reusableFor(actor) ?? (await options.tokens.sign(actor));
     if (actor.kind === 'API_KEY') options.usage.recordAccepted(actor.apiKey.id, actor.apiKey.usedPreviousSecret === true);
@@ -141,6 +141,17 @@ async function answerVerify({ headers, searchParams, socketAddress }: VerifyQues
     if (guessed && clientAddress) await options.credentialFailures?.failed(clientAddress);
     return answer;
   }
+}
+
+/**
+ * Every value of a requirement parameter: each one must hold, so a repeated parameter
+ * cannot hide a second requirement behind the first. An empty one is refused (400) rather
+ * than skipped: a proxy template whose variable came out empty must not let every caller in.
+ */
+function required(searchParams: URLSearchParams, name: 'permission' | 'projectId'): string[] {
+  const values = searchParams.getAll(name);
+  if (values.some((value) => value.trim() === '')) throw badInput(name, `must not be empty (leave ${name} out to require nothing)`);
+  return values;
 }
 
 /**

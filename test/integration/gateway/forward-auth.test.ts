@@ -76,6 +76,19 @@ describe('GET /auth/verify', () => {
     expect(await verify(app, '?permission=nope', { 'x-api-key': key.secret })).toMatchObject({ status: 400, body: { code: 'BAD_USER_INPUT' } });
   });
 
+  it('repeated permission or projectId: every one must hold; an empty one is 400, never "no requirement"', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey({ projectAccess: 'SELECTED', projectIds: [seed.project.id] });
+    const asKey = { 'x-api-key': key.secret };
+    expect((await verify(app, '?permission=projects:read&permission=data:deliver', asKey)).status).toBe(200);
+    expect(await verify(app, '?permission=projects:read&permission=users:manage', asKey)).toMatchObject({ status: 403, body: { message: 'Missing permission users:manage.' } });
+    expect(await verify(app, `?projectId=${seed.project.id}&projectId=${seed.workspace.id}`, asKey)).toMatchObject({ status: 403 });
+    for (const query of ['?permission=', '?permission=%20', '?permission=projects:read&permission=']) {
+      expect(await verify(app, query, asKey)).toMatchObject({ status: 400, body: { code: 'BAD_USER_INPUT', message: 'permission: must not be empty (leave permission out to require nothing)' } });
+    }
+    expect(await verify(app, '?projectId=', asKey)).toMatchObject({ status: 400, body: { code: 'BAD_USER_INPUT' } });
+  });
+
   it('projectId: 200 within the key\'s selection, 403 outside it or in another tenant', async () => {
     const seed = await seedTenant();
     const other = await seedTenant();
@@ -172,6 +185,10 @@ describe('GET /auth/verify over HTTP (the listener keygate serve uses)', () => {
     expect(await overHttp('/auth/verify?permission=users:manage', { 'x-api-key': allowlisted.secret, 'x-forwarded-for': '203.0.113.9' })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
     expect(await overHttp('/auth/verify', { 'x-api-key': allowlisted.secret, 'x-forwarded-for': '198.51.100.1' })).toMatchObject({ status: 403 });
     expect(await overHttp('/auth/verify?permission=nope', { 'x-api-key': allowlisted.secret, 'x-forwarded-for': '203.0.113.9' })).toMatchObject({ status: 400, body: { code: 'BAD_USER_INPUT', field: 'permission' } });
+    const demanding = { 'x-api-key': (await seed.createKey()).secret };
+    expect(await overHttp('/auth/verify?permission=', demanding)).toMatchObject({ status: 400, body: { field: 'permission' } });
+    expect(await overHttp('/auth/verify?projectId=&permission=projects:read', demanding)).toMatchObject({ status: 400, body: { field: 'projectId' } });
+    expect(await overHttp('/auth/verify?permission=projects:read&permission=users:manage', demanding)).toMatchObject({ status: 403 });
 
     const limited = await seed.createKey();
     for (let n = 0; n < 3; n++) expect((await overHttp('/auth/verify', { 'x-api-key': limited.secret })).status).toBe(200);
