@@ -14,11 +14,27 @@
  *
  * Everything else runs through stitching as before, which answers field by field: keygate's
  * own fields, several upstreams in one operation, a document with several operations,
- * `__typename` or introspection at the root, fragments or directives at the root, and any
- * root field the principal may not call.
+ * `__typename` or introspection at the root, fragments or directives at the root, any root
+ * field the principal may not call, and any field returning a root type (a Relay payload's
+ * `query: Query`), whose fields are root fields with permissions of their own.
  */
 import type { Executor } from '@graphql-tools/utils';
-import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FieldNode, type OperationDefinitionNode } from 'graphql';
+import {
+  BREAK,
+  getNamedType,
+  GraphQLError,
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FieldNode,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { mayCallUpstream, requireAuthenticated } from '../auth/access.js';
 import type { PrincipalTokens } from './principal-token.js';
@@ -69,18 +85,18 @@ export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: Principal
   // Per parsed document (Yoga's parser cache hands out the same node for the same text) and operation name.
   const planned = new WeakMap<DocumentNode, Map<string, Route | null>>();
 
-  function routeOf(document: DocumentNode, operationName: string | null | undefined): Route | null {
+  function routeOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): Route | null {
     let byName = planned.get(document);
     if (!byName) planned.set(document, (byName = new Map()));
     const name = operationName ?? '';
     let route = byName.get(name);
-    if (route === undefined) byName.set(name, (route = plan(document, operationName, routes)));
+    if (route === undefined) byName.set(name, (route = plan(schema, document, operationName, routes)));
     return route;
   }
 
   return {
     onExecute({ args, setExecuteFn }) {
-      const route = routeOf(args.document, args.operationName);
+      const route = routeOf(args.schema, args.document, args.operationName);
       if (!route) return;
       const context = args.contextValue as unknown as GatewayContext & { params?: { query?: unknown; operationName?: string | null } };
       // Otherwise stitching answers field by field, refusals included.
@@ -98,15 +114,19 @@ export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: Principal
   };
 }
 
-/** A transport failure comes back as errors alone: they get the root field's path, as stitching gives them. */
+/**
+ * Without data (a transport failure, or the upstream's null), an error without a path gets
+ * the first root field's, as stitching gives it: a path-less error would read as the whole
+ * request's, as keygate's own refusals are (the credential throttle counts those).
+ */
 function withRootFieldPath(result: ExecutionResult, route: Route): ExecutionResult {
-  if (result.data !== undefined) return result;
+  if (result.data != null || !result.errors?.some((error) => !error.path)) return result;
   const path = [route.fields[0]!];
   return { data: null, errors: result.errors?.map((error) => new GraphQLError(error.message, { path: error.path ?? path, extensions: error.extensions })) };
 }
 
 /** The one upstream serving every root field of the operation, or null when stitching must plan it. */
-function plan(document: DocumentNode, operationName: string | null | undefined, routes: UpstreamRoutes): Route | null {
+function plan(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, routes: UpstreamRoutes): Route | null {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   // The document goes as it is: with other operations in it (keygate's signIn with its
   // password, say), the upstream would read them too. Stitching sends the chosen fields only.
@@ -122,5 +142,30 @@ function plan(document: DocumentNode, operationName: string | null | undefined, 
     route ??= { ...served, typeName, fields: [] };
     route.fields.push(selection.name.value);
   }
-  return route;
+  return route && !selectsRootType(schema, document) ? route : null;
+}
+
+/**
+ * Whether any field of the document returns a root type, like a Relay mutation payload's
+ * `query: Query`: the fields selected below it are root fields, each with its own permission,
+ * which only the top-level fields' check here would miss. Stitching's guarded resolvers ask
+ * for them wherever they appear.
+ */
+function selectsRootType(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const roots = new Set<GraphQLNamedType>([schema.getQueryType(), schema.getMutationType()].filter((type) => type != null));
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field() {
+        const type = typeInfo.getType();
+        if (type && roots.has(getNamedType(type))) {
+          found = true;
+          return BREAK;
+        }
+      },
+    }),
+  );
+  return found;
 }

@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
 import { stitchSchemas } from '@graphql-tools/stitch';
-import type { Executor } from '@graphql-tools/utils';
+import { isAsyncIterable, type Executor } from '@graphql-tools/utils';
 import { FilterRootFields, schemaFromExecutor, wrapSchema } from '@graphql-tools/wrap';
 import { buildSchema, GraphQLError, isSpecifiedScalarType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
@@ -151,12 +151,30 @@ function upstreamExecutor(config: UpstreamConfig, logger: Logger): { http: Execu
   });
   const executor = (async (request) => {
     const result = await http(request);
-    if (!('errors' in result) || !result.errors?.some(isTransportError)) return result;
+    if (isAsyncIterable(result)) {
+      // multipart/mixed or text/event-stream: keygate passes on one JSON answer per request.
+      await result[Symbol.asyncIterator]().return?.();
+      logger.warn('upstream unavailable', { upstream: config.name, error: 'answered with a stream instead of one JSON result' });
+      return { errors: [upstreamUnavailable(config.name)] };
+    }
+    if (!result.errors?.length) return result;
+    if (!result.errors.some(isTransportError)) return { ...result, errors: result.errors.map(withoutHttpExtension) };
     const failure = result.errors.find(isTransportError)!;
     logger.warn('upstream unavailable', { upstream: config.name, error: failure.message, code: failure.extensions.code });
     return { errors: [upstreamUnavailable(config.name)] };
   }) as Executor;
   return { http, executor };
+}
+
+/**
+ * An upstream's error without `extensions.http`, which Yoga would obey: the upstream's error
+ * must not set keygate's HTTP status or headers (a 401 with a Set-Cookie, say) nor pass for
+ * keygate's own refusal of the credential, which the failed-credential throttle counts.
+ */
+function withoutHttpExtension(error: GraphQLError): GraphQLError {
+  if (error.extensions?.http === undefined) return error;
+  const { http: _ignored, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
 }
 
 const TRANSPORT_ERROR_CODES = new Set(['SUBREQUEST_HTTP_ERROR', 'TIMEOUT_ERROR', 'RESPONSE_VALIDATION_FAILED']);

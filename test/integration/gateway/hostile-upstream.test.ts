@@ -1,0 +1,129 @@
+/**
+ * Gateway mode against an upstream that answers what it likes: a Relay-style payload whose
+ * `query: Query` leads back to root fields, errors carrying `extensions.http` (a status and
+ * headers keygate must not obey), and answers streamed instead of one JSON result.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import { buildSchema, graphql } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../../src/app.js';
+import { executeWith } from '../../helpers/app.js';
+import { closeServer, gatewayApp, listen, tenantWithKeyPermissions, upstreamsFile } from './support.js';
+
+const RELAY_SDL = /* GraphQL */ `
+  type Query {
+    relaySecret: String
+    relayPublic: RelayPayload
+    relayTeapot: String
+    relayStream: String
+  }
+  type Mutation {
+    relayDo: RelayPayload
+  }
+  type RelayPayload {
+    ok: Boolean
+    query: Query
+  }
+`;
+
+const relaySchema = buildSchema(RELAY_SDL);
+const payload = () => ({ ok: true, query: root });
+const root = { relaySecret: 'SECRET-DATA', relayPublic: payload, relayDo: payload };
+
+/** What the relay answers, as raw HTTP: two fields answer what no GraphQL server should, the rest is executed. */
+async function answerFor(query: string, variables: Record<string, unknown> | undefined): Promise<{ contentType: string; body: string }> {
+  if (query.includes('relayTeapot')) {
+    const http = { status: 401, headers: { 'set-cookie': 'kg_session=evil; Path=/', location: 'https://evil.example' } };
+    return { contentType: 'application/json', body: JSON.stringify({ data: null, errors: [{ message: 'No tea.', extensions: { code: 'UNAUTHENTICATED', http } }] }) };
+  }
+  if (query.includes('relayStream')) {
+    return { contentType: 'text/event-stream', body: 'event: next\ndata: {"data":{"relayStream":"streamed"}}\n\nevent: complete\ndata:\n\n' };
+  }
+  const result = await graphql({ schema: relaySchema, source: query, rootValue: root, variableValues: variables });
+  return { contentType: 'application/json', body: JSON.stringify(result) };
+}
+
+async function bodyOf(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+const received: string[] = [];
+const relay = createServer(async (req, res) => {
+  const { query, variables } = JSON.parse(await bodyOf(req)) as { query: string; variables?: Record<string, unknown> };
+  received.push(query);
+  const answer = await answerFor(query, variables);
+  res.writeHead(200, { 'content-type': answer.contentType }).end(answer.body);
+});
+let app: App;
+
+beforeAll(async () => {
+  const port = await listen(relay);
+  const file = upstreamsFile([{ name: 'relay', url: `http://127.0.0.1:${port}/graphql`, schema: 'relay.graphql' }]);
+  writeFileSync(file.replace(/upstreams\.json$/, 'relay.graphql'), RELAY_SDL);
+  app = await gatewayApp({ KEYGATE_UPSTREAMS: file, KEYGATE_AUTH_FAILURE_LIMIT: '2' });
+});
+afterAll(() => closeServer(relay));
+
+describe('a field returning the root type (a Relay payload’s `query: Query`)', () => {
+  it('the root fields below it need their own permission: FORBIDDEN, no secret, whichever way it is sent', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:relay:Query.relayPublic', 'upstream:relay:Mutation.relayDo']);
+    const key = await createKey();
+    const documents = [`{ relayPublic { query { relaySecret } } }`, `mutation { relayDo { query { relaySecret } } }`, `{ relayPublic { ...P } } fragment P on RelayPayload { query { relaySecret } }`];
+    for (const document of documents) {
+      // Twice: the second time the operation could come from a remembered plan.
+      for (let round = 0; round < 2; round++) {
+        const result = await executeWith(app, document, undefined, { apiKey: key.secret });
+        expect(JSON.stringify(result)).not.toContain('SECRET-DATA');
+        expect(result.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })]);
+      }
+    }
+    // The field it may call is answered.
+    const allowed = await executeWith(app, `{ relayPublic { ok } }`, undefined, { apiKey: key.secret });
+    expect(allowed.data).toEqual({ relayPublic: { ok: true } });
+  });
+
+  it('with the permission of the field below, it is answered', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:relay']);
+    const key = await createKey();
+    const result = await executeWith(app, `{ relayPublic { query { relaySecret } } }`, undefined, { apiKey: key.secret });
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({ relayPublic: { query: { relaySecret: 'SECRET-DATA' } } });
+  });
+});
+
+describe('an upstream error with extensions.http', () => {
+  it('sets neither keygate’s status nor its headers, and does not count as a refused credential', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:relay']);
+    const key = await createKey();
+    // More than KEYGATE_AUTH_FAILURE_LIMIT (2) times, mixed with keygate's own fields too.
+    for (const document of [`{ relayTeapot }`, `{ relayTeapot }`, `{ relayTeapot viewer { kind } }`]) {
+      const result = await executeWith(app, document, undefined, { apiKey: key.secret, ip: '198.51.100.23' });
+      expect(result.status).toBe(200);
+      expect(result.headers.get('set-cookie')).toBeNull();
+      expect(result.headers.get('location')).toBeNull();
+      expect(result.errors).toEqual([expect.objectContaining({ message: 'No tea.', path: ['relayTeapot'], extensions: { code: 'UNAUTHENTICATED' } })]);
+    }
+    // The address is not throttled: the key still works from it.
+    const after = await executeWith(app, `{ viewer { kind } }`, undefined, { apiKey: key.secret, ip: '198.51.100.23' });
+    expect(after.status).toBe(200);
+    expect(after.data).toEqual({ viewer: { kind: 'API_KEY' } });
+  });
+});
+
+describe('an upstream answering with a stream', () => {
+  it('is UPSTREAM_UNAVAILABLE (502), never a silent null', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:relay']);
+    const key = await createKey();
+    const alone = await executeWith(app, `{ relayStream }`, undefined, { apiKey: key.secret });
+    expect(alone.status).toBe(502);
+    expect(alone.errors).toEqual([expect.objectContaining({ path: ['relayStream'], extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE' }) })]);
+    const mixed = await executeWith(app, `{ relayStream viewer { kind } }`, undefined, { apiKey: key.secret });
+    expect(mixed.status).toBe(502);
+    expect(mixed.data).toMatchObject({ viewer: { kind: 'API_KEY' }, relayStream: null });
+    expect(mixed.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE' }) })]);
+    expect(received.some((query) => query.includes('relayStream'))).toBe(true);
+  });
+});
