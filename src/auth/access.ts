@@ -179,6 +179,9 @@ export function actingTenantId(principal: AuthenticatedPrincipal, requested?: st
   throw notFound('Tenant');
 }
 
+/** What audit events about a project are about (they carry its projectId; audit.service.ts). */
+const PROJECT_EVENT_TARGETS = ['Project', 'Workflow', 'WorkflowRun'] as const;
+
 /** The tenant part of reach, for id lookups: `findFirst({ where: { id, ...tenantReach(p) } })`. */
 export function tenantReach(principal: AuthenticatedPrincipal): { tenantId?: string } {
   return principal.crossTenant ? {} : { tenantId: principal.tenantId };
@@ -213,8 +216,15 @@ export function reach(principal: AuthenticatedPrincipal) {
     // Users are read with a session only (assertCan 'user:read'); keys see none.
     user: key ? { id: { in: [] as string[] } } : tenant,
     // An event about an organization's resources carries its organization; a bound key sees
-    // only those, never tenant-wide events (groups, users, keys of no organization).
-    auditEvent: { ...tenant, ...inOrganization },
+    // only those, never tenant-wide events (groups, users, keys of no organization). An event
+    // about a project (the project, its workflows and runs) carries it too: a SELECTED key
+    // sees its projects' only, and none about a project it cannot name (a run deleted before
+    // events carried their project).
+    auditEvent: {
+      ...tenant,
+      ...inOrganization,
+      ...(selected ? { OR: [{ projectId: { in: selected } }, { projectId: null, targetType: { notIn: [...PROJECT_EVENT_TARGETS] } }] } : {}),
+    },
     workflow: ofProject,
     workflowRun: ofProject,
     dataDelivery: ofProject,

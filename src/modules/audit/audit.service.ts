@@ -11,6 +11,8 @@ export type AuditEntry = {
   tenantId: string;
   /** The organization the event is about, if any: organization-bound keys read only theirs. */
   organizationId?: string | null;
+  /** The project the event is about, if any (a project, its workflows and runs): SELECTED keys read only their projects'. */
+  projectId?: string | null;
   action: string;
   targetType: string;
   targetId: string;
@@ -20,7 +22,7 @@ export type AuditEntry = {
 export async function recordAudit(tx: Tx, principal: AuthenticatedPrincipal | 'SYSTEM', entry: AuditEntry): Promise<void> {
   const actor = principal === 'SYSTEM' ? { actorKind: 'SYSTEM' as const, actorId: null, actorTenantId: null } : actorOf(principal);
   await tx.auditEvent.create({
-    data: { ...entry, organizationId: entry.organizationId ?? null, ...actor, metadata: (entry.metadata ?? {}) as object },
+    data: { ...entry, organizationId: entry.organizationId ?? null, projectId: entry.projectId ?? null, ...actor, metadata: (entry.metadata ?? {}) as object },
   });
 }
 

@@ -65,6 +65,7 @@ export async function createProject(principal: Principal, input: CreateProjectIn
       await recordAudit(tx, actor, {
         tenantId: workspace.tenantId,
         organizationId: workspace.organizationId,
+        projectId: project.id,
         action: 'project.created',
         targetType: 'Project',
         targetId: project.id,
@@ -93,6 +94,7 @@ export async function updateProject(principal: Principal, id: string, input: Upd
       await recordAudit(tx, actor, {
         tenantId: project.tenantId,
         organizationId: project.organizationId,
+        projectId: project.id,
         action: 'project.updated',
         targetType: 'Project',
         targetId: id,
@@ -117,6 +119,7 @@ export async function deleteProject(principal: Principal, id: string, contextWor
     await recordAudit(tx, actor, {
       tenantId: project.tenantId,
       organizationId: project.organizationId,
+      projectId: project.id,
       action: 'project.deleted',
       targetType: 'Project',
       targetId: id,

@@ -43,6 +43,7 @@ export async function redeliverWorkflowRun(principal: Principal, id: string) {
     await recordAudit(tx, actor, {
       tenantId: run.tenantId,
       organizationId: run.project.organizationId,
+      projectId: run.projectId,
       action: 'workflow_run.redelivered',
       targetType: 'WorkflowRun',
       targetId: run.id,

@@ -117,7 +117,7 @@ export async function createWorkflow(
   return writeUnique('name', `a workflow named "${name}" already exists in this project`, () =>
     db.$transaction(async (tx) => {
       const workflow = await tx.workflow.create({ data: { tenantId: project.tenantId, projectId: project.id, name, endpointId } });
-      await recordAudit(tx, actor, { tenantId: project.tenantId, organizationId: project.organizationId, action: 'workflow.created', targetType: 'Workflow', targetId: workflow.id, metadata: { name, projectId: project.id, endpointId } });
+      await recordAudit(tx, actor, { tenantId: project.tenantId, organizationId: project.organizationId, projectId: project.id, action: 'workflow.created', targetType: 'Workflow', targetId: workflow.id, metadata: { name, projectId: project.id, endpointId } });
       return workflow;
     }),
   );

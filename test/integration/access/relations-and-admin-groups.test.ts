@@ -98,3 +98,34 @@ describe('the group of an ADMIN key', () => {
     expect((await db.authorizationGroup.findUniqueOrThrow({ where: { id: plain.id } })).permissions).toEqual(['projects:read', 'workspaces:read']);
   });
 });
+
+describe('audit events about projects', () => {
+  const EVENTS = `query Events($target: ID) { auditEvents(first: 100, targetId: $target) { edges { node { action targetId } } } }`;
+  type Events = { auditEvents: { edges: { node: { action: string; targetId: string } }[] } };
+
+  it('a SELECTED key reads its projects’ events only, and none about a project it cannot name', async () => {
+    const seed = await seedTenant();
+    const root = seed.platform.principal;
+    const group = await createAuthorizationGroup(root, { tenantId: seed.tenant.id, name: unique('Auditors'), type: 'TENANT_API_KEY', permissions: ['audit:read', 'projects:read'] });
+    const hidden = await createProject(root, { workspaceId: seed.workspace.id, name: 'Hidden project' }, null);
+    await ok(`mutation Flow($p: ID!) { createWorkflow(input: { projectId: $p, name: "Hidden flow" }) { id } }`, { p: hidden.id }, { token: seed.admin.token });
+    const own = await createProject(root, { workspaceId: seed.workspace.id, name: 'Own project' }, null);
+    // An event recorded before events carried their project: about a run, project unknown.
+    await db.auditEvent.create({ data: { tenantId: seed.tenant.id, organizationId: seed.organization.id, actorKind: 'SYSTEM', action: 'workflow_run.redelivered', targetType: 'WorkflowRun', targetId: 'run-of-old', metadata: {} } });
+    const key = await seed.createKey({ authorizationGroupId: group.id, projectAccess: 'SELECTED', projectIds: [own.id] });
+
+    const seen = await ok<Events, unknown>(EVENTS, {}, { apiKey: key.secret });
+    const about = seen.auditEvents.edges.map(({ node }) => `${node.action} ${node.targetId}`);
+    expect(about).toContain(`project.created ${own.id}`);
+    expect(about).toContain(`workspace.created ${seed.workspace.id}`);
+    expect(about.filter((line) => line.startsWith('project.') || line.startsWith('workflow'))).toEqual([`project.created ${own.id}`]);
+    expect((await ok<Events, unknown>(EVENTS, { target: hidden.id }, { apiKey: key.secret })).auditEvents.edges).toEqual([]);
+
+    // A key of ALL projects reads them all; the events carry their project.
+    const everyProject = await seed.createKey({ authorizationGroupId: group.id });
+    const all = (await ok<Events, unknown>(EVENTS, {}, { apiKey: everyProject.secret })).auditEvents.edges.map(({ node }) => node.action);
+    expect(all).toEqual(expect.arrayContaining(['project.created', 'workflow.created', 'workflow_run.redelivered']));
+    const stored = await db.auditEvent.findMany({ where: { tenantId: seed.tenant.id, action: { in: ['project.created', 'workflow.created'] } }, orderBy: { createdAt: 'asc' } });
+    expect(stored.filter((event) => event.targetId === hidden.id || event.action === 'workflow.created').map((event) => event.projectId)).toEqual([hidden.id, hidden.id]);
+  });
+});

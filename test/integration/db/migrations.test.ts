@@ -24,6 +24,8 @@ const migrationNames = (provider: string) =>
     .map((e) => e.name)
     .sort();
 
+const AUDIT_EVENT_PROJECT = '20261202195427_audit_event_project';
+
 const pgAdminUrl = process.env.KEYGATE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 async function pgReachable(): Promise<boolean> {
@@ -146,6 +148,44 @@ function migrationSuite(makeTarget: () => Target, runConcurrently: (url: string)
     await applyMigrations(url);
     await target.query(url, `UPDATE "_prisma_migrations" SET checksum = '${'0'.repeat(64)}'`);
     await expect(applyMigrations(url)).rejects.toThrow(/was modified after it was applied/);
+  });
+
+  it('gives audit events recorded before it their project (audit_event_project)', async () => {
+    const url = await target.create();
+    const history = path.join(mkdtempSync(path.join(tmpdir(), 'keygate-history-')), 'migrations');
+    cpSync(migrationsDir(target.provider), history, { recursive: true });
+    rmSync(path.join(history, AUDIT_EVENT_PROJECT), { recursive: true });
+    await applyMigrations(url, { migrationsDir: history });
+    for (const statement of [
+      `INSERT INTO "Tenant" (id, slug, name, "updatedAt") VALUES ('t1', 't', 'T', CURRENT_TIMESTAMP)`,
+      `INSERT INTO "Organization" (id, "tenantId", name, slug, "updatedAt") VALUES ('o1', 't1', 'O', 'o', CURRENT_TIMESTAMP)`,
+      `INSERT INTO "Workspace" (id, "tenantId", "organizationId", name, slug, "updatedAt") VALUES ('w1', 't1', 'o1', 'W', 'w', CURRENT_TIMESTAMP)`,
+      `INSERT INTO "Project" (id, "tenantId", "organizationId", "workspaceId", name, slug, "updatedAt") VALUES ('p1', 't1', 'o1', 'w1', 'P', 'p', CURRENT_TIMESTAMP)`,
+      `INSERT INTO "Workflow" (id, "tenantId", "projectId", name) VALUES ('f1', 't1', 'p1', 'F')`,
+      `INSERT INTO "WorkflowRun" (id, "tenantId", "projectId", "workflowId", input, "triggeredByKind") VALUES ('r1', 't1', 'p1', 'f1', '{}', 'SYSTEM')`,
+      ...[
+        ['e1', 'project.created', 'Project', 'p1', '{}'],
+        ['e2', 'workflow.created', 'Workflow', 'f1', '{"projectId":"p1"}'],
+        ['e3', 'workflow_run.redelivered', 'WorkflowRun', 'r1', '{}'],
+        ['e4', 'workflow_run.redelivered', 'WorkflowRun', 'gone', '{}'],
+        ['e5', 'workspace.created', 'Workspace', 'w1', '{}'],
+      ].map(
+        ([id, action, targetType, targetId, metadata]) =>
+          `INSERT INTO "AuditEvent" (id, "tenantId", "actorKind", action, "targetType", "targetId", metadata) VALUES ('${id}', 't1', 'SYSTEM', '${action}', '${targetType}', '${targetId}', '${metadata}')`,
+      ),
+    ]) {
+      await target.query(url, statement);
+    }
+
+    expect((await applyMigrations(url)).applied).toEqual([AUDIT_EVENT_PROJECT]);
+    const rows = await target.query(url, `SELECT id, "projectId" FROM "AuditEvent" ORDER BY id`);
+    expect(rows.map((row) => [row.id, row.projectId])).toEqual([
+      ['e1', 'p1'],
+      ['e2', 'p1'],
+      ['e3', 'p1'],
+      ['e4', null],
+      ['e5', null],
+    ]);
   });
 
   it('refuses to continue after a failed migration', async () => {

@@ -24,7 +24,7 @@ const COLUMNS: InsertColumn<AuditEvent>[] = [
 ];
 
 function event(tenantId: string, n: number, id = newId()): AuditEvent {
-  return { id, tenantId, actorKind: 'SYSTEM', actorId: null, actorTenantId: null, organizationId: null, action: 'group-commit.test', targetType: 'Test', targetId: String(n), metadata: { n }, createdAt: new Date() };
+  return { id, tenantId, actorKind: 'SYSTEM', actorId: null, actorTenantId: null, organizationId: null, projectId: null, action: 'group-commit.test', targetType: 'Test', targetId: String(n), metadata: { n }, createdAt: new Date() };
 }
 
 const insertMany = createInsertMany(getConfig().databaseUrl, db);
