@@ -1,4 +1,5 @@
 /** Webhook endpoints, delivery attempts and the live run subscription. */
+import type { Principal } from '../../auth/principal.js';
 import type { WebhookAttempt as WebhookAttemptRow } from '../../generated/prisma/client.js';
 import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
@@ -166,7 +167,6 @@ builder.subscriptionFields((t) => ({
   }),
 }));
 
-type Principal = Parameters<typeof findReadableRun>[0];
 /** An event of the stream: a run the subscriber may read, or why the stream ends. */
 type RunEvent = { runId: string } | { refusal: unknown };
 
