@@ -27,7 +27,7 @@ import { recordAudit } from '../audit/audit.service.js';
 import { announceKeyEvent } from '../webhook/events.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
 import { digestSecret, generateKey } from '../../auth/credentials.js';
-import { assertKeyPolicy, keyPolicyOf, policyViolationWhere } from './key-policy.js';
+import { assertEditKeepsPolicy, assertKeyPolicy, keyPolicyOf, policyViolationWhere } from './key-policy.js';
 
 export const EXPIRES_IN_DAYS = { NEVER: null, DAYS_7: 7, DAYS_30: 30, DAYS_60: 60, DAYS_90: 90 } as const;
 export type ExpiresIn = keyof typeof EXPIRES_IN_DAYS;
@@ -205,6 +205,7 @@ export async function updateApiKey(principal: Principal, id: string, input: Upda
     ...(input.authorizationGroupId != null ? { authorizationGroupId: await grantableGroup(actor, input.authorizationGroupId, key.tenantId) } : {}),
     ...(input.ipAllowlist != null ? { ipAllowlist: validAllowlist(input.ipAllowlist) } : {}),
   };
+  if (data.ipAllowlist) assertEditKeepsPolicy(keyPolicyOf(await db.tenant.findUniqueOrThrow({ where: { id: key.tenantId } })), data);
   const updated = await db.$transaction(async (tx) => {
     const result = await tx.apiKey.update({ where: { id }, data });
     await audit(tx, actor, result, 'api_key.updated', { changed: Object.keys(data) });
@@ -253,11 +254,13 @@ export async function rotateApiKey(principal: Principal, id: string, input: Rota
   const config = getConfig();
   const secret = generateKey(config.keyFormat, key.tenantId);
   const apiKey = await db.$transaction(async (tx) => {
+    // Only the secret read above is replaced: of two rotations at once, one wins and the other
+    // is refused, instead of both returning a secret of which only the last written works.
     const { count } = await tx.apiKey.updateMany({
-      where: { id, status: 'ACTIVE' },
+      where: { id, status: 'ACTIVE', secretDigest: key.secretDigest },
       data: { secretDigest: digestSecret(secret), prefix: secret.slice(0, config.keyPrefixLength), rotatedAt: now, ...newExpiry, ...previousSecret },
     });
-    if (count === 0) throw badInput('id', 'the key is revoked; revoked keys cannot be rotated');
+    if (count === 0) throw await rotationLost(tx, id);
     const rotated = await tx.apiKey.findUniqueOrThrow({ where: { id } });
     await audit(tx, actor, rotated, 'api_key.rotated', {
       previousPrefix: key.prefix,
@@ -269,6 +272,13 @@ export async function rotateApiKey(principal: Principal, id: string, input: Rota
   });
   publishKeyChange({ keyId: id });
   return { apiKey, secret };
+}
+
+/** Why a rotation's write matched no row: the key was revoked, or rotated by another request meanwhile. */
+async function rotationLost(tx: Tx, id: string) {
+  const now = await tx.apiKey.findUnique({ where: { id }, select: { status: true } });
+  if (now?.status !== 'ACTIVE') return badInput('id', 'the key is revoked; revoked keys cannot be rotated');
+  return badInput('id', 'the key was rotated by another request at the same time; the secret that request returned is the key’s now (rotate again for another)');
 }
 
 function validGracePeriod(minutes: number | null | undefined): number | null {

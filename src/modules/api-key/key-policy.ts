@@ -79,6 +79,16 @@ export function assertKeyPolicy(
 }
 
 /**
+ * An edit may not take a key out of its tenant's policy: emptying the allowlist of a tenant
+ * that requires one is refused, as issuing such a key is. (Expiry cannot be edited.)
+ */
+export function assertEditKeepsPolicy(policy: KeyPolicy, edit: { ipAllowlist?: readonly unknown[] }): void {
+  if (policy.requireIpAllowlist && edit.ipAllowlist?.length === 0) {
+    throw policyViolation('ipAllowlist', 'requireIpAllowlist', 'keys of this tenant need an IP allowlist; it cannot be emptied');
+  }
+}
+
+/**
  * A Prisma `where` for the keys of a tenant that break its policy (`violating`) or keep it.
  * Empty allowlists are found by id (JSON equality is not portable between SQLite and
  * PostgreSQL): a tenant's keys are bounded by its apiKeyLimit.

@@ -8,6 +8,23 @@ import { DAY_MS, expectSecretStoredNowhere, GetKey, KeyViewer, RevokeKey, Rotate
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 describe('rotateApiKey', () => {
+  it('two rotations at the same time: one wins, the other is refused, and the secret returned is the key’s', async () => {
+    for (const input of [{}, { gracePeriodMinutes: 10 }]) {
+      const seed = await seedTenant();
+      const key = await seed.createKey();
+      const ROTATE = `mutation Rotate($id: ID!, $input: RotateApiKeyInput) { rotateApiKey(id: $id, input: $input) { secret } }`;
+      const results = await Promise.all([1, 2].map(() => execute<{ rotateApiKey: { secret: string } }, unknown>(ROTATE, { id: key.id, input }, { token: seed.admin.token })));
+      const won = results.filter((result) => result.data?.rotateApiKey);
+      const lost = results.filter((result) => result.errors);
+      expect([won.length, lost.length]).toEqual([1, 1]);
+      expect(errorOf(lost[0]!)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+      const secret = won[0]!.data!.rotateApiKey.secret;
+      expect((await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).secretDigest).toBe(sha256(secret));
+      expect((await ok(KeyViewer, {}, { apiKey: secret })).viewer).toBeTruthy();
+      expect(await db.auditEvent.count({ where: { targetId: key.id, action: 'api_key.rotated' } })).toBe(1);
+    }
+  });
+
   it('rotateApiKey: returns a new secret once for the same key; new digest, prefix and rotatedAt in the database', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey({ name: 'Rotating', ipAllowlist: ['127.0.0.1'], expiresAt: new Date(Date.now() + 30 * DAY_MS) });

@@ -125,4 +125,19 @@ describe('key policies on rotateApiKey and apiKeys(policyViolation:)', () => {
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'ipAllowlist', policy: 'requireIpAllowlist' });
     expect(await ok(RotateWithGrace, { id: fenced.id }, { token: seed.admin.token })).toBeDefined();
   });
+
+  it('requireIpAllowlist: an edit cannot empty a key’s allowlist, but may change it or anything else', async () => {
+    const seed = await seedTenant();
+    const fenced = await seed.createKey({ ipAllowlist: ['192.0.2.0/24'] });
+    const open = await seed.createKey();
+    await ok(UpdatePolicy, { tenantId: seed.tenant.id, input: { requireIpAllowlist: true } }, { token: seed.admin.token });
+    const EDIT = `mutation Edit($id: ID!, $input: UpdateApiKeyInput!) { updateApiKey(id: $id, input: $input) { id ipAllowlist } }`;
+    const emptied = await execute(EDIT, { id: fenced.id, input: { ipAllowlist: [], name: 'Renamed' } }, { token: seed.admin.token });
+    expect(emptied.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'ipAllowlist', policy: 'requireIpAllowlist' });
+    expect(await db.apiKey.findUniqueOrThrow({ where: { id: fenced.id } })).toMatchObject({ ipAllowlist: ['192.0.2.0/24'], name: expect.not.stringMatching('Renamed') });
+
+    await ok(EDIT, { id: fenced.id, input: { ipAllowlist: ['198.51.100.7'] } }, { token: seed.admin.token });
+    await ok(EDIT, { id: open.id, input: { name: 'Still open, renamed' } }, { token: seed.admin.token });
+    expect(await db.apiKey.findUniqueOrThrow({ where: { id: fenced.id } })).toMatchObject({ ipAllowlist: ['198.51.100.7'] });
+  });
 });
