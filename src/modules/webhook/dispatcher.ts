@@ -19,6 +19,7 @@ import { db, isSqliteUrl } from '../../db.js';
 import { newId } from '../../db/ids.js';
 import type { WebhookDelivery, WebhookEndpoint, WebhookMessage } from '../../generated/prisma/client.js';
 import type { Logger } from '../../lib/logger.js';
+import { listensTo } from './endpoint.service.js';
 import { purgeExpiredIdempotencyRecords } from './idempotency.js';
 import { enqueueEvent, apiKeyEventData, type WebhookEventType } from './events.js';
 import { outboxSignal } from './outbox.js';
@@ -345,7 +346,7 @@ function recipients(message: WebhookMessage, endpoints: (WebhookEndpoint & { pro
     (endpoint) =>
       endpoint.tenantId === message.tenantId &&
       (message.organizationId === null || endpoint.organizationId === message.organizationId) &&
-      (message.projectId === null || endpoint.projects.length === 0 || endpoint.projects.some((p) => p.projectId === message.projectId)) &&
+      (message.projectId === null || listensTo(endpoint, message.projectId)) &&
       Array.isArray(endpoint.events) &&
       (endpoint.events as unknown[]).includes(message.eventType),
   );

@@ -31,6 +31,17 @@ export type UpdateWebhookEndpointInput = {
 
 const withProjects = { projects: { select: { projectId: true } } } as const;
 
+/**
+ * Whether an endpoint receives a project's events: ALL projects of its organization, or the
+ * SELECTED ones. A SELECTED endpoint whose projects were all deleted listens to none.
+ */
+export function listensTo(endpoint: { projectAccess: 'ALL' | 'SELECTED'; projects: readonly { projectId: string }[] }, projectId: string): boolean {
+  return endpoint.projectAccess === 'ALL' || endpoint.projects.some((link) => link.projectId === projectId);
+}
+
+/** An empty selection means every project of the organization (the API's default). */
+const projectAccessOf = (projectIds: readonly string[]) => (projectIds.length > 0 ? ('SELECTED' as const) : ('ALL' as const));
+
 export async function createWebhookEndpoint(principal: Principal, input: CreateWebhookEndpointInput) {
   const actor = assertCan(principal, 'webhook:manage');
   const organization = await db.organization.findFirst({ where: { id: input.organizationId, ...tenantReach(actor) } });
@@ -50,6 +61,7 @@ export async function createWebhookEndpoint(principal: Principal, input: CreateW
         description,
         events,
         secretCiphertext: encryptSecret(signingSecret),
+        projectAccess: projectAccessOf(projectIds),
         projects: { create: projectIds.map((projectId) => ({ projectId })) },
       },
     });
@@ -67,16 +79,30 @@ export async function updateWebhookEndpoint(principal: Principal, id: string, in
   const events = input.events != null ? checkedEvents(input.events) : undefined;
   const projectIds = input.projectIds != null ? await checkedProjects(endpoint.organizationId, input.projectIds) : undefined;
   const description = optionalText('description', input.description, 500);
+  if (projectIds) await assertKeepsRoutedWorkflows(endpoint.id, projectIds);
   return db.$transaction(async (tx) => {
     if (projectIds) {
       await tx.webhookEndpointProject.deleteMany({ where: { endpointId: endpoint.id } });
       await tx.webhookEndpointProject.createMany({ data: projectIds.map((projectId) => ({ endpointId: endpoint.id, projectId })) });
     }
-    const updated = await tx.webhookEndpoint.update({ where: { id: endpoint.id }, data: { url, events, description } });
+    const projectAccess = projectIds ? projectAccessOf(projectIds) : undefined;
+    const updated = await tx.webhookEndpoint.update({ where: { id: endpoint.id }, data: { url, events, description, projectAccess } });
     const changed = Object.entries({ url, events, projectIds, description }).filter(([, v]) => v !== undefined).map(([k]) => k);
     await audit(tx, actor, updated, 'webhook_endpoint.updated', { changed });
     return updated;
   });
+}
+
+/**
+ * Workflows route their runs to one endpoint, which had to listen to their project
+ * (createWorkflow): the endpoint's projects may not be narrowed away from under them.
+ */
+async function assertKeepsRoutedWorkflows(endpointId: string, projectIds: readonly string[]): Promise<void> {
+  if (projectIds.length === 0) return; // every project of the organization
+  const stranded = await db.workflow.findMany({ where: { endpointId, projectId: { notIn: [...projectIds] } }, select: { name: true }, take: 3 });
+  if (stranded.length > 0) {
+    throw badInput('projectIds', `workflows route their runs here from projects this would leave out (${stranded.map((w) => JSON.stringify(w.name)).join(', ')}); route them elsewhere first`);
+  }
 }
 
 /** A new secret, effective at once for every later attempt; returned this once. */

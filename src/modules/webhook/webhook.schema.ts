@@ -3,6 +3,7 @@ import type { Principal } from '../../auth/principal.js';
 import type { WebhookAttempt as WebhookAttemptRow } from '../../generated/prisma/client.js';
 import { db } from '../../db.js';
 import { builder } from '../../schema/builder.js';
+import { ProjectAccess } from '../api-key/api-key.schema.js';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
@@ -40,8 +41,12 @@ const WebhookEndpoint = builder.prismaObject('WebhookEndpoint', {
       resolve: (endpoint) => (Array.isArray(endpoint.events) ? (endpoint.events as string[]) : []),
     }),
     organization: t.relation('organization', { description: 'The organization whose events it receives.' }),
+    projectAccess: t.expose('projectAccess', {
+      type: ProjectAccess,
+      description: 'ALL projects of its organization, or the SELECTED ones in projectIds (none left once they are all deleted: it never falls back to ALL).',
+    }),
     projectIds: t.idList({
-      description: 'The projects it listens to; empty: every project of its organization.',
+      description: 'The SELECTED projects it listens to; empty with projectAccess ALL.',
       select: { projects: { select: { projectId: true } } },
       resolve: (endpoint) => endpoint.projects.map((link) => link.projectId),
     }),

@@ -16,7 +16,7 @@ import { assertJsonPayload } from '../../security/json-payload.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findAccessibleProject, reachableProjectsWhere } from '../project/project.service.js';
 import { findTriggerTarget } from './trigger-lookup.js';
-import { findManageableEndpoint } from '../webhook/endpoint.service.js';
+import { findManageableEndpoint, listensTo } from '../webhook/endpoint.service.js';
 import { eventPayload, newMessageId } from '../webhook/events.js';
 import {
   IDEMPOTENCY_COLUMNS,
@@ -129,8 +129,7 @@ export async function createWorkflow(
  */
 async function routableEndpointId(actor: AuthenticatedPrincipal, endpointId: string, project: { id: string; organizationId: string }) {
   const endpoint = await findManageableEndpoint(actor, endpointId);
-  const projectIds = endpoint.projects.map((link) => link.projectId);
-  if (endpoint.organizationId !== project.organizationId || (projectIds.length > 0 && !projectIds.includes(project.id))) {
+  if (endpoint.organizationId !== project.organizationId || !listensTo(endpoint, project.id)) {
     throw badInput('endpointId', 'the endpoint does not listen to this project');
   }
   return endpoint.id;

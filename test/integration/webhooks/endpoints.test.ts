@@ -197,6 +197,49 @@ describe('events', () => {
     expect(received!.payload).toMatchObject({ type: 'data.delivered', data: { delivery: { id: deliverData.id, source: 'erp', payload: { sku: 'A-1' } } } });
   });
 
+  it('an endpoint of SELECTED projects whose projects are all deleted listens to none, never to all', async () => {
+    const seed = await seedTenant();
+    const root = { token: seed.admin.token };
+    const PROJECT = `mutation P($input: CreateProjectInput!) { createProject(input: $input) { id } }`;
+    const listed = (await ok<{ createProject: { id: string } }, unknown>(PROJECT, { input: { workspaceId: seed.workspace.id, name: 'Listed' } }, root)).createProject.id;
+    const secret = (await ok<{ createProject: { id: string } }, unknown>(PROJECT, { input: { workspaceId: seed.workspace.id, name: 'Secret' } }, root)).createProject.id;
+    const selected = await newReceiver();
+    const everything = await newReceiver();
+    const narrow = await ok<Created, unknown>(CREATE, { input: { url: selected.url, events: ['data.delivered'], organizationId: seed.organization.id, projectIds: [listed] } }, root);
+    await ok<Created, unknown>(CREATE, { input: { url: everything.url, events: ['data.delivered'], organizationId: seed.organization.id } }, root);
+    await ok(`mutation D($id: ID!) { deleteProject(id: $id) }`, { id: listed }, root);
+
+    const ENDPOINT = `query E { webhookEndpoints { id projectAccess projectIds } }`;
+    const shown = (await ok<{ webhookEndpoints: { id: string; projectAccess: string; projectIds: string[] }[] }, unknown>(ENDPOINT, {}, root)).webhookEndpoints;
+    expect(shown.find((endpoint) => endpoint.id === narrow.createWebhookEndpoint.endpoint.id)).toMatchObject({ projectAccess: 'SELECTED', projectIds: [] });
+    expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: narrow.createWebhookEndpoint.endpoint.id } })).toMatchObject({ projectAccess: 'SELECTED' });
+
+    const key = await seed.createKey();
+    await ok(DELIVER, { input: { projectId: secret, source: 'erp', payload: { confidential: 42 } } }, { apiKey: key.secret });
+    // The endpoint of every project gets it; by then the dispatcher has handled the message for both.
+    await everything.receiver.waitFor(1);
+    expect(selected.receiver.received).toEqual([]);
+    expect(await db.webhookDelivery.count({ where: { endpointId: narrow.createWebhookEndpoint.endpoint.id } })).toBe(0);
+  });
+
+  it('an endpoint’s projects cannot be narrowed away from a workflow routed to it', async () => {
+    const seed = await seedTenant();
+    const root = { token: seed.admin.token };
+    const { url } = await newReceiver();
+    const created = await ok<Created, unknown>(CREATE, { input: { url, events: ['workflow.run.triggered'], organizationId: seed.organization.id } }, root);
+    const endpointId = created.createWebhookEndpoint.endpoint.id;
+    await ok(CREATE_WORKFLOW, { input: { projectId: seed.project.id, name: 'Routed orders', endpointId } }, root);
+    const other = (await ok<{ createProject: { id: string } }, unknown>(`mutation P($input: CreateProjectInput!) { createProject(input: $input) { id } }`, { input: { workspaceId: seed.workspace.id, name: 'Other' } }, root)).createProject.id;
+
+    const narrowed = await execute(UPDATE, { id: endpointId, input: { projectIds: [other], description: 'narrowed' } }, root);
+    expect(errorOf(narrowed)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'projectIds' });
+    expect(narrowed.errors![0]!.message).toContain('"Routed orders"');
+    expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId }, include: { projects: true } })).toMatchObject({ projectAccess: 'ALL', projects: [], description: '' });
+    // Keeping the routed workflow's project is fine.
+    await ok(UPDATE, { id: endpointId, input: { projectIds: [seed.project.id, other] } }, root);
+    expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId } })).toMatchObject({ projectAccess: 'SELECTED' });
+  });
+
   it('announces api_key.expiring_soon and api_key.expired once each', async () => {
     const seed = await seedTenant();
     const { receiver, url } = await newReceiver();
