@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseKeyFormat } from './auth/credentials.js';
 import { parseAddressRange } from './lib/ip.js';
+import { decode32ByteKey } from './lib/key-material.js';
 import { parseLeakReportPublicKeys } from './lib/leak-report-keys.js';
 import { checkSecuritySettings, securityConfig, securitySettings } from './security/settings.js';
 
@@ -23,7 +24,7 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: z
     .string()
-    .regex(/^(file:|postgres(ql)?:\/\/)/, 'must start with file: (SQLite) or postgresql:// (PostgreSQL)')
+    .regex(/^(file:.|postgres(ql)?:\/\/)/, 'must start with file: and a path (SQLite) or postgresql:// (PostgreSQL)')
     .default('file:./data/keygate.db'),
   KEYGATE_ADMIN_EMAIL: z.string().email().default('admin@keygate.local'),
   KEYGATE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
@@ -52,7 +53,10 @@ const schema = z.object({
   KEYGATE_MAX_PAYLOAD_BYTES: int(1, 10 * 1024 * 1024).default(256 * 1024),
   KEYGATE_GRAPHIQL: bool.optional(),
   // Webhooks (see README "Webhooks"): delivery schedule, limits and the key that encrypts signing secrets.
-  KEYGATE_WEBHOOK_SECRET_KEY: z.string().optional(),
+  KEYGATE_WEBHOOK_SECRET_KEY: z
+    .string()
+    .refine((text) => decode32ByteKey(text) !== null, 'must be 32 bytes, base64 or 64 hex digits (e.g. `openssl rand -base64 32`)')
+    .optional(),
   KEYGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   KEYGATE_WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(10),
   KEYGATE_WEBHOOK_RETRY_BASE_MS: int(1, 24 * 3600_000).default(30_000),

@@ -24,6 +24,8 @@ export function keygateEnv(databaseUrl: string, extra: Record<string, string> = 
     KEYGATE_LOG_LEVEL: 'silent',
     KEYGATE_LAST_USED_FLUSH_MS: '60000',
     KEYGATE_KEY_FORMAT: 'kg_{base62:40}{checksum}',
+    // Required in production on PostgreSQL; any 32 bytes do for a benchmark.
+    KEYGATE_WEBHOOK_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
     ...extra,
   };
 }

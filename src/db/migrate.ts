@@ -219,7 +219,9 @@ async function createDatabase(url: string, log: (line: string) => void): Promise
     await admin.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
     log(`created database ${database}`);
   } catch (error) {
-    if ((error as { code?: string }).code === '42P04') return; // another instance created it first
+    // Another instance created it first: 42P04 once it exists, 23505 when both CREATE DATABASE
+    // statements ran at the same moment (the catalog's unique index decides).
+    if (['42P04', '23505'].includes((error as { code?: string }).code ?? '')) return;
     const why =
       (error as { code?: string }).code === '42501' ? `role "${user}" may not create databases` : (error as Error).message;
     throw new StartupError(

@@ -38,8 +38,9 @@ export async function serve(config: Config): Promise<void> {
   // Webhooks: runs and events are delivered from the outbox by every instance (SKIP LOCKED
   // on PostgreSQL); run changes reach other instances' subscribers through LISTEN/NOTIFY.
   const runUpdates = await startRunUpdates(config, logger);
+  // Every instance must encrypt and decrypt signing secrets with the same key: no key file here.
   if (config.production && !isSqliteUrl(config.databaseUrl) && !config.webhooks.secretKey) {
-    logger.warn('KEYGATE_WEBHOOK_SECRET_KEY is not set: webhook endpoints cannot be created or delivered to until it is (32 bytes, base64)');
+    throw new StartupError('KEYGATE_WEBHOOK_SECRET_KEY is required in production on PostgreSQL (32 bytes, e.g. `openssl rand -base64 32`, the same on every instance)');
   }
   const dispatcher = new WebhookDispatcher({ config, logger }).start();
 
@@ -97,6 +98,9 @@ export function listenFailure(error: NodeJS.ErrnoException, config: Pick<Config,
       return new StartupError(`port ${config.port} is already in use (${address}): stop the other process, or set PORT to a free port`, { cause: error });
     case 'EACCES':
       return new StartupError(`not allowed to listen on ${address}: use a PORT above 1023, or grant this user the right to bind low ports`, { cause: error });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new StartupError(`cannot listen on ${address}: HOST "${config.host}" does not resolve; set HOST to an address of this machine, or 0.0.0.0`, { cause: error });
     case 'EADDRNOTAVAIL':
       return new StartupError(`cannot listen on ${address}: HOST is not an address of this machine; set HOST to one of its addresses or 0.0.0.0`, { cause: error });
     default:

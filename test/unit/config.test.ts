@@ -20,6 +20,10 @@ describe('loadConfig', () => {
     ['PORT', '4000.5'],
     ['DATABASE_URL', 'mysql://x'],
     ['DATABASE_URL', './data/keygate.db'],
+    ['DATABASE_URL', 'file:'],
+    ['KEYGATE_WEBHOOK_SECRET_KEY', 'abc'],
+    ['KEYGATE_WEBHOOK_SECRET_KEY', Buffer.alloc(16).toString('base64')],
+    ['KEYGATE_WEBHOOK_SECRET_KEY', 'not base64 at all, but 44 characters long!!'],
     ['KEYGATE_KEY_FORMAT', 'kg_{hex:8}'],
     ['KEYGATE_KEY_FORMAT', 'kg_{base62:40}{nonsense}'],
     ['KEYGATE_TRUSTED_PROXIES', 'not-an-ip'],
@@ -32,6 +36,12 @@ describe('loadConfig', () => {
     const error = configErrorFor({ [variable]: value });
     expect(error.message).toMatch(new RegExp(`^invalid setting ${variable}: \\S`));
     expect(error.message).not.toContain('\n');
+  });
+
+  it('reads a 32-byte webhook secret key as base64 or hex', () => {
+    const key = Buffer.alloc(32, 9);
+    expect(loadConfig({ KEYGATE_WEBHOOK_SECRET_KEY: key.toString('base64') }).webhooks.secretKey).toBe(key.toString('base64'));
+    expect(loadConfig({ KEYGATE_WEBHOOK_SECRET_KEY: key.toString('hex') }).webhooks.secretKey).toBe(key.toString('hex'));
   });
 
   it('names the first bad variable when several are bad', () => {

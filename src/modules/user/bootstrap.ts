@@ -13,11 +13,9 @@ import { hashPassword } from './password.js';
 export const SYSTEM_TENANT_SLUG = 'system';
 
 export async function bootstrap(config: Config, logger: Logger, announce: (line: string) => void = console.log) {
-  const system = await db.tenant.upsert({
-    where: { slug: SYSTEM_TENANT_SLUG },
-    update: {},
-    create: { slug: SYSTEM_TENANT_SLUG, name: 'System', isSystem: true },
-  });
+  const system = await systemTenant();
+  // Emails are stored lower-cased (createUser, signIn and reset-password compare them so).
+  const adminEmail = config.adminEmail.toLowerCase();
   if (await db.user.count({ where: { tenantId: system.id, role: 'PLATFORM_ADMIN' } })) {
     // Operators set it again after losing the password and expect it to apply; say why it does not.
     if (config.adminPassword) {
@@ -35,7 +33,7 @@ export async function bootstrap(config: Config, logger: Logger, announce: (line:
       const admin = await tx.user.create({
         data: {
           tenantId: system.id,
-          email: config.adminEmail,
+          email: adminEmail,
           role: 'PLATFORM_ADMIN',
           passwordHash: await hashPassword(config.adminPassword ?? generated!),
         },
@@ -46,9 +44,23 @@ export async function bootstrap(config: Config, logger: Logger, announce: (line:
     if (isUniqueViolation(error)) return; // another instance won the race
     throw error;
   }
-  logger.info('created the platform administrator', { email: config.adminEmail });
+  logger.info('created the platform administrator', { email: adminEmail });
   if (generated) {
     // Printed once to the terminal (not the structured log): the operator must save it now.
-    announce(`\nkeygate: platform administrator ${config.adminEmail}, generated password: ${generated}\n(shown only this once; set KEYGATE_ADMIN_PASSWORD to choose it)\n`);
+    announce(`\nkeygate: platform administrator ${adminEmail}, generated password: ${generated}\n(shown only this once; set KEYGATE_ADMIN_PASSWORD to choose it)\n`);
+  }
+}
+
+/**
+ * The system tenant, created when missing. An upsert is a read then a write on PostgreSQL, so
+ * two instances starting together may both try to create it: the loser reads the winner's.
+ */
+async function systemTenant() {
+  const create = { slug: SYSTEM_TENANT_SLUG, name: 'System', isSystem: true };
+  try {
+    return await db.tenant.upsert({ where: { slug: SYSTEM_TENANT_SLUG }, update: {}, create });
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    return db.tenant.findUniqueOrThrow({ where: { slug: SYSTEM_TENANT_SLUG } });
   }
 }

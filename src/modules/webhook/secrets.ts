@@ -17,6 +17,7 @@ import path from 'node:path';
 import { getConfig, type Config } from '../../config.js';
 import { isSqliteUrl } from '../../db.js';
 import { sqlitePath } from '../../db/sqlite.js';
+import { decode32ByteKey } from '../../lib/key-material.js';
 
 export const SECRET_PREFIX = 'whsec_';
 
@@ -53,8 +54,8 @@ export function encryptionKey(config: Config = getConfig()): Buffer {
 }
 
 function parseKey(text: string): Buffer {
-  const key = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
-  if (key.length !== 32) throw new Error('KEYGATE_WEBHOOK_SECRET_KEY must be 32 bytes, base64 or hex encoded');
+  const key = decode32ByteKey(text);
+  if (!key) throw new Error('KEYGATE_WEBHOOK_SECRET_KEY must be 32 bytes, base64 or hex encoded');
   return key;
 }
 

@@ -39,6 +39,23 @@ async function serverWithAdminSessions() {
   return { databaseUrl, server, tokens, store, admin };
 }
 
+describe('the first administrator', { timeout: 120_000 }, () => {
+  it('seeded from a mixed-case KEYGATE_ADMIN_EMAIL is stored lower-cased: signs in with any case, and reset-password finds it', async () => {
+    const databaseUrl = ownDatabaseUrl();
+    const server = await startServer({ DATABASE_URL: databaseUrl, KEYGATE_ADMIN_EMAIL: 'Boss@Example.TEST', KEYGATE_ADMIN_PASSWORD: 'boss-password-123' });
+    afterTest(async () => void (await stopServer(server)));
+    for (const email of ['Boss@Example.TEST', 'boss@example.test']) {
+      const signedIn = await graphqlOverHttp<{ signIn: { token: string } }>(server, SIGN_IN, { email, password: 'boss-password-123' });
+      expect(signedIn.data?.signIn.token, JSON.stringify(signedIn.errors)).toBeTruthy();
+    }
+    const store = createDb(databaseUrl);
+    afterTest(() => store.$disconnect());
+    expect((await store.user.findMany({ where: { role: 'PLATFORM_ADMIN' } })).map((user) => user.email)).toEqual(['boss@example.test']);
+    const reset = await runKeygate(['admin', 'reset-password', 'BOSS@example.test'], { DATABASE_URL: databaseUrl, KEYGATE_NEW_PASSWORD: 'boss-password-456' });
+    expect(reset.code, reset.stderr).toBe(0);
+  });
+});
+
 describe('keygate admin reset-password', { timeout: 120_000 }, () => {
   it('sets KEYGATE_NEW_PASSWORD, ends every session of the user, and records the reset', async () => {
     const { databaseUrl, server, tokens, store, admin } = await serverWithAdminSessions();

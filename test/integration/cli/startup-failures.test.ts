@@ -64,6 +64,19 @@ describe('a port already in use', { timeout: 120_000 }, () => {
     expectOneLineFailure(result, `port ${port} is already in use`, 'PORT');
     expect(holder.listening).toBe(true);
   });
+
+  it('serve names HOST when it does not resolve', async () => {
+    const result = await runKeygate(['serve'], { ...sqliteSettings(path.join(tempDir(), 'k.db')), HOST: 'no-such-host.invalid', PORT: String(await freePort()) });
+    expectOneLineFailure(result, 'HOST "no-such-host.invalid" does not resolve');
+  });
+
+  it('an empty SQLite path is a bad setting', async () => {
+    expectOneLineFailure(await runKeygate(['serve'], { DATABASE_URL: 'file:' }), 'invalid setting DATABASE_URL');
+  });
+
+  it('a webhook secret key of the wrong size is a bad setting', async () => {
+    expectOneLineFailure(await runKeygate(['serve'], { ...sqliteSettings(path.join(tempDir(), 'k.db')), KEYGATE_WEBHOOK_SECRET_KEY: 'abc' }), 'invalid setting KEYGATE_WEBHOOK_SECRET_KEY');
+  });
 });
 
 describe('a migration that fails', { timeout: 120_000 }, () => {
@@ -104,7 +117,35 @@ describe('bad usage', { timeout: 120_000 }, () => {
   });
 });
 
+describe.runIf(databaseKind === 'postgresql')('production on PostgreSQL', { timeout: 120_000 }, () => {
+  it('refuses to serve without KEYGATE_WEBHOOK_SECRET_KEY, which every instance must share', async () => {
+    const name = `keygate_cli_prod_${process.pid}_${Date.now()}`;
+    dropAfterTest(name);
+    const result = await runKeygate(['serve'], { NODE_ENV: 'production', DATABASE_URL: withDatabase(pgServerUrl(), name), HOST: '127.0.0.1', PORT: String(await freePort()), KEYGATE_ADMIN_PASSWORD: 'production-password' });
+    expectOneLineFailure(result, 'KEYGATE_WEBHOOK_SECRET_KEY is required in production on PostgreSQL');
+  });
+});
+
 describe.runIf(databaseKind === 'postgresql')('a PostgreSQL database that does not exist', { timeout: 120_000 }, () => {
+  it('two instances starting together both serve: one creates it, and its system tenant, the other finds them', async () => {
+    const name = `keygate_cli_together_${process.pid}_${Date.now()}`;
+    dropAfterTest(name);
+    const settings = { DATABASE_URL: withDatabase(pgServerUrl(), name), KEYGATE_ADMIN_PASSWORD: 'together-password' };
+    const servers = await Promise.all([startServer(settings), startServer(settings)]);
+    for (const server of servers) {
+      expect((await dataOf(graphqlOverHttp<{ viewer: { kind: string } }>(server, '{ viewer { kind } }'))).viewer.kind).toBe('ANONYMOUS');
+      await stopServer(server);
+    }
+    const client = new pg.Client({ connectionString: withDatabase(pgServerUrl(), name) });
+    await client.connect();
+    try {
+      expect((await client.query(`SELECT count(*)::int AS n FROM "Tenant" WHERE slug = 'system'`)).rows[0].n).toBe(1);
+      expect((await client.query(`SELECT count(*)::int AS n FROM "User" WHERE role = 'PLATFORM_ADMIN'`)).rows[0].n).toBe(1);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('is created when the role may, then served', async () => {
     const name = `keygate_cli_new_${process.pid}_${Date.now()}`;
     dropAfterTest(name);
