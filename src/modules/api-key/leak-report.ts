@@ -21,6 +21,7 @@
 import { verify } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { KeyFormat } from '../../auth/credentials.js';
+import { readBodyWithin } from '../../lib/bounded-body.js';
 import type { Logger } from '../../lib/logger.js';
 import type { LeakReportPublicKey } from '../../lib/leak-report-keys.js';
 import { findKeyBySecret, respondToLeak } from './leak.service.js';
@@ -87,11 +88,8 @@ async function handle(request: Request, { publicKeys, format, logger }: LeakRepo
 }
 
 /** The raw body (the signature covers its exact bytes), or null when it is too large. */
-async function readBody(request: Request): Promise<Buffer | null> {
-  const declared = Number(request.headers.get('content-length') ?? 0);
-  if (declared > MAX_BODY_BYTES) return null;
-  const body = Buffer.from(await request.arrayBuffer());
-  return body.byteLength > MAX_BODY_BYTES ? null : body;
+function readBody(request: Request): Promise<Buffer | null> {
+  return readBodyWithin(request, MAX_BODY_BYTES);
 }
 
 function verifies(body: Buffer, signature: string, signer: LeakReportPublicKey): boolean {

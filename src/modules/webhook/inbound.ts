@@ -9,6 +9,7 @@
  * `{"error": {"code", "message"}}` with the HTTP status of their code.
  */
 import type { Plugin } from 'graphql-yoga';
+import { readBodyWithin } from '../../lib/bounded-body.js';
 
 const PATH = /^\/webhooks\/projects\/([^/]+)\/deliveries\/?$/;
 const DELIVER = 'mutation InboundWebhook($input: DeliverDataInput!) { deliverData(input: $input) { id } }';
@@ -33,20 +34,23 @@ export function useInboundWebhooks(target: { yoga?: Fetcher }, options: { maxBod
     onRequest({ url, request, endResponse, serverContext }) {
       const match = PATH.exec(url.pathname);
       if (!match || !target.yoga) return;
-      return handle(target.yoga, request, url, decodeURIComponent(match[1]!), serverContext as Record<string, unknown>, options).then(endResponse);
+      return handle(target.yoga, request, url, match[1]!, serverContext as Record<string, unknown>, options).then(endResponse);
     },
   };
 }
 
-async function handle(yoga: Fetcher, request: Request, url: URL, projectId: string, serverContext: Record<string, unknown>, options: { maxBodyBytes: number }) {
+async function handle(yoga: Fetcher, request: Request, url: URL, projectSegment: string, serverContext: Record<string, unknown>, options: { maxBodyBytes: number }) {
   if (request.method !== 'POST') return failure(405, 'METHOD_NOT_ALLOWED', 'POST a JSON body.', { allow: 'POST' });
+  const projectId = decodedSegment(projectSegment);
+  // A malformed escape names no project, as an unknown id names none.
+  if (projectId === null) return failure(404, 'NOT_FOUND', 'Project not found.');
   const source = url.searchParams.get('source');
   if (!source) return failure(400, 'BAD_USER_INPUT', 'source: the query parameter ?source=<name> is required', {}, 'source');
-  const text = await request.text();
-  if (Buffer.byteLength(text) > options.maxBodyBytes) return failure(413, 'PAYLOAD_TOO_LARGE', 'The body is too large.');
+  const body = await readBodyWithin(request, options.maxBodyBytes);
+  if (body === null) return failure(413, 'PAYLOAD_TOO_LARGE', 'The body is too large.');
   let payload: unknown;
   try {
-    payload = JSON.parse(text);
+    payload = JSON.parse(body.toString('utf8'));
   } catch {
     return failure(400, 'BAD_USER_INPUT', 'body: must be JSON', {}, 'body');
   }
@@ -69,6 +73,14 @@ async function handle(yoga: Fetcher, request: Request, url: URL, projectId: stri
   const code = error?.extensions?.code ?? 'INTERNAL_SERVER_ERROR';
   const retryAfter = inner.headers.get('retry-after');
   return failure(STATUS[code] ?? (inner.status >= 400 ? inner.status : 500), code, error?.message ?? 'Unexpected error.', retryAfter ? { 'retry-after': retryAfter } : {}, error?.extensions?.field);
+}
+
+function decodedSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }
 
 function failure(status: number, code: string, message: string, headers: Record<string, string> = {}, field?: string) {

@@ -112,3 +112,65 @@ describe('the inbound webhook route', () => {
     expect(await db.dataDelivery.count({ where: { projectId: seed.project.id } })).toBe(1);
   });
 });
+
+describe('the inbound webhook over HTTP', () => {
+  async function served() {
+    const { createServer } = await import('node:http');
+    const server = createServer(app.handleNodeRequest);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    return {
+      url: `http://127.0.0.1:${port}`,
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    };
+  }
+
+  it('a malformed escape in the project id is 404 with the JSON error, never a stack', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const http = await served();
+    try {
+      const response = await fetch(`${http.url}/webhooks/projects/%E0%A4%A/deliveries?source=erp`, { method: 'POST', headers: { 'x-api-key': key.secret, 'content-type': 'application/json' }, body: '{}' });
+      expect(response.status).toBe(404);
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({ error: { code: 'NOT_FOUND', message: 'Project not found.' } });
+      expect(text).not.toMatch(/URIError|\bat /);
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('a chunked body past the limit is refused (413) while it is read, not after it was read whole', async () => {
+    const seed = await seedTenant();
+    const http = await served();
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    let sent = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // 256 MiB if the server read it all; it stops reading a little past 1 MiB.
+        if (sent >= 256 * 1024 * 1024) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    try {
+      const response = await fetch(`${http.url}/webhooks/projects/${seed.project.id}/deliveries?source=erp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: endless,
+        duplex: 'half',
+      } as RequestInit);
+      expect(response.status).toBe(413);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(sent).toBeLessThan(64 * 1024 * 1024);
+      expect(await db.dataDelivery.count({ where: { projectId: seed.project.id } })).toBe(0);
+    } finally {
+      await endless.cancel().catch(() => {});
+      await http.close();
+    }
+  });
+});
