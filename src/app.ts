@@ -183,9 +183,15 @@ function maskErrorWith(logger: Logger) {
   };
 }
 
-/** previousSecretLastUsedAt of keys used with their previous secret (only during a rotation grace). */
+/**
+ * previousSecretLastUsedAt of keys used with their previous secret, for the grace those uses
+ * belong to: not once the grace has ended, nor after a later rotation (a use written late,
+ * by the flush, must not show up in the next grace).
+ */
 async function writePreviousSecretUses(uses: { id: string; at: Date }[]): Promise<void> {
-  for (const { id, at } of uses) await db.apiKey.updateMany({ where: { id }, data: { previousSecretLastUsedAt: at } });
+  for (const { id, at } of uses) {
+    await db.apiKey.updateMany({ where: { id, previousSecretDigest: { not: null }, rotatedAt: { lte: at } }, data: { previousSecretLastUsedAt: at } });
+  }
 }
 
 /** `coded` where `error` was in the response (its path and locations): clients see which field failed. */

@@ -19,14 +19,15 @@ export type UsageBucket = {
 };
 
 const DAY_MS = 24 * HOUR_MS;
-const MAX_RANGE_MS = (USAGE_RETENTION_DAYS + 1) * DAY_MS;
+const MAX_RANGE_MS = USAGE_RETENTION_DAYS * DAY_MS;
 
 export async function keyUsage(apiKeyId: string, from: Date, to: Date, interval: UsageInterval): Promise<UsageBucket[]> {
   const step = interval === 'HOUR' ? HOUR_MS : DAY_MS;
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw badInput('from', 'must be a valid instant');
   const first = from.getTime() - (from.getTime() % step);
   if (to.getTime() <= first) throw badInput('to', 'must be after from');
-  if (to.getTime() - first > MAX_RANGE_MS) throw badInput('from', `the range may span at most ${USAGE_RETENTION_DAYS} days (counts are kept that long)`);
+  // The span asked for, not the one widened to whole buckets (which may add one).
+  if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw badInput('from', `the range may span at most ${USAGE_RETENTION_DAYS} days (counts are kept that long)`);
 
   const rows = await db.apiKeyUsageCount.findMany({
     where: { apiKeyId, start: { gte: new Date(first), lt: to } },

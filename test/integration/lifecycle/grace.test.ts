@@ -69,6 +69,17 @@ describe('rotateApiKey with gracePeriodMinutes', () => {
     expect(row.lastUsedAt!.getTime()).toBeGreaterThanOrEqual(usedAt - 1000);
   });
 
+  it('a use of the previous secret written after the grace ended (by a later flush) is not shown for the next secret', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    await ok(RotateWithGrace, { id: key.id, input: { gracePeriodMinutes: 10 } }, { token: seed.admin.token });
+    expect(await works(key.secret)).toBe(true); // noted, not yet written
+    await ok(RotateWithGrace, { id: key.id, input: {} }, { token: seed.admin.token }); // no grace: the old secrets die
+    await app.lastUsed.flush();
+    const row = await db.apiKey.findUniqueOrThrow({ where: { id: key.id } });
+    expect(row).toMatchObject({ previousSecretDigest: null, previousSecretExpiresAt: null, previousSecretLastUsedAt: null });
+  });
+
   it('endRotationGrace stops the previous secret at once (warm cache notwithstanding); the new one keeps working', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();

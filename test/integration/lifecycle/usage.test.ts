@@ -88,6 +88,10 @@ describe('ApiKey.usage', () => {
     expect(daily.apiKey.usage).toHaveLength(31);
     const tooLong = await execute(Usage, { id: key.id, from: new Date(now - 120 * DAY_MS).toISOString(), to: new Date(now).toISOString() }, { token: seed.member.token });
     expect(errorOf(tooLong)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'from' });
+    const justOver = await execute(Usage, { id: key.id, from: new Date(now - 91 * DAY_MS).toISOString(), to: new Date(now).toISOString(), interval: 'DAY' }, { token: seed.member.token });
+    expect(errorOf(justOver)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'from' });
+    const ninety = await ok(Usage, { id: key.id, from: new Date(now - 90 * DAY_MS).toISOString(), to: new Date(now).toISOString(), interval: 'DAY' }, { token: seed.member.token });
+    expect(ninety.apiKey.usage).toHaveLength(91); // 90 days from mid-day: the first bucket starts at midnight
     const backwards = await execute(Usage, { id: key.id, from: new Date(now).toISOString(), to: new Date(now - HOUR_MS).toISOString() }, { token: seed.member.token });
     expect(errorOf(backwards)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'to' });
   });
