@@ -10,7 +10,7 @@
  * leaked all the same): their bytes are read as Latin-1, which keeps every ASCII key intact
  * and never fails to decode.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseKey, type KeyFormat } from '../auth/credentials.js';
 
@@ -54,12 +54,14 @@ export async function scanPaths(paths: readonly string[], format: KeyFormat, pre
   async function visit(target: string, named: boolean): Promise<void> {
     let stats;
     try {
-      stats = await lstat(target);
+      // A link found while walking is not followed (no loops, nothing outside the tree); a
+      // link the caller named is, to a directory as to a file.
+      stats = named ? await stat(target) : await lstat(target);
     } catch {
       result.unreadable.push(target);
       return;
     }
-    if (stats.isSymbolicLink() && !named) return;
+    if (stats.isSymbolicLink()) return;
     if (stats.isDirectory()) {
       if (!named && SKIPPED_DIRECTORIES.has(path.basename(target))) return;
       let entries: string[];
@@ -72,7 +74,7 @@ export async function scanPaths(paths: readonly string[], format: KeyFormat, pre
       for (const entry of entries) await visit(path.join(target, entry), false);
       return;
     }
-    if (!stats.isFile() && !stats.isSymbolicLink()) return;
+    if (!stats.isFile()) return;
     if (stats.size > MAX_FILE_BYTES) {
       result.skipped.push(target);
       return;

@@ -6,7 +6,7 @@
  * rule (.gitleaks.toml): its regex, compiled here, matches freshly generated keys and
  * refuses the shape-level near misses.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,26 @@ describe('keygate scan', () => {
     const missing = await runKeygate(['scan', path.join(root, 'no-such-dir')], {});
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('cannot read');
+  });
+
+  it('follows a link it was given, to a directory or a file, but not links met while walking', async () => {
+    const key = newKey();
+    const target = path.join(root, 'linked-target');
+    write('linked-target/config.env', `API_KEY=${key}\n`);
+    const walked = path.join(root, 'walked');
+    mkdirSync(walked, { recursive: true });
+    symlinkSync(target, path.join(walked, 'link-inside'));
+    symlinkSync(target, path.join(root, 'link-to-dir'));
+    symlinkSync(path.join(target, 'config.env'), path.join(root, 'link-to-file'));
+
+    for (const named of [path.join(root, 'link-to-dir'), path.join(root, 'link-to-file')]) {
+      const result = await runKeygate(['scan', named], {});
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stdout).toContain(key.slice(0, 16));
+      expect(result.stdout).not.toContain(key);
+    }
+    const result = await runKeygate(['scan', walked], {});
+    expect(result.code, result.stderr).toBe(0);
   });
 
   it('scans for the deployment’s format (KEYGATE_KEY_FORMAT or --format)', async () => {
