@@ -60,6 +60,8 @@ export function parseCommand(argv: string[]): Command {
     if (rest.length !== 2 || !rest[1]) throw new UsageError('usage: keygate admin reset-password <email> [--tenant <slug>]');
     return { name: 'reset-password', email: rest[1], tenant: values.tenant };
   }
+  // `admin` alone, or with a subcommand it does not have: say which one it has.
+  if (command === 'admin') throw new UsageError('usage: keygate admin reset-password <email> [--tenant <slug>]');
   throw new UsageError(`unknown command: ${positionals.join(' ')} (see keygate --help)`);
 }
 

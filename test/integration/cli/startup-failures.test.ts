@@ -110,6 +110,7 @@ describe('bad usage', { timeout: 120_000 }, () => {
   it('an unknown command or a missing email is one line, exit 1', async () => {
     expectOneLineFailure(await runKeygate(['serv'], {}), 'unknown command: serv', '--help');
     expectOneLineFailure(await runKeygate(['admin', 'reset-password'], {}), 'reset-password <email>');
+    expectOneLineFailure(await runKeygate(['admin'], {}), 'usage: keygate admin reset-password <email>');
   });
 
   it('a bad setting stops every command with one line naming it', async () => {
