@@ -276,8 +276,8 @@ export async function rotateApiKey(principal: Principal, id: string, input: Rota
 
 /** Why a rotation's write matched no row: the key was revoked, or rotated by another request meanwhile. */
 async function rotationLost(tx: Tx, id: string) {
-  const now = await tx.apiKey.findUnique({ where: { id }, select: { status: true } });
-  if (now?.status !== 'ACTIVE') return badInput('id', 'the key is revoked; revoked keys cannot be rotated');
+  const current = await tx.apiKey.findUnique({ where: { id }, select: { status: true } });
+  if (current?.status !== 'ACTIVE') return badInput('id', 'the key is revoked; revoked keys cannot be rotated');
   return badInput('id', 'the key was rotated by another request at the same time; the secret that request returned is the key’s now (rotate again for another)');
 }
 
