@@ -78,6 +78,7 @@ export function createApp(options: AppOptions = {}) {
     keys: gateway.keys,
     tokens: gateway.tokens,
     authenticate: authenticator.authenticate,
+    authenticateCached: authenticator.authenticateCached,
     rateLimitCheck: security.rateLimitCheck,
     credentialFailures: security.credentialFailures,
     usage,

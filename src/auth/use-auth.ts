@@ -54,8 +54,10 @@ export type Authenticator = {
    * promise chain per request to do it. undefined while pending, after a failure, or never asked.
    */
   settled(request: Request): AuthContext | undefined;
-  /** A credential alone → principal, unmemoized: for requests outside GraphQL (/auth/verify, gateway/forward-auth.ts). */
+  /** A credential alone → principal, unmemoized: for requests outside GraphQL (/auth/verify, gateway/endpoints.ts). */
   authenticate(credential: string, clientAddress: string | null): Promise<Principal>;
+  /** The same answer without a promise when memory alone gives it, else undefined (AuthStrategy.authenticateCached). */
+  authenticateCached(credential: string, clientAddress: string | null): Principal | undefined;
   /**
    * What `forRequest` answers, from headers and the client's address alone: for the gateway's
    * upstream lane (gateway/upstream-lane.ts), which reads Node's request ahead of Yoga and
@@ -69,7 +71,8 @@ type Answer = { promise: Promise<AuthContext>; value?: AuthContext };
 export function createAuthenticator(options: UseAuthOptions): Authenticator {
   const trustedProxies = options.trustedProxies ?? [];
   const answers = new WeakMap<Request, Answer>();
-  const authenticate = authenticateWith(options.strategies);
+  const strategyFor = strategyChooser(options.strategies);
+  const authenticate = async (credential: string, clientAddress: string | null) => strategyFor(credential).authenticate(credential, { clientAddress });
 
   async function contextFor(headers: HeaderReader, clientAddress: string | null): Promise<AuthContext> {
     const credential = extractCredential(headers);
@@ -99,16 +102,17 @@ export function createAuthenticator(options: UseAuthOptions): Authenticator {
     peek: (request) => answers.get(request)?.promise,
     settled: (request) => answers.get(request)?.value,
     authenticate,
+    authenticateCached: (credential, clientAddress) => strategyFor(credential).authenticateCached?.(credential, { clientAddress }),
     contextFor,
   };
 }
 
 /** The strategies in order, as one function: the first that recognizes the credential decides. */
-function authenticateWith(strategies: readonly AuthStrategy[]) {
-  return async function authenticate(credential: string, clientAddress: string | null): Promise<Principal> {
+function strategyChooser(strategies: readonly AuthStrategy[]) {
+  return function strategyFor(credential: string): AuthStrategy {
     const strategy = strategies.find((candidate) => candidate.recognizes(credential));
     if (!strategy) throw unauthenticated('INVALID', 'The credential is not a keygate API key or session token.');
-    return strategy.authenticate(credential, { clientAddress });
+    return strategy;
   };
 }
 

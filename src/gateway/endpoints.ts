@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { assertHolds, requireAuthenticated } from '../auth/access.js';
-import type { Principal } from '../auth/principal.js';
+import type { AuthenticatedPrincipal, Principal } from '../auth/principal.js';
 import { extractCredential, nodeHeaders, resolveClientAddress, type HeaderReader } from '../auth/use-auth.js';
 import { rejectionIn } from '../auth/use-usage-counting.js';
 import type { UsageRecorder } from '../auth/usage.js';
@@ -36,6 +36,8 @@ export type GatewayEndpointsOptions = {
   keys: SigningKeys;
   tokens: PrincipalTokens;
   authenticate: (credential: string, clientAddress: string | null) => Promise<Principal>;
+  /** `authenticate`'s answer without a promise when memory alone gives it, else undefined. */
+  authenticateCached: (credential: string, clientAddress: string | null) => Principal | undefined;
   rateLimitCheck: RateLimitCheck | null;
   /** The failed-credential throttle: a refused credential here counts like one sent to /graphql. */
   credentialFailures: CredentialFailures | null;
@@ -51,7 +53,9 @@ export function useGatewayEndpoints(options: GatewayEndpointsOptions): Plugin {
       if (url.pathname === JWKS_PATH) return jwks(request, options).then(endResponse);
       if (!isVerifyPath(url.pathname)) return;
       const socketAddress = (serverContext as ServerContext).req?.socket?.remoteAddress ?? null;
-      return answerVerify({ headers: request.headers, searchParams: url.searchParams, socketAddress }, options).then((answer) => endResponse(asResponse(answer)));
+      return Promise.resolve(answerVerify({ headers: request.headers, searchParams: url.searchParams, socketAddress }, options)).then((answer) =>
+        endResponse(asResponse(answer)),
+      );
     },
   };
 }
@@ -74,15 +78,24 @@ export function verifyNodeRequests(options: GatewayEndpointsOptions): (req: Inco
       searchParams: new URLSearchParams(query < 0 ? '' : target.slice(query + 1)),
       socketAddress: req.socket.remoteAddress ?? null,
     };
-    answerVerify(question, options)
-      .catch((error: unknown) => refusal(error, options.logger))
-      .then((answer) => res.writeHead(answer.status, answer.headers).end(answer.body ?? undefined))
-      .catch((error: unknown) => {
-        options.logger.error('cannot answer /auth/verify', { error: (error as Error)?.message });
-        res.destroy();
-      });
+    const answer = answerVerify(question, options);
+    if (!(answer instanceof Promise)) return send(res, answer, options.logger);
+    answer.then(
+      (settled) => send(res, settled, options.logger),
+      (error: unknown) => send(res, refusal(error, options.logger), options.logger),
+    );
     return true;
   };
+}
+
+function send(res: ServerResponse, answer: Answer, logger: Logger): true {
+  try {
+    res.writeHead(answer.status, answer.headers).end(answer.body ?? undefined);
+  } catch (error) {
+    logger.error('cannot answer /auth/verify', { error: (error as Error)?.message });
+    res.destroy();
+  }
+  return true;
 }
 
 // Envoy's ext_authz appends the original path to its path_prefix: /auth/verify/orders/7.
@@ -109,38 +122,88 @@ async function jwks(request: Request, { keys, logger }: GatewayEndpointsOptions)
 
 type VerifyQuestion = { headers: HeaderReader; searchParams: URLSearchParams; socketAddress: string | null };
 
-async function answerVerify({ headers, searchParams, socketAddress }: VerifyQuestion, options: GatewayEndpointsOptions): Promise<Answer> {
+/**
+ * The answer, without a promise when memory alone gives it: a cached key or session, no
+ * counter to ask (no rate limit set, an address without failures), no project to look up, a
+ * reusable principal token. That is the common question of a forward-auth proxy, asking again
+ * and again for the same callers; anything else is the same answer, awaited.
+ */
+function answerVerify({ headers, searchParams, socketAddress }: VerifyQuestion, options: GatewayEndpointsOptions): Answer | Promise<Answer> {
   // Proxies forward the original method (Traefik, Envoy): any method is a question, not an action.
-  const clientAddress = resolveClientAddress(socketAddress, headers, options.trustedProxies);
+  let clientAddress: string | null = null;
   let principal: Principal | null = null;
+  const refuse = (error: unknown) => refused(error, principal, clientAddress, options);
   try {
-    const lookup = clientAddress ? options.credentialFailures?.refusal(clientAddress) : null;
-    const throttled = lookup ? await lookup : null; // no lookup: surely not throttled
-    if (throttled) throw throttled;
-    const credential = extractCredential(headers);
-    if (!credential) throw unauthenticated('MISSING');
-    principal = await options.authenticate(credential, clientAddress);
-    if (options.rateLimitCheck) await options.rateLimitCheck(principal);
-    const actor = requireAuthenticated(principal);
-    if (searchParams.size > 0) {
-      for (const permission of required(searchParams, 'permission')) assertHolds(actor, permission);
-      for (const projectId of required(searchParams, 'projectId')) await findAccessibleProject(actor, projectId);
-    }
-    const ids: Record<string, string> = actor.kind === 'API_KEY' ? { 'x-keygate-key-id': actor.apiKey.id } : { 'x-keygate-user-id': actor.user.id };
-    const token = options.tokens.reusableFor(actor) ?? (await options.tokens.sign(actor));
-    if (actor.kind === 'API_KEY') options.usage.recordAccepted(actor.apiKey.id, actor.apiKey.usedPreviousSecret === true);
-    return { status: 200, headers: { [PRINCIPAL_HEADER]: token, 'x-keygate-tenant-id': actor.tenantId, ...ids, 'cache-control': 'no-store' }, body: null };
+    clientAddress = resolveClientAddress(socketAddress, headers, options.trustedProxies);
+    const answer = andThen(notThrottled(clientAddress, options), () =>
+      andThen(authenticated(headers, clientAddress, options), (authenticatedAs) => {
+        principal = authenticatedAs;
+        return granted(authenticatedAs, searchParams, options);
+      }),
+    );
+    return answer instanceof Promise ? answer.catch(refuse) : answer;
   } catch (error) {
-    const answer = refusal(error, options.logger);
-    if (principal?.kind === 'API_KEY') {
-      const rejection = rejectionIn({ errors: [error] });
-      if (rejection) options.usage.recordRejected(principal.apiKey.id, rejection);
-    }
-    // A missing credential is no guess; a wrong one is.
-    const guessed = answer.status === 401 && (error as GraphQLError).extensions?.reason !== 'MISSING';
-    if (guessed && clientAddress) await options.credentialFailures?.failed(clientAddress);
-    return answer;
+    return refuse(error);
   }
+}
+
+/** `next(value)` at once when `value` is no promise, else once it resolves: a path that needs no waiting allocates no promise. */
+function andThen<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
+/** Throws RATE_LIMITED for an address that has used up its failed credentials; asks the store only when it must. */
+function notThrottled(clientAddress: string | null, { credentialFailures }: GatewayEndpointsOptions): void | Promise<void> {
+  const lookup = clientAddress ? credentialFailures?.refusal(clientAddress) : null;
+  return lookup?.then((throttled) => {
+    if (throttled) throw throttled;
+  });
+}
+
+function authenticated(headers: HeaderReader, clientAddress: string | null, options: GatewayEndpointsOptions): Principal | Promise<Principal> {
+  const credential = extractCredential(headers);
+  if (!credential) throw unauthenticated('MISSING');
+  return options.authenticateCached(credential, clientAddress) ?? options.authenticate(credential, clientAddress);
+}
+
+/** The rate limits, then the question's requirements, then the 200 with the principal token. */
+function granted(principal: Principal, searchParams: URLSearchParams, options: GatewayEndpointsOptions): Answer | Promise<Answer> {
+  return andThen(options.rateLimitCheck?.(principal), () => {
+    const actor = requireAuthenticated(principal);
+    const projectIds = searchParams.size > 0 ? requirements(actor, searchParams) : [];
+    return andThen(projectIds.length > 0 ? reachesProjects(actor, projectIds) : undefined, () =>
+      andThen(options.tokens.reusableFor(actor) ?? options.tokens.sign(actor), (token) => accepted(actor, token, options)),
+    );
+  });
+}
+
+/** Checks every `permission` asked for now; returns the `projectId`s, which need the database. */
+function requirements(actor: AuthenticatedPrincipal, searchParams: URLSearchParams): string[] {
+  for (const permission of required(searchParams, 'permission')) assertHolds(actor, permission);
+  return required(searchParams, 'projectId');
+}
+
+async function reachesProjects(actor: AuthenticatedPrincipal, projectIds: string[]): Promise<void> {
+  for (const projectId of projectIds) await findAccessibleProject(actor, projectId);
+}
+
+function accepted(actor: AuthenticatedPrincipal, token: string, options: GatewayEndpointsOptions): Answer {
+  if (actor.kind === 'API_KEY') options.usage.recordAccepted(actor.apiKey.id, actor.apiKey.usedPreviousSecret === true);
+  const id: Record<string, string> = actor.kind === 'API_KEY' ? { 'x-keygate-key-id': actor.apiKey.id } : { 'x-keygate-user-id': actor.user.id };
+  return { status: 200, headers: { [PRINCIPAL_HEADER]: token, 'x-keygate-tenant-id': actor.tenantId, ...id, 'cache-control': 'no-store' }, body: null };
+}
+
+/** The refusal's answer, counted: in the key's usage, and as a failed credential when it was a guess. */
+async function refused(error: unknown, principal: Principal | null, clientAddress: string | null, options: GatewayEndpointsOptions): Promise<Answer> {
+  const answer = refusal(error, options.logger);
+  if (principal?.kind === 'API_KEY') {
+    const rejection = rejectionIn({ errors: [error] });
+    if (rejection) options.usage.recordRejected(principal.apiKey.id, rejection);
+  }
+  // A missing credential is no guess; a wrong one is.
+  const guessed = answer.status === 401 && (error as GraphQLError).extensions?.reason !== 'MISSING';
+  if (guessed && clientAddress) await options.credentialFailures?.failed(clientAddress);
+  return answer;
 }
 
 /**

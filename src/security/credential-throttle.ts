@@ -85,44 +85,51 @@ export function createCredentialFailures(options: Omit<CredentialThrottleOptions
       );
     },
     async failed(address, count = 1) {
-      counted?.add(address);
+      counted?.add(address, count);
       await limiter.penalty(address, count).catch((error: unknown) => logger.warn('could not count a failed credential attempt', { error }));
     },
     takeAttempt(address) {
-      counted?.add(address);
+      counted?.add(address, 1);
       return take(limiter, address, logger);
     },
     async returnAttempt(address) {
+      counted?.add(address, -1);
       await limiter.reward(address, 1).catch((error: unknown) => logger.warn('could not return a sign-in attempt', { error }));
     },
   };
 }
 
 /**
- * The addresses this process has counted anything for, each until its window has surely
- * ended (a window starts at its first point; the entry's end moves with every later one).
- * With the in-memory store no one else counts, so an address not here has no failures and
- * its check needs no limiter call: the check on every request of every well-behaved client
- * then costs a map lookup instead of a promise.
+ * What this process has counted per address, each until its window has surely ended (a
+ * window starts at its first point; the entry's end moves with every later one, and its
+ * points only reset once that end has passed, so they are never fewer than the limiter's).
+ * With the in-memory store no one else counts, so an address without points here has no
+ * failures and its check needs no limiter call: the check on every request of every
+ * well-behaved client (one that signed in successfully included, whose attempt was given
+ * back) then costs a map lookup instead of a promise.
  */
 class AddressesCounted {
-  private readonly until = new Map<string, number>();
+  private readonly counted = new Map<string, { points: number; until: number }>();
   private addedSinceSweep = 0;
 
   constructor(private readonly windowSeconds: number) {}
 
   has(address: string, now = Date.now()): boolean {
-    return (this.until.get(address) ?? 0) > now;
+    const entry = this.counted.get(address);
+    return entry !== undefined && entry.until > now && entry.points > 0;
   }
 
-  add(address: string, now = Date.now()): void {
+  /** `points` taken (or, negative, given back) for the address. */
+  add(address: string, points: number, now = Date.now()): void {
     if (++this.addedSinceSweep >= 10_000) this.sweep(now);
-    this.until.set(address, now + this.windowSeconds * 1000);
+    const entry = this.counted.get(address);
+    const kept = entry && entry.until > now ? entry.points : 0;
+    this.counted.set(address, { points: kept + points, until: now + this.windowSeconds * 1000 });
   }
 
   private sweep(now: number): void {
     this.addedSinceSweep = 0;
-    for (const [address, until] of this.until) if (until <= now) this.until.delete(address);
+    for (const [address, { until }] of this.counted) if (until <= now) this.counted.delete(address);
   }
 }
 

@@ -31,7 +31,18 @@ describe('createCredentialFailures (memory store)', () => {
     expect(await failures.takeAttempt('198.51.100.1')).toBeNull();
     expect(await failures.refusal('198.51.100.1')).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
     await failures.returnAttempt('198.51.100.1');
-    expect(await failures.refusal('198.51.100.1')).toBeNull();
+    // The attempt given back leaves nothing counted: answered again without a lookup.
+    expect(failures.refusal('198.51.100.1')).toBeNull();
+  });
+
+  it('an address that failed once and then signed in stays looked up, and is refused at the limit', async () => {
+    const failures = createCredentialFailures({ limit: 2, windowSeconds: 60, store: createLimiterStore({ redis: null, logger }), logger })!;
+    await failures.failed('198.51.100.2');
+    expect(await failures.takeAttempt('198.51.100.2')).toBeNull();
+    await failures.returnAttempt('198.51.100.2');
+    expect(failures.refusal('198.51.100.2')).toBeInstanceOf(Promise);
+    await failures.failed('198.51.100.2');
+    expect(await failures.refusal('198.51.100.2')).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
   });
 
   it('with a shared store every address is looked up (other instances count too)', () => {

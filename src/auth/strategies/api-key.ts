@@ -44,6 +44,26 @@ export function apiKeyStrategy({ format, cache, lastUsed, usage, lookup: store =
     return key;
   }
 
+  /** A verified key (or null: none has this digest) → the principal, or the refusal. */
+  function accept(key: VerifiedKey | null, clientAddress: string | null): ApiKeyPrincipal {
+    if (!key) throw unauthenticated('INVALID', 'The API key is not valid.');
+    if (key.status === 'REVOKED') throw unauthenticated('REVOKED');
+    if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw unauthenticated('EXPIRED', 'The API key has expired.');
+    // A replaced secret past its grace is as unknown as any other wrong secret.
+    if (key.matchedPreviousSecret && (key.previousSecretExpiresAt?.getTime() ?? 0) <= Date.now()) {
+      throw unauthenticated('INVALID', 'The API key is not valid.');
+    }
+    if (key.ipAllowlist.length > 0) {
+      const address = parseAddress(clientAddress);
+      if (!address || !isInRanges(address, key.ipAllowlist)) {
+        usage?.recordRejected(key.id, 'IP_ADDRESS');
+        throw forbidden('This API key may not be used from this IP address.', 403);
+      }
+    }
+    lastUsed.record(key.id, clientAddress, undefined, key.matchedPreviousSecret === true);
+    return toPrincipal(key);
+  }
+
   return {
     name: 'api-key',
     recognizes: (credential) => looksLikeKey(format, credential),
@@ -52,23 +72,11 @@ export function apiKeyStrategy({ format, cache, lastUsed, usage, lookup: store =
       // Only what passed the checksum is ever cached (a key, or a well-formed unknown one), so
       // a cached digest skips it: the warm path of /auth/verify and the upstream lane.
       const cached = cache.get(digest);
-      const key = cached !== undefined ? cached : await lookupUncached(credential, digest);
-      if (!key) throw unauthenticated('INVALID', 'The API key is not valid.');
-      if (key.status === 'REVOKED') throw unauthenticated('REVOKED');
-      if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw unauthenticated('EXPIRED', 'The API key has expired.');
-      // A replaced secret past its grace is as unknown as any other wrong secret.
-      if (key.matchedPreviousSecret && (key.previousSecretExpiresAt?.getTime() ?? 0) <= Date.now()) {
-        throw unauthenticated('INVALID', 'The API key is not valid.');
-      }
-      if (key.ipAllowlist.length > 0) {
-        const address = parseAddress(clientAddress);
-        if (!address || !isInRanges(address, key.ipAllowlist)) {
-          usage?.recordRejected(key.id, 'IP_ADDRESS');
-          throw forbidden('This API key may not be used from this IP address.', 403);
-        }
-      }
-      lastUsed.record(key.id, clientAddress, undefined, key.matchedPreviousSecret === true);
-      return toPrincipal(key);
+      return accept(cached !== undefined ? cached : await lookupUncached(credential, digest), clientAddress);
+    },
+    authenticateCached(credential, { clientAddress }) {
+      const cached = cache.get(digestSecret(credential));
+      return cached === undefined ? undefined : accept(cached, clientAddress);
     },
   };
 }

@@ -25,9 +25,7 @@ export type SessionStrategyDeps = {
 };
 
 export function sessionStrategy({ cache, lookup: store = sessionLookup }: SessionStrategyDeps): AuthStrategy {
-  async function lookup(digest: string): Promise<VerifiedSession | null> {
-    const cached = cache.get(digest);
-    if (cached !== undefined) return cached;
+  async function lookupUncached(digest: string): Promise<VerifiedSession | null> {
     const generation = cache.currentGeneration;
     const session = await store.findByDigest(digest).catch(() => {
       // Fail closed: without the database nothing uncached (or stale) is accepted.
@@ -42,18 +40,42 @@ export function sessionStrategy({ cache, lookup: store = sessionLookup }: Sessio
     recognizes: (credential) => credential.startsWith(SESSION_TOKEN_PREFIX),
     async authenticate(credential) {
       if (!parseKey(SESSION_TOKEN_FORMAT, credential)) throw unauthenticated('INVALID');
-      const session = await lookup(digestSecret(credential));
-      if (!session) throw unauthenticated('INVALID');
-      if (session.expiresAt.getTime() <= Date.now()) throw unauthenticated('EXPIRED', 'The session has expired; sign in again.');
-      // deactivateUser deletes the user's sessions in the same transaction; this refuses any
-      // session that outlived it (one issued by a signIn racing the deactivation).
-      if (session.userDeactivated) throw unauthenticated('INVALID');
-      return toPrincipal(session);
+      const digest = digestSecret(credential);
+      const cached = cache.get(digest);
+      return accept(cached !== undefined ? cached : await lookupUncached(digest));
+    },
+    authenticateCached(credential) {
+      // Only digests of checksum-valid tokens are ever cached (authenticate parses first).
+      const cached = cache.get(digestSecret(credential));
+      return cached === undefined ? undefined : accept(cached);
     },
   };
 }
 
+/** A verified session (or null: none has this digest) → the principal, or the refusal. */
+function accept(session: VerifiedSession | null): SessionPrincipal {
+  if (!session) throw unauthenticated('INVALID');
+  if (session.expiresAt.getTime() <= Date.now()) throw unauthenticated('EXPIRED', 'The session has expired; sign in again.');
+  // deactivateUser deletes the user's sessions in the same transaction; this refuses any
+  // session that outlived it (one issued by a signIn racing the deactivation).
+  if (session.userDeactivated) throw unauthenticated('INVALID');
+  return toPrincipal(session);
+}
+
+/**
+ * One principal per verified session, reused while the session cache holds it (as for keys:
+ * strategies/api-key.ts), so the principal token's memo hits for sessions too. Frozen:
+ * nothing downstream may edit a shared principal.
+ */
+const principals = new WeakMap<VerifiedSession, SessionPrincipal>();
+
 function toPrincipal(session: VerifiedSession): SessionPrincipal {
+  let principal = principals.get(session);
+  if (!principal) principals.set(session, (principal = Object.freeze(newPrincipal(session))));
+  return principal;
+}
+
+function newPrincipal(session: VerifiedSession): SessionPrincipal {
   return {
     kind: 'SESSION',
     sessionId: session.id,

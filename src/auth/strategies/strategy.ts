@@ -12,4 +12,10 @@ export type AuthStrategy = {
   name: string;
   recognizes(credential: string): boolean;
   authenticate(credential: string, request: CredentialRequest): Promise<AuthenticatedPrincipal>;
+  /**
+   * `authenticate`'s answer without a promise when memory alone can give it (the credential's
+   * digest is cached), throwing the same refusals; undefined when it must be looked up. For
+   * /auth/verify's warm path (gateway/endpoints.ts), asked again and again for the same callers.
+   */
+  authenticateCached?(credential: string, request: CredentialRequest): AuthenticatedPrincipal | undefined;
 };

@@ -221,3 +221,107 @@ describe('GET /auth/verify over HTTP (the listener keygate serve uses)', () => {
     expect((await fetch(`${keygate.url}/auth/verifyish`)).status).toBe(404);
   });
 });
+
+/**
+ * Without a rate limit to count, a cached credential is answered before the listener returns
+ * (endpoints.ts, answerVerify: no promise on the warm path). The same answers as the awaited
+ * path: refusals of a cached key or session, revocation at once, usage, last use, the
+ * failed-credential throttle.
+ */
+describe('GET /auth/verify, warm path (a cached credential, no rate limit set)', () => {
+  let keygate: Gateway;
+  beforeAll(async () => {
+    keygate = await serveKeygate(async () =>
+      createApp({ config: loadConfig({ ...process.env, KEYGATE_TRUSTED_PROXIES: '127.0.0.1/32', KEYGATE_AUTH_FAILURE_LIMIT: '3' }), logger: createLogger('silent') }),
+    );
+  });
+  afterAll(() => keygate.close());
+
+  /** Asks the listener directly: `written` says whether the answer was written before it returned. */
+  function askDirectly(headers: Record<string, string>, remoteAddress = '127.0.0.1') {
+    const answer: { written: boolean; status?: number; headers?: Record<string, string>; body?: string } = { written: false };
+    const res = {
+      writeHead(status: number, written: Record<string, string>) {
+        Object.assign(answer, { status, headers: written });
+        return res;
+      },
+      end(body?: string) {
+        Object.assign(answer, { written: true, body });
+      },
+    };
+    keygate.app.handleNodeRequest({ url: '/auth/verify', method: 'GET', headers, socket: { remoteAddress } } as never, res as never);
+    const writtenAtOnce = answer.written;
+    return { writtenAtOnce, answer };
+  }
+
+  async function overHttp(headers: Record<string, string>) {
+    const response = await fetch(`${keygate.url}/auth/verify`, { headers });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as { code?: string; reason?: string }) : null };
+  }
+
+  it('a cached key is answered at once, with the same token; revoked, it is refused at once', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const asKey = { 'x-api-key': key.secret, 'x-forwarded-for': '198.51.100.140' };
+    const first = await overHttp(asKey);
+    expect(first.status).toBe(200);
+    const warm = askDirectly(asKey);
+    expect(warm.writtenAtOnce).toBe(true);
+    expect(warm.answer).toMatchObject({ status: 200, headers: { 'x-keygate-key-id': key.id, 'x-keygate-tenant-id': seed.tenant.id, 'x-keygate-principal': first.headers.get('x-keygate-principal') } });
+
+    await executeWith(keygate.app, `mutation ($id: ID!) { revokeApiKey(id: $id) { status } }`, { id: key.id }, { token: seed.admin.token });
+    expect(await overHttp(asKey)).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED', reason: 'REVOKED' } });
+    const refused = askDirectly(asKey);
+    expect(refused.answer.status ?? (await until(() => refused.answer.status))).toBe(401);
+  });
+
+  it('a cached key outside its allowlist: 403 each time, each counted as an IP refusal; inside it, last use records the address', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey({ ipAllowlist: ['203.0.113.0/24'] });
+    for (let n = 0; n < 3; n++) {
+      expect(await overHttp({ 'x-api-key': key.secret, 'x-forwarded-for': '198.51.100.4' })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    }
+    expect((await overHttp({ 'x-api-key': key.secret, 'x-forwarded-for': '203.0.113.4' })).status).toBe(200);
+    expect(askDirectly({ 'x-api-key': key.secret, 'x-forwarded-for': '203.0.113.5' }).answer.status).toBe(200);
+    await keygate.app.usage.flush();
+    await keygate.app.lastUsed.flush();
+    const rows = await db.apiKeyUsageCount.findMany({ where: { apiKeyId: key.id } });
+    expect([rows.reduce((sum, row) => sum + row.accepted, 0), rows.reduce((sum, row) => sum + row.rejectedIpAddress, 0)]).toEqual([2, 3]);
+    expect(await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).toMatchObject({ lastUsedIp: '203.0.113.5' });
+  });
+
+  it('a cached session is answered at once; signed out, it is refused', async () => {
+    const seed = await seedTenant();
+    // An address of its own: one that guessed before (the revoked key above) is looked up, not answered at once.
+    const bearer = { authorization: `Bearer ${seed.member.token}`, 'x-forwarded-for': '198.51.100.150' };
+    expect((await overHttp(bearer)).headers.get('x-keygate-user-id')).toBe(seed.member.user.id);
+    const warm = askDirectly(bearer);
+    expect(warm).toMatchObject({ writtenAtOnce: true, answer: { status: 200, headers: { 'x-keygate-user-id': seed.member.user.id } } });
+    await executeWith(keygate.app, 'mutation { signOut }', {}, { token: seed.member.token });
+    expect(await overHttp(bearer)).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('a wrong key, cached as unknown, still counts as a guess each time: the address is throttled at the limit', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const wrong = `${key.secret.slice(0, -8)}${key.secret.slice(-8).split('').reverse().join('')}`;
+    const guesser = { 'x-forwarded-for': '198.51.100.201' };
+    const statuses: number[] = [];
+    for (let n = 0; n < 4; n++) statuses.push((await overHttp({ ...guesser, 'x-api-key': wrong })).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // Throttled, even with the right key.
+    expect((await overHttp({ ...guesser, 'x-api-key': key.secret })).status).toBe(429);
+    expect((await overHttp({ 'x-forwarded-for': '198.51.100.202', 'x-api-key': key.secret })).status).toBe(200);
+  });
+});
+
+async function until<T>(read: () => T | undefined, timeoutMs = 2_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('no answer in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
