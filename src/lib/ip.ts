@@ -7,7 +7,7 @@
  */
 import ipaddr from 'ipaddr.js';
 
-type Address = ipaddr.IPv4 | ipaddr.IPv6;
+export type Address = ipaddr.IPv4 | ipaddr.IPv6;
 export type AddressRange = { text: string; range: [Address, number] };
 
 /** Parses one allowlist entry: an address or a CIDR range. Throws with a readable message. */

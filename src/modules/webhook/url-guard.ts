@@ -10,7 +10,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { promises as dns } from 'node:dns';
 import { badInput } from '../../errors.js';
-import { parseAddress } from '../../lib/ip.js';
+import { parseAddress, type Address } from '../../lib/ip.js';
 
 export class BlockedAddressError extends Error {
   override name = 'BlockedAddressError';
@@ -21,7 +21,13 @@ export function isPublicAddress(text: string): boolean {
   const address = parseAddress(text);
   if (!address) return false;
   // ipaddr.js names ranges: only 'unicast' is the public internet (6to4/teredo embed others).
-  return address.range() === 'unicast';
+  // It calls ::/96, the deprecated IPv4-compatible addresses (::127.0.0.1), unicast too: they
+  // name an IPv4 address, and no public host has one.
+  return address.range() === 'unicast' && !isIpv4Compatible(address);
+}
+
+function isIpv4Compatible(address: Address): boolean {
+  return address.kind() === 'ipv6' && address.toByteArray().slice(0, 12).every((byte) => byte === 0);
 }
 
 /** Checks a URL's form (http/https, no credentials) and, unless allowed, that its host is public. */

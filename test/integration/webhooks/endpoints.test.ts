@@ -137,7 +137,7 @@ describe('managing webhook endpoints', () => {
 describe('the SSRF guard (KEYGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS off)', () => {
   const guarded = { allowPrivateNetworks: false };
   it('refuses loopback, private, link-local and metadata addresses at registration', async () => {
-    for (const url of ['http://127.0.0.1/x', 'http://10.0.0.8/', 'http://192.168.1.1/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://[fd00::1]/', 'http://localhost:8080/', 'http://0.0.0.0/', 'http://100.64.0.1/']) {
+    for (const url of ['http://127.0.0.1/x', 'http://10.0.0.8/', 'http://192.168.1.1/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://[fd00::1]/', 'http://localhost:8080/', 'http://0.0.0.0/', 'http://100.64.0.1/', 'http://[::127.0.0.1]/', 'http://[::ffff:169.254.169.254]/', 'http://[64:ff9b::a9fe:a9fe]/', 'http://[2002:a9fe:a9fe::]/']) {
       await expect(assertDeliverableUrl('url', url, guarded), url).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'url' } });
     }
     await expect(assertDeliverableUrl('url', 'https://93.184.215.14/hooks', guarded)).resolves.toBeInstanceOf(URL);
