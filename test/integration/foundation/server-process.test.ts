@@ -46,9 +46,9 @@ function tempDir(): string {
 }
 
 /** Only what the server needs: the worker's own settings must not leak into it. */
-function startServer(settings: Record<string, string>): Running {
+function startServer(settings: Record<string, string>, command: [string, string[]] = [process.execPath, ['--import', 'tsx', 'src/index.ts']]): Running {
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir(), ...settings };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command[0], command[1], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -113,6 +113,22 @@ async function stop(server: Running) {
 }
 
 describe('the server process', () => {
+  it('`npm start` stopped with SIGTERM (a process manager stopping npm) stops the server: nothing keeps serving', async () => {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const server = startServer(
+      { PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: `file:${path.join(tempDir(), 'npm-start.db')}`, KEYGATE_ADMIN_PASSWORD: 'npm-start-password-1' },
+      ['npm', ['start', '--silent']],
+    );
+    await untilServing(server, baseUrl);
+    await stop(server);
+    const stillServing = async () => fetch(`${baseUrl}/health`).then(() => true, () => false);
+    const deadline = Date.now() + 10_000;
+    while ((await stillServing()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await stillServing()).toBe(false);
+    expect(server.stdout() + server.stderr()).toMatch(/shutting down/);
+  });
+
   it('exits non-zero within seconds with one line on stderr naming PORT when PORT=abc', async () => {
     const server = startServer({ PORT: 'abc', DATABASE_URL: `file:${path.join(tempDir(), 'never.db')}` });
     const { code } = await withinMs(server.exited, 10_000, 'exit');
