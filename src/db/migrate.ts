@@ -316,6 +316,12 @@ export async function applyMigrations(
  */
 export async function assertMigrated(databaseUrl: string): Promise<void> {
   const provider = providerOf(databaseUrl);
+  // Opening a missing SQLite file would create an empty database there: a mistyped path must
+  // be named, not answered with "run keygate migrate" next to a new stray file.
+  const file = provider === 'sqlite' ? sqlitePath(databaseUrl) : null;
+  if (file && !existsSync(file)) {
+    throw new StartupError(`DATABASE_URL names ${path.resolve(file)}, which does not exist: point it at the server's database; nothing was changed`);
+  }
   const migrations = readMigrations(path.join(repoRoot, 'prisma/migrations', provider));
   const driver = provider === 'sqlite' ? await sqliteDriver(databaseUrl) : await postgresDriver(databaseUrl, () => {}, false);
   try {

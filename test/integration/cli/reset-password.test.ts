@@ -4,6 +4,9 @@
  * audit trail records the reset (actor SYSTEM), and a wrong email or tenant changes nothing.
  * Also: KEYGATE_ADMIN_PASSWORD only seeds the first administrator, and says so afterwards.
  */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDb } from '../../../src/db.js';
 import { SYSTEM_TENANT_SLUG } from '../../../src/modules/user/bootstrap.js';
@@ -119,6 +122,14 @@ describe('keygate admin reset-password', { timeout: 120_000 }, () => {
     expect((await signIn(server, ADMIN.password)).data?.signIn.token).toBeDefined();
     expect(await store.auditEvent.count({ where: { action: 'user.password_reset', targetId: admin.id } })).toBe(0);
     await stopServer(server);
+  });
+
+  it('a DATABASE_URL naming a SQLite file that does not exist is named, and no file is created there', async () => {
+    const missing = path.join(mkdtempSync(path.join(tmpdir(), 'keygate-missing-')), 'typo.db');
+    const result = await runKeygate(['admin', 'reset-password', ADMIN.email], { DATABASE_URL: `file:${missing}`, KEYGATE_NEW_PASSWORD: 'never-applied-password' });
+    expect(result.code).toBe(1);
+    expect(stderrLines(result)).toEqual([expect.stringContaining(`${missing}, which does not exist`)]);
+    expect(existsSync(missing)).toBe(false);
   });
 });
 
