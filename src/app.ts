@@ -24,6 +24,7 @@ import { useGatewayEndpoints, verifyNodeRequests, type GatewayEndpointsOptions }
 import { createGatewayRuntime, gatewaySchema, type GatewayRuntime } from './gateway/index.js';
 import { PassthroughPlans, useUpstreamPassthrough, type UpstreamRoutes } from './gateway/passthrough.js';
 import { upstreamLane } from './gateway/upstream-lane.js';
+import { UpstreamError } from './gateway/upstreams.js';
 import { graphiqlOptions, useGraphiQLAssets } from './graphiql/index.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { useCostControls } from './modules/key-controls/cost-budget.js';
@@ -171,6 +172,11 @@ function maskErrorWith(logger: Logger) {
     // number), so it is neither logged here nor masked.
     if (hasErrorCode(error)) {
       logger.debug('client input error', { code: (error as GraphQLError).extensions.code });
+      return error as GraphQLError;
+    }
+    // An upstream's own error without a code: its business, passed on as it wrote it.
+    if (original instanceof UpstreamError) {
+      logger.debug('upstream error without a code', { path: (error as GraphQLError).path });
       return error as GraphQLError;
     }
     const badConnectionArgument = connectionArgumentError(error as GraphQLError, original);

@@ -158,7 +158,7 @@ function upstreamExecutor(config: UpstreamConfig, logger: Logger): { http: Execu
       return { errors: [upstreamUnavailable(config.name)] };
     }
     if (!result.errors?.length) return result;
-    if (!result.errors.some(isTransportError)) return { ...result, errors: result.errors.map(withoutHttpExtension) };
+    if (!result.errors.some(isTransportError)) return { ...result, errors: result.errors.map(asUpstreamError) };
     const failure = result.errors.find(isTransportError)!;
     logger.warn('upstream unavailable', { upstream: config.name, error: failure.message, code: failure.extensions.code });
     return { errors: [upstreamUnavailable(config.name)] };
@@ -167,14 +167,22 @@ function upstreamExecutor(config: UpstreamConfig, logger: Logger): { http: Execu
 }
 
 /**
- * An upstream's error without `extensions.http`, which Yoga would obey: the upstream's error
- * must not set keygate's HTTP status or headers (a 401 with a Set-Cookie, say) nor pass for
- * keygate's own refusal of the credential, which the failed-credential throttle counts.
+ * An error an upstream answered: the upstream's business, passed to the client as it wrote it
+ * (keygate's error masking lets it through and logs it at debug only, code or none).
  */
-function withoutHttpExtension(error: GraphQLError): GraphQLError {
-  if (error.extensions?.http === undefined) return error;
-  const { http: _ignored, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
+export class UpstreamError extends GraphQLError {
+  override name = 'UpstreamError';
+}
+
+/**
+ * An upstream's error as an UpstreamError, without `extensions.http`, which Yoga would obey:
+ * the upstream's error must not set keygate's HTTP status or headers (a 401 with a
+ * Set-Cookie, say) nor pass for keygate's own refusal of the credential, which the
+ * failed-credential throttle counts.
+ */
+function asUpstreamError(error: GraphQLError): UpstreamError {
+  const { http: _ignored, ...extensions } = error.extensions ?? {};
+  return new UpstreamError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
 }
 
 const TRANSPORT_ERROR_CODES = new Set(['SUBREQUEST_HTTP_ERROR', 'TIMEOUT_ERROR', 'RESPONSE_VALIDATION_FAILED']);

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { buildSchema, graphql } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
+import { createLogger } from '../../../src/lib/logger.js';
 import { executeWith } from '../../helpers/app.js';
 import { closeServer, gatewayApp, listen, tenantWithKeyPermissions, upstreamsFile } from './support.js';
 
@@ -17,6 +18,7 @@ const RELAY_SDL = /* GraphQL */ `
     relayPublic: RelayPayload
     relayTeapot: String
     relayStream: String
+    relayCodeless: String
   }
   type Mutation {
     relayDo: RelayPayload
@@ -36,6 +38,9 @@ async function answerFor(query: string, variables: Record<string, unknown> | und
   if (query.includes('relayTeapot')) {
     const http = { status: 401, headers: { 'set-cookie': 'kg_session=evil; Path=/', location: 'https://evil.example' } };
     return { contentType: 'application/json', body: JSON.stringify({ data: null, errors: [{ message: 'No tea.', extensions: { code: 'UNAUTHENTICATED', http } }] }) };
+  }
+  if (query.includes('relayCodeless')) {
+    return { contentType: 'application/json', body: JSON.stringify({ data: { relayCodeless: null }, errors: [{ message: 'Warehouse offline.', path: ['relayCodeless'] }] }) };
   }
   if (query.includes('relayStream')) {
     return { contentType: 'text/event-stream', body: 'event: next\ndata: {"data":{"relayStream":"streamed"}}\n\nevent: complete\ndata:\n\n' };
@@ -58,12 +63,13 @@ const relay = createServer(async (req, res) => {
   res.writeHead(200, { 'content-type': answer.contentType }).end(answer.body);
 });
 let app: App;
+const logged: string[] = [];
 
 beforeAll(async () => {
   const port = await listen(relay);
   const file = upstreamsFile([{ name: 'relay', url: `http://127.0.0.1:${port}/graphql`, schema: 'relay.graphql' }]);
   writeFileSync(file.replace(/upstreams\.json$/, 'relay.graphql'), RELAY_SDL);
-  app = await gatewayApp({ KEYGATE_UPSTREAMS: file, KEYGATE_AUTH_FAILURE_LIMIT: '2' });
+  app = await gatewayApp({ KEYGATE_UPSTREAMS: file, KEYGATE_AUTH_FAILURE_LIMIT: '2' }, createLogger('info', (line) => logged.push(line)));
 });
 afterAll(() => closeServer(relay));
 
@@ -125,5 +131,16 @@ describe('an upstream answering with a stream', () => {
     expect(mixed.data).toMatchObject({ viewer: { kind: 'API_KEY' }, relayStream: null });
     expect(mixed.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE' }) })]);
     expect(received.some((query) => query.includes('relayStream'))).toBe(true);
+  });
+});
+
+describe('an upstream error without a code', () => {
+  it('reaches the client as the upstream wrote it, at its field, and is no keygate error in the log', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:relay']);
+    const key = await createKey();
+    const result = await executeWith(app, `{ relayCodeless viewer { kind } }`, undefined, { apiKey: key.secret });
+    expect(result.errors).toEqual([{ message: 'Warehouse offline.', path: ['relayCodeless'] }]);
+    expect(result.data).toEqual({ relayCodeless: null, viewer: { kind: 'API_KEY' } });
+    expect(logged.filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
   });
 });

@@ -164,9 +164,9 @@ export function upstreamsFile(upstreams: unknown[]): string {
   return file;
 }
 
-export function gatewayApp(env: Record<string, string>) {
+export function gatewayApp(env: Record<string, string>, logger = createLogger('silent')) {
   const config = loadConfig({ ...process.env, ...env });
-  return createGatewayApp({ config, logger: createLogger('silent') });
+  return createGatewayApp({ config, logger });
 }
 
 /** Starts the shop and keygate in front of it (KEYGATE_UPSTREAMS naming the shop). */
