@@ -39,11 +39,11 @@ export function operationCost(
   const cacheKey = operationName ?? '';
   const cached = fixedCosts.get(document)?.get(cacheKey);
   if (cached !== undefined) return cached;
-  const pricing = new Pricing(schema, document, variables ?? {});
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
   );
   if (!operation) return 0;
+  const pricing = new Pricing(schema, document, variables ?? {}, operation);
   const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
   const cost = pricing.children(operation.selectionSet, root ?? undefined, 1);
   if (!pricing.readVariables) {
@@ -63,6 +63,7 @@ class Pricing {
     private readonly schema: GraphQLSchema,
     document: DocumentNode,
     private readonly variables: Record<string, unknown>,
+    private readonly operation: OperationDefinitionNode,
   ) {
     for (const definition of document.definitions) {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) this.fragments.set(definition.name.value, definition);
@@ -112,12 +113,20 @@ class Pricing {
       if (argument.value.kind === Kind.INT) value = Number.parseInt(argument.value.value, 10);
       else if (argument.value.kind === Kind.VARIABLE) {
         this.readVariables = true;
-        value = this.variables[argument.value.name.value];
+        value = this.variable(argument.value.name.value);
       }
       if (typeof value === 'number' && Number.isFinite(value)) size = Math.max(size, value);
     }
     if (size > 0) return size;
     return definition?.args.some((arg) => arg.name === 'first') ? COST_WEIGHTS.defaultPageSize : 1;
+  }
+
+  /** A variable's value: the request's, else the operation's default (`query($n: Int = 100)`), which graphql-js applies too. */
+  private variable(name: string): unknown {
+    const sent = this.variables[name];
+    if (sent !== undefined) return sent;
+    const fallback = this.operation.variableDefinitions?.find((definition) => definition.variable.name.value === name)?.defaultValue;
+    return fallback?.kind === Kind.INT ? Number.parseInt(fallback.value, 10) : undefined;
   }
 }
 

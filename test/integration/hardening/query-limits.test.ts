@@ -64,6 +64,20 @@ describe('query limits', () => {
     expect(over.errors![0]!.message).toContain('found 38.5');
   });
 
+  it('cost: a page size from a variable counts, and so does a variable\'s default when the variable is not sent', async () => {
+    const seed = await seedTenant();
+    const instance = limited({ maxCost: 35 });
+    const headers = { authorization: `Bearer ${seed.admin.token}` };
+    const byVariable = 'query ($n: Int) { apiKeys(first: $n) { totalCount } }';
+    expectServed(await postQuery(instance, byVariable, { headers, variables: { n: 10 } }));
+    expectRefused(await postQuery(instance, byVariable, { headers, variables: { n: 11 } }), 'MAX_COST', 35);
+    const byDefault = 'query ($n: Int = 11) { apiKeys(first: $n) { totalCount } }';
+    expectRefused(await postQuery(instance, byDefault, { headers }), 'MAX_COST', 35);
+    expectRefused(await postQuery(instance, `fragment Page on Query { apiKeys(first: $n) { totalCount } } query ($n: Int = 11) { ...Page }`, { headers }), 'MAX_COST', 35);
+    // The variable sent wins over its default, as graphql-js applies it.
+    expectServed(await postQuery(instance, byDefault, { headers, variables: { n: 10 } }));
+  });
+
   it('aliases: 3 aliased fields are served at KEYGATE_MAX_ALIASES=3, 4 are refused', async () => {
     const instance = limited({ maxAliases: 3 });
     expectServed(await postQuery(instance, '{ a: viewer { kind } b: viewer { kind } c: viewer { kind } }'));
