@@ -13,12 +13,12 @@
  * only they used are pruned (@graphql-tools/utils filterSchema + pruneSchema).
  */
 import { filterSchema, pruneSchema } from '@graphql-tools/utils';
-import { GraphQLError, Kind, lexicographicSortSchema, printSchema, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, Kind, lexicographicSortSchema, printSchema, type DocumentNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../../auth/principal.js';
 import type { Authenticator } from '../../auth/use-auth.js';
 import type { ServerContext } from '../../context.js';
-import { unauthenticated } from '../../errors.js';
+import { badInput, unauthenticated } from '../../errors.js';
 import { mayCallUpstream } from '../../auth/access.js';
 import { upstreamFieldPermission } from '../../gateway/upstream-permissions.js';
 import { scopesOf } from '../../schema/builder.js';
@@ -155,7 +155,12 @@ export function useSchemaView({ authenticator, introspection, schema }: SchemaVi
     onExecute({ args, setExecuteFn, executeFn }) {
       if (!introspection) return;
       const auth = (args.contextValue as { auth?: Principal }).auth;
-      if (!auth || auth.kind === 'ANONYMOUS' || !onlyIntrospection(args.document, args.operationName)) return;
+      if (!auth || auth.kind === 'ANONYMOUS') return;
+      const asked = rootFieldsAsked(args.document, args.operationName);
+      if (!asked.introspection) return;
+      if (asked.others) {
+        throw badInput('query', 'Ask for __schema and __type in an operation of their own: introspection answers your schema view, the rest the full schema.');
+      }
       const view = schemaViewFor(args.schema, auth).schema;
       setExecuteFn((executeArgs) => executeFn({ ...executeArgs, schema: view }));
     },
@@ -181,14 +186,35 @@ export function useSchemaView({ authenticator, introspection, schema }: SchemaVi
 }
 
 /**
- * Only an operation that asks nothing but `__schema`, `__type` and `__typename` at its root
- * runs against the view: any other field keeps its own refusal (FORBIDDEN) rather than
- * vanishing silently from an execution against a schema that lacks it.
+ * What an operation asks at its root, fragments followed: introspection (`__schema`, `__type`)
+ * and other fields (`__typename` is neither). Only an operation asking introspection alone
+ * runs against the view; one mixing both is refused, since executed against the view its other
+ * fields would vanish rather than keep their own refusal (FORBIDDEN), and executed against the
+ * full schema its introspection would show more than the view.
  */
-function onlyIntrospection(document: DocumentNode, operationName: string | null | undefined): boolean {
+function rootFieldsAsked(document: DocumentNode, operationName: string | null | undefined): { introspection: boolean; others: boolean } {
+  const asked = { introspection: false, others: false };
   const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName));
-  if (!operation || operation.kind !== Kind.OPERATION_DEFINITION) return false;
-  return operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && s.name.value.startsWith('__'));
+  if (!operation || operation.kind !== Kind.OPERATION_DEFINITION) return asked;
+  const fragments = new Map<string, SelectionSetNode>();
+  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition.selectionSet);
+  const visited = new Set<string>();
+  const walk = (selectionSet: SelectionSetNode) => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        if (name === '__schema' || name === '__type') asked.introspection = true;
+        else if (name !== '__typename') asked.others = true;
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) walk(selection.selectionSet);
+      else if (!visited.has(selection.name.value)) {
+        visited.add(selection.name.value);
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) walk(fragment);
+      }
+    }
+  };
+  walk(operation.selectionSet);
+  return asked;
 }
 
 function errorResponse(fetchAPI: { Response: typeof Response }, error: unknown): Response {

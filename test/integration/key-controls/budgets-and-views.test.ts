@@ -151,6 +151,32 @@ describe('schema view per caller', () => {
     expect(Object.keys(admin.getMutationType()!.getFields())).toContain('createApiKey');
   });
 
+  it('introspection cannot step out of the view: through fragments it answers the view; mixed with other fields it is refused', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const mutationNames = (data: unknown) => (data as { __schema: { mutationType: { fields: { name: string }[] } } }).__schema.mutationType.fields.map((f) => f.name).sort();
+    for (const document of [
+      '{ ... on Query { __schema { mutationType { fields { name } } } } }',
+      'query { ...Intro } fragment Intro on Query { __schema { mutationType { fields { name } } } }',
+      '{ __typename __schema { mutationType { fields { name } } } }',
+    ]) {
+      const result = await execute(document, undefined, { apiKey: key.secret });
+      expect(result.errors, document).toBeUndefined();
+      expect(mutationNames(result.data), document).toEqual(['deliverData', 'redeliverWorkflowRun', 'signIn', 'triggerWorkflow']);
+    }
+    const hidden = await execute('{ __type(name: "CreateApiKeyInput") { name } }', undefined, { apiKey: key.secret });
+    expect(hidden.data).toEqual({ __type: null });
+    for (const document of [
+      '{ __schema { mutationType { fields { name } } } viewer { kind } }',
+      '{ viewer { kind } ...Intro } fragment Intro on Query { __type(name: "CreateApiKeyInput") { inputFields { name } } }',
+      '{ viewer { kind } ... on Query { __schema { types { name } } } }',
+    ]) {
+      const result = await execute(document, undefined, { apiKey: key.secret });
+      expect(result.data ?? null, document).toBeNull();
+      expect(result.errors, document).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'query' }) })]);
+    }
+  });
+
   it('GET /schema.graphql counts bad credentials for the failed-credential throttle, and refuses a throttled address', async () => {
     const instance = appWith({ authFailures: { ...app.config.authFailures, limit: 2, windowSeconds: 60 } });
     const ip = '203.0.113.77';
