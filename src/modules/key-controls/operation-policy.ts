@@ -63,14 +63,14 @@ export function useOperationPolicy({ authenticator, logger }: OperationPolicyOpt
         setParams(withoutQuery(params, documentId));
         return;
       }
-      if (!trusted) await sightings.note(principal as ApiKeyPrincipal, controls, documentId, params.operationName ?? namedOperation(params.query));
+      if (!trusted) await sightings.note(principal as ApiKeyPrincipal, controls, documentId, auditedOperationName(params.operationName, params.query));
     },
   };
 
   const persisted = usePersistedOperations<Record<string, unknown>>({
-    extractPersistedOperationId: (params, _request, _context) => {
-      const id = (params as GraphQLParams & { documentId?: unknown }).documentId;
-      if (typeof id === 'string' && id) return id;
+    extractPersistedOperationId: (params, request, _context) => {
+      const id = documentIdParam(params, request);
+      if (id) return id;
       const apollo = (params.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
       return typeof apollo === 'string' && apollo ? apollo : null;
     },
@@ -84,9 +84,9 @@ export function useOperationPolicy({ authenticator, logger }: OperationPolicyOpt
     customErrors: {
       notFound: (payload) => {
         const principal = principals.get(payload.request);
-        const id = (payload.params as { documentId?: unknown }).documentId;
+        const id = documentIdParam(payload.params, payload.request);
         if (controlsOf(principal)?.operationPolicy === 'TRUSTED_ONLY') {
-          return operationNotTrusted(principal as ApiKeyPrincipal, typeof id === 'string' ? normalizeDocumentId(id) : null);
+          return operationNotTrusted(principal as ApiKeyPrincipal, id ? normalizeDocumentId(id) : null);
         }
         return new GraphQLError('No trusted document of your authorization group has this documentId.', {
           extensions: { code: 'PERSISTED_QUERY_NOT_FOUND', http: { status: 400 } },
@@ -112,7 +112,33 @@ function withoutQuery(params: GraphQLParams, documentId: string): GraphQLParams 
   return { ...rest, documentId } as GraphQLParams;
 }
 
+/**
+ * The request's `documentId`: from a POST body, or GET's query string, which Yoga's GET
+ * parser does not pass on as a parameter (GraphQL over HTTP's persisted documents use both).
+ */
+function documentIdParam(params: GraphQLParams, request: Request): string | null {
+  const fromParams = (params as GraphQLParams & { documentId?: unknown }).documentId;
+  if (typeof fromParams === 'string' && fromParams) return fromParams;
+  if (request.method !== 'GET' && request.method !== 'HEAD') return null;
+  return new URL(request.url).searchParams.get('documentId') || null;
+}
+
+const MAX_AUDITED_NAME_LENGTH = 128;
+
+/**
+ * The operation's name for the audit record: the request's `operationName` when it is a
+ * GraphQL name, else the first one the text declares, at most 128 characters. The parameter
+ * is the client's to fill, and is recorded before Yoga checks it: a 500 KB object must not
+ * land in the audit trail.
+ */
+function auditedOperationName(operationName: unknown, text: string): string | null {
+  const name = typeof operationName === 'string' && GRAPHQL_NAME.test(operationName) ? operationName : namedOperation(text);
+  return name?.slice(0, MAX_AUDITED_NAME_LENGTH) ?? null;
+}
+
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+
 /** The first operation's name, read without parsing (only for the audit record). */
 function namedOperation(text: string): string | null {
-  return /(?:^|[\s}])(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(text)?.[1] ?? null;
+  return /(?:^|[\s}])(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]{0,127})/.exec(text)?.[1] ?? null;
 }

@@ -170,6 +170,21 @@ describe('trusted documents', () => {
     expect(await db.workflowRun.count({ where: { tenantId: seed.tenant.id } })).toBe(runsBefore);
   });
 
+  it('TRUSTED_ONLY over GET: ?documentId= runs the trusted document (GraphQL over HTTP persisted documents); an unknown one is refused', async () => {
+    const seed = await seedTenant();
+    const { key } = await groupWithPolicy(seed, 'TRUSTED_ONLY');
+    const get = async (search: string) => {
+      const response = await app.yoga.fetch(`http://keygate.test/graphql?${search}`, { method: 'GET', headers: { 'x-api-key': key.secret } }, { req: { socket: { remoteAddress: '127.0.0.1' } } });
+      return { status: response.status, ...((await response.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] }) };
+    };
+    const trusted = await get(new URLSearchParams({ documentId: `sha256:${sha256(TRUSTED)}` }).toString());
+    expect(trusted).toMatchObject({ status: 200, data: { projects: { totalCount: 1 } } });
+    expect(trusted.errors).toBeUndefined();
+    const unknown = await get(new URLSearchParams({ documentId: `sha256:${sha256('{ viewer { kind } }')}` }).toString());
+    expect(unknown.status).toBe(403);
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('OPERATION_NOT_TRUSTED');
+  });
+
   it('TRUSTED_ONLY: a document removed stops running on the next request; sessions and ANY keys are not affected', async () => {
     const seed = await seedTenant();
     const { group, key } = await groupWithPolicy(seed, 'TRUSTED_ONLY');
@@ -199,6 +214,20 @@ describe('trusted documents', () => {
     expect(events[0]!.metadata).toMatchObject({ documentId: `sha256:${sha256(untrusted)}`, operationName: 'Untrusted', occurrences: 1 });
     const sighting = await db.untrustedOperationSighting.findFirst({ where: { authorizationGroupId: group.id } });
     expect(sighting?.documentId).toBe(`sha256:${sha256(untrusted)}`);
+  });
+
+  it('AUDIT: the recorded operation name is a GraphQL name of at most 128 characters, whatever operationName the client sends', async () => {
+    const seed = await seedTenant();
+    const { key } = await groupWithPolicy(seed, 'AUDIT');
+    const junk = [{ blob: 'x'.repeat(100_000) }, 'not a name!'.repeat(1000), `N${'x'.repeat(300)}`];
+    for (const [index, operationName] of junk.entries()) {
+      await send({ query: `query Sent${index} { viewer { kind } }`, operationName }, key.secret);
+    }
+    const events = await db.auditEvent.findMany({ where: { tenantId: seed.tenant.id, action: 'operation.untrusted' }, orderBy: { createdAt: 'asc' } });
+    expect(events).toHaveLength(3);
+    const names = events.map((event) => (event.metadata as { operationName: unknown }).operationName);
+    expect(names).toEqual(expect.arrayContaining(['Sent0', 'Sent1', `N${'x'.repeat(127)}`]));
+    expect(JSON.stringify(events.map((event) => event.metadata)).length).toBeLessThan(2_000);
   });
 
   it('operationPolicy and costBudget are refused on USER groups', async () => {
