@@ -19,9 +19,10 @@ import { db, isSqliteUrl } from '../../db.js';
 import { newId } from '../../db/ids.js';
 import type { WebhookDelivery, WebhookEndpoint, WebhookMessage } from '../../generated/prisma/client.js';
 import type { Logger } from '../../lib/logger.js';
+import { isUniqueViolation } from '../../lib/validate.js';
 import { listensTo } from './endpoint.service.js';
 import { purgeExpiredIdempotencyRecords } from './idempotency.js';
-import { enqueueEvent, apiKeyEventData, type WebhookEventType } from './events.js';
+import { enqueueEvent, apiKeyEventData } from './events.js';
 import { outboxSignal } from './outbox.js';
 import { publishRunUpdate } from './run-updates.js';
 import { decryptSecret } from './secrets.js';
@@ -37,6 +38,8 @@ export type DispatcherOptions = {
 const BATCH = 100;
 const LEASE_MARGIN_MS = 30_000;
 /** expired events are not sent for keys that expired longer ago than this (first deployment). */
+/** Keys announced per sweep and kind; the rest go out at the next sweeps. */
+const EXPIRY_BATCH = 500;
 const EXPIRED_LOOKBACK_MS = 7 * 24 * 3600_000;
 
 let runningOnSqlite: WebhookDispatcher | null = null;
@@ -306,32 +309,41 @@ export class WebhookDispatcher {
     }
   }
 
-  /** api_key.expiring_soon and api_key.expired, each once per key (dedupeKey is unique). */
+  /**
+   * api_key.expiring_soon and api_key.expired, each once per key: the key records when its
+   * event went out, in the event's transaction, and the sweep reads only keys not announced
+   * yet (so one tenant's thousands of expiring keys cannot hold back another's). The event's
+   * dedupeKey is unique too, which settles two instances sweeping at once.
+   */
   async announceKeyExpiry(now = new Date()): Promise<number> {
     const soon = new Date(now.getTime() + this.config.expiringSoonMs);
     const select = { id: true, tenantId: true, organizationId: true, name: true, prefix: true, expiresAt: true, status: true } as const;
     const [expiring, expired] = await Promise.all([
-      db.apiKey.findMany({ where: { status: 'ACTIVE', expiresAt: { gt: now, lte: soon } }, select, orderBy: { expiresAt: 'asc' }, take: 500 }),
-      db.apiKey.findMany({ where: { status: 'ACTIVE', expiresAt: { lte: now, gt: new Date(now.getTime() - EXPIRED_LOOKBACK_MS) } }, select, orderBy: { expiresAt: 'desc' }, take: 500 }),
+      db.apiKey.findMany({ where: { status: 'ACTIVE', expiresAt: { gt: now, lte: soon }, expiringSoonAnnouncedAt: null }, select, orderBy: { expiresAt: 'asc' }, take: EXPIRY_BATCH }),
+      db.apiKey.findMany({
+        where: { status: 'ACTIVE', expiresAt: { lte: now, gt: new Date(now.getTime() - EXPIRED_LOOKBACK_MS) }, expiredAnnouncedAt: null },
+        select,
+        orderBy: { expiresAt: 'desc' },
+        take: EXPIRY_BATCH,
+      }),
     ]);
     const candidates = [
-      ...expiring.map((key) => ({ key, type: 'api_key.expiring_soon' as WebhookEventType })),
-      ...expired.map((key) => ({ key, type: 'api_key.expired' as WebhookEventType })),
-    ].map((c) => ({ ...c, dedupeKey: `${c.type}:${c.key.id}` }));
-    if (candidates.length === 0) return 0;
-    const fired = new Set(
-      (await db.webhookMessage.findMany({ where: { dedupeKey: { in: candidates.map((c) => c.dedupeKey) } }, select: { dedupeKey: true } })).map((m) => m.dedupeKey),
-    );
+      ...expiring.map((key) => ({ key, type: 'api_key.expiring_soon' as const, column: 'expiringSoonAnnouncedAt' as const })),
+      ...expired.map((key) => ({ key, type: 'api_key.expired' as const, column: 'expiredAnnouncedAt' as const })),
+    ];
     let announced = 0;
-    for (const { key, type, dedupeKey } of candidates) {
-      if (fired.has(dedupeKey)) continue;
+    for (const { key, type, column } of candidates) {
+      const dedupeKey = `${type}:${key.id}`;
       try {
-        await db.$transaction((tx) =>
-          enqueueEvent(tx, { tenantId: key.tenantId, organizationId: key.organizationId, type, data: apiKeyEventData(key), dedupeKey }),
-        );
+        await db.$transaction(async (tx) => {
+          await enqueueEvent(tx, { tenantId: key.tenantId, organizationId: key.organizationId, type, data: apiKeyEventData(key), dedupeKey });
+          await tx.apiKey.update({ where: { id: key.id }, data: { [column]: now } });
+        });
         announced++;
-      } catch {
-        // Another instance announced it first (unique dedupeKey): once is the point.
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        // Announced already (unique dedupeKey: another instance, or before the key recorded it): once is the point.
+        await db.apiKey.updateMany({ where: { id: key.id, [column]: null }, data: { [column]: now } });
       }
     }
     if (announced > 0) this.schedule(0);

@@ -25,6 +25,7 @@ const migrationNames = (provider: string) =>
     .sort();
 
 const AUDIT_EVENT_PROJECT = '20261202195427_audit_event_project';
+const API_KEY_EXPIRY_ANNOUNCED = '20261203082223_api_key_expiry_announced';
 
 const pgAdminUrl = process.env.KEYGATE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -185,6 +186,38 @@ function migrationSuite(makeTarget: () => Target, runConcurrently: (url: string)
       ['e3', 'p1'],
       ['e4', null],
       ['e5', null],
+    ]);
+  });
+
+  it('marks keys whose expiry events went out before it as announced (api_key_expiry_announced)', async () => {
+    const url = await target.create();
+    const history = path.join(mkdtempSync(path.join(tmpdir(), 'keygate-history-')), 'migrations');
+    cpSync(migrationsDir(target.provider), history, { recursive: true });
+    rmSync(path.join(history, API_KEY_EXPIRY_ANNOUNCED), { recursive: true });
+    await applyMigrations(url, { migrationsDir: history });
+    const key = (id: string) =>
+      `INSERT INTO "ApiKey" (id, "tenantId", "authorizationGroupId", name, prefix, "secretDigest", "ipAllowlist", "updatedAt") VALUES ('${id}', 't1', 'g1', '${id}', 'kg_${id}', 'digest-${id}', '[]', CURRENT_TIMESTAMP)`;
+    const message = (id: string, dedupeKey: string) =>
+      `INSERT INTO "WebhookMessage" (id, "tenantId", "eventType", payload, "dedupeKey") VALUES ('${id}', 't1', '${dedupeKey.split(':')[0]}', '{}', '${dedupeKey}')`;
+    for (const statement of [
+      `INSERT INTO "Tenant" (id, slug, name, "updatedAt") VALUES ('t1', 't', 'T', CURRENT_TIMESTAMP)`,
+      `INSERT INTO "AuthorizationGroup" (id, "tenantId", name, type, permissions, "updatedAt") VALUES ('g1', 't1', 'G', 'TENANT_API_KEY', '[]', CURRENT_TIMESTAMP)`,
+      key('k1'),
+      key('k2'),
+      key('k3'),
+      message('m1', 'api_key.expiring_soon:k1'),
+      message('m2', 'api_key.expiring_soon:k2'),
+      message('m3', 'api_key.expired:k2'),
+    ]) {
+      await target.query(url, statement);
+    }
+
+    expect((await applyMigrations(url)).applied).toEqual([API_KEY_EXPIRY_ANNOUNCED]);
+    const rows = await target.query(url, `SELECT id, "expiringSoonAnnouncedAt" AS soon, "expiredAnnouncedAt" AS expired FROM "ApiKey" ORDER BY id`);
+    expect(rows.map((row) => [row.id, row.soon !== null, row.expired !== null])).toEqual([
+      ['k1', true, false],
+      ['k2', true, true],
+      ['k3', false, false],
     ]);
   });
 

@@ -240,6 +240,34 @@ describe('events', () => {
     expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId } })).toMatchObject({ projectAccess: 'SELECTED' });
   });
 
+  it('keys announced already do not hold back the others: a tenant with more expiring keys than a sweep takes delays no one', async () => {
+    const crowded = await seedTenant();
+    const template = await db.apiKey.findUniqueOrThrow({ where: { id: (await crowded.createKey()).id } });
+    const announcedAt = new Date();
+    // Expiring before everyone else's, and announced: the sweep used to take them first and look no further.
+    await db.apiKey.createMany({
+      data: Array.from({ length: 501 }, (_, n) => ({
+        tenantId: crowded.tenant.id,
+        authorizationGroupId: template.authorizationGroupId,
+        name: `Crowd ${n}`,
+        prefix: `kg_crowd${n}`,
+        secretDigest: `crowd-${crowded.tenant.id}-${n}`,
+        ipAllowlist: [],
+        expiresAt: new Date(Date.now() + 60_000 + n),
+        expiringSoonAnnouncedAt: announcedAt,
+      })),
+    });
+    const seed = await seedTenant();
+    const later = await seed.createKey({ expiresAt: new Date(Date.now() + 3 * 24 * 3600_000) });
+    await dispatcher.announceKeyExpiry();
+    expect(await db.webhookMessage.count({ where: { dedupeKey: `api_key.expiring_soon:${later.id}` } })).toBe(1);
+    expect((await db.apiKey.findUniqueOrThrow({ where: { id: later.id } })).expiringSoonAnnouncedAt).not.toBeNull();
+    expect(await db.webhookMessage.count({ where: { tenantId: crowded.tenant.id, eventType: 'api_key.expiring_soon' } })).toBe(0);
+    // Once: the next sweep announces it no more.
+    await dispatcher.announceKeyExpiry();
+    expect(await db.webhookMessage.count({ where: { dedupeKey: `api_key.expiring_soon:${later.id}` } })).toBe(1);
+  });
+
   it('announces api_key.expiring_soon and api_key.expired once each', async () => {
     const seed = await seedTenant();
     const { receiver, url } = await newReceiver();
