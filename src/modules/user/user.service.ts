@@ -9,6 +9,7 @@ import {
   requireAuthenticated,
   tenantReach,
 } from '../../auth/access.js';
+import type { GraphQLError } from 'graphql';
 import type { Principal, UserRole } from '../../auth/principal.js';
 import { generateSessionToken, userPermissions } from '../../auth/strategies/session.js';
 import { getConfig } from '../../config.js';
@@ -45,12 +46,32 @@ export type SignInOptions = {
 };
 
 /**
+ * A refused signIn answers no sooner than this after it began. The work behind a refusal
+ * depends on how many tenants hold the email (one password verification each, up to
+ * MAX_SIGN_IN_CANDIDATES, and a decoy one for an unknown email), so without a floor its
+ * duration would count them for an anonymous caller. Comfortably above ten verifications.
+ */
+export const SIGN_IN_REFUSAL_FLOOR_MS = 300;
+
+/**
  * Issues a session. The email may exist in several tenants: the slug picks one, else the
  * password decides among them. Every failure (unknown email, unknown slug, wrong password)
- * gives the same answer after the same work, so signIn never tells an anonymous caller
- * whether an email exists in some tenant.
+ * gives the same answer at the same time (SIGN_IN_REFUSAL_FLOOR_MS), so signIn never tells an
+ * anonymous caller whether an email exists in some tenant, nor in how many.
  */
-export async function signIn(email: string, password: string, { tenant, attempts = UNLIMITED_SIGN_IN_ATTEMPTS }: SignInOptions = {}) {
+export async function signIn(email: string, password: string, options: SignInOptions = {}) {
+  const began = performance.now();
+  try {
+    return await issueSession(email, password, options);
+  } catch (error) {
+    if ((error as GraphQLError).extensions?.code === 'UNAUTHENTICATED') {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, began + SIGN_IN_REFUSAL_FLOOR_MS - performance.now())));
+    }
+    throw error;
+  }
+}
+
+async function issueSession(email: string, password: string, { tenant, attempts = UNLIMITED_SIGN_IN_ATTEMPTS }: SignInOptions) {
   await attempts.begin();
   const candidates = await db.user.findMany({
     // A deactivated user is simply not a candidate: the answer is the same as for a wrong

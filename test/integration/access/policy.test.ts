@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PERMISSIONS } from '../../../src/auth/permissions.js';
+import { SIGN_IN_REFUSAL_FLOOR_MS } from '../../../src/modules/user/user.service.js';
 import { db } from '../../../src/db.js';
 import { createApiKey, revokeApiKey } from '../../../src/modules/api-key/api-key.service.js';
 import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
@@ -264,6 +265,19 @@ describe('7. emails are unique per tenant, and signIn never says whether an emai
     const shapes = failures.map((result) => ({ ...errorOf(result), data: result.data }));
     for (const shape of shapes) expect(shape).toEqual(shapes[0]);
     expect(shapes[0]).toMatchObject({ status: 401, code: 'UNAUTHENTICATED', reason: 'INVALID' });
+  });
+
+  it('a refusal takes no less than the floor, whatever the number of tenants holding the email', async () => {
+    const tenants = await Promise.all([seedTenant(), seedTenant(), seedTenant()]);
+    const email = `${unique('everywhere')}@example.test`;
+    for (const [n, tenant] of tenants.entries()) {
+      await ok(CreateUser, { input: { email, password: `password-of-tenant-${n}` } }, { token: tenant.admin.token });
+    }
+    for (const attempt of [{ email, password: 'wrong-password-123' }, { email: `${unique('nobody')}@example.test`, password: 'wrong-password-123' }]) {
+      const began = performance.now();
+      expect(errorOf(await execute(SignIn, attempt))).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'INVALID' });
+      expect(performance.now() - began).toBeGreaterThanOrEqual(SIGN_IN_REFUSAL_FLOOR_MS - 5);
+    }
   });
 });
 
