@@ -70,6 +70,7 @@ export function requireEmail(field: string, value: string): string {
   const email = value.trim().toLowerCase();
   // Deliberately loose: the mailbox is proven by use, not by a regex.
   if (email.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw badInput(field, 'must be an email address');
+  assertPlainText(field, email, CONTROL_CHARACTER);
   return email;
 }
 

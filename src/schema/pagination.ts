@@ -40,7 +40,8 @@ export async function keysetPageBy<Q extends PothosQuery, W extends object, F ex
   if (!cursor) return { ...rest, where };
   // A negative take is Pothos's backward page (`before`/`last`): rows before the cursor.
   const backward = (query.take ?? 0) < 0;
-  const row = typeof cursor.id === 'string' ? await findVisible(cursor.id) : null;
+  // A decoded cursor is the client's text: one with a NUL (PostgreSQL cannot compare it) names no row.
+  const row = typeof cursor.id === 'string' && !cursor.id.includes('\u0000') ? await findVisible(cursor.id) : null;
   if (!row) throw badInput(backward ? 'before' : 'after', 'is not a cursor of this list');
   const beyond = backward === (order.direction === 'desc') ? 'gt' : 'lt';
   const bound = {

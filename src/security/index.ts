@@ -15,6 +15,7 @@ import { createCredentialFailures, useCredentialThrottle } from './credential-th
 import { useCsrfPrevention } from './csrf.js';
 import { useVariableErrorCodes } from './input-errors.js';
 import { useIntrospectionPolicy } from './introspection.js';
+import { useNoNulCharacters } from './nul-characters.js';
 import { createLimiterStore } from './limiter-store.js';
 import { useQueryLimits } from './query-limits.js';
 import { createRateLimitCheck, useRateLimits } from './rate-limit.js';
@@ -33,6 +34,7 @@ export function createSecurity(config: Config, logger: Logger) {
       useQueryLimits(config.queryLimits, { hideSuggestions: !config.introspection }),
       useIntrospectionPolicy({ introspection: config.introspection }),
       useVariableErrorCodes(),
+      useNoNulCharacters(),
     ] as Plugin[],
     // The body limit last: it wraps whichever request parser the plugins before it selected.
     afterAuth: [useRateLimits(rateLimitCheck), useRequestBodyLimit(config.maxBodyBytes)] as Plugin[],

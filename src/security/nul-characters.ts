@@ -1,0 +1,63 @@
+/**
+ * No string of a GraphQL request may carry the NUL character (U+0000), whether written in the
+ * document or sent as a variable: PostgreSQL's text cannot hold it, so a name, an email, an id
+ * or a slug with one would fail deep inside a query as an unexpected error (a 500, and an
+ * error line anyone could write into the log). Refused up front instead, as BAD_USER_INPUT
+ * naming the argument, input field or variable, and on SQLite too, so that keygate answers the
+ * same on either database. (JSON payloads are checked the same way by json-payload.ts.)
+ */
+import { GraphQLError, Kind, type ASTNode, type ValidationRule } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { badInput } from '../errors.js';
+
+const NUL = '\u0000';
+const MESSAGE = 'must not contain the NUL character (\\u0000)';
+
+export function useNoNulCharacters(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(noNulInLiterals);
+    },
+    onExecute({ args }) {
+      const field = nulIn(args.variableValues);
+      if (field) throw badInput(field, MESSAGE);
+    },
+  };
+}
+
+/** A string literal with a NUL, named by its argument or input field. */
+const noNulInLiterals: ValidationRule = (context) => ({
+  StringValue(node, _key, parent, _path, ancestors) {
+    if (!node.value.includes(NUL)) return;
+    const field = nameOfNearest([...ancestors, ...(parent ? [parent] : [])]);
+    context.reportError(new GraphQLError(`${field} ${MESSAGE}.`, { nodes: node, extensions: { code: 'BAD_USER_INPUT', field } }));
+  },
+});
+
+function nameOfNearest(ancestors: readonly (ASTNode | readonly ASTNode[])[]): string {
+  for (let i = ancestors.length - 1; i >= 0; i--) {
+    const ancestor = ancestors[i] as ASTNode;
+    if (ancestor && 'kind' in ancestor && (ancestor.kind === Kind.ARGUMENT || ancestor.kind === Kind.OBJECT_FIELD)) return ancestor.name.value;
+  }
+  return 'query';
+}
+
+/** The name of the innermost key holding a string (or itself a key) with a NUL, if any; iterative, so no nesting overflows it. */
+function nulIn(variables: unknown): string | null {
+  if (!variables || typeof variables !== 'object') return null;
+  const pending: { value: unknown; name: string }[] = [{ value: variables, name: 'variables' }];
+  while (pending.length > 0) {
+    const { value, name } = pending.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes(NUL)) return name;
+    } else if (Array.isArray(value)) {
+      for (const item of value) pending.push({ value: item, name });
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        if (key.includes(NUL)) return name;
+        pending.push({ value: child, name: key });
+      }
+    }
+  }
+  return null;
+}
