@@ -320,7 +320,7 @@ export async function assertMigrated(databaseUrl: string): Promise<void> {
   // be named, not answered with "run keygate migrate" next to a new stray file.
   const file = provider === 'sqlite' ? sqlitePath(databaseUrl) : null;
   if (file && !existsSync(file)) {
-    throw new StartupError(`DATABASE_URL names ${path.resolve(file)}, which does not exist: point it at the server's database; nothing was changed`);
+    throw new StartupError(`DATABASE_URL names ${path.resolve(file)}, which does not exist: point it at the server's database (or create one with \`keygate migrate\`); nothing was changed`);
   }
   const migrations = readMigrations(path.join(repoRoot, 'prisma/migrations', provider));
   const driver = provider === 'sqlite' ? await sqliteDriver(databaseUrl) : await postgresDriver(databaseUrl, () => {}, false);

@@ -2,7 +2,7 @@
  * `keygate serve`: migrate, bootstrap, serve over HTTP, shut down cleanly on SIGTERM/SIGINT.
  * Imported only once the configuration is known to be valid (db.ts reads it on import).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createGatewayApp } from '../app.js';
 import { keyLookup } from '../auth/key-lookup.js';
 import { sessionLookup } from '../auth/session-lookup.js';
@@ -18,6 +18,18 @@ import { WebhookDispatcher } from '../modules/webhook/dispatcher.js';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serve(config: Config): Promise<void> {
+  // Everything that can be known wrong before touching the database is checked first: a start
+  // that cannot succeed must not migrate, nor create the administrator and print its one-time
+  // password into the log of a failed deploy.
+  // Every instance must encrypt and decrypt signing secrets with the same key: no key file here.
+  if (config.production && !isSqliteUrl(config.databaseUrl) && !config.webhooks.secretKey) {
+    throw new StartupError('KEYGATE_WEBHOOK_SECRET_KEY is required in production on PostgreSQL (32 bytes, e.g. `openssl rand -base64 32`, the same on every instance)');
+  }
+  // The port and HOST too: taken at once, answering 503 until the app is ready.
+  let handle: RequestListener = answerStarting;
+  const server = createServer((req, res) => handle(req, res));
+  await listen(server, config);
+
   // Upstreams are introspected before migrating: an unreachable one stops the start with one line.
   const { handleNodeRequest, lastUsed, usage, logger, gateway, close: closeSecurity } = await createGatewayApp({ config });
   await applyMigrations(config.databaseUrl, {
@@ -38,14 +50,9 @@ export async function serve(config: Config): Promise<void> {
   // Webhooks: runs and events are delivered from the outbox by every instance (SKIP LOCKED
   // on PostgreSQL); run changes reach other instances' subscribers through LISTEN/NOTIFY.
   const runUpdates = await startRunUpdates(config, logger);
-  // Every instance must encrypt and decrypt signing secrets with the same key: no key file here.
-  if (config.production && !isSqliteUrl(config.databaseUrl) && !config.webhooks.secretKey) {
-    throw new StartupError('KEYGATE_WEBHOOK_SECRET_KEY is required in production on PostgreSQL (32 bytes, e.g. `openssl rand -base64 32`, the same on every instance)');
-  }
   const dispatcher = new WebhookDispatcher({ config, logger }).start();
 
-  const server = createServer(handleNodeRequest);
-  await listen(server, config);
+  handle = handleNodeRequest;
   logger.info('keygate is listening', { url: `http://localhost:${config.port}/graphql` });
   console.log(`keygate: serving http://localhost:${config.port}/graphql`);
 
@@ -81,6 +88,11 @@ export async function serve(config: Config): Promise<void> {
 
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** Before the app is ready (migrations, bootstrap): 503, so a load balancer waits. */
+function answerStarting(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ code: 'SERVICE_UNAVAILABLE', message: 'keygate is starting.' }));
 }
 
 /** Resolves once listening; a port that cannot be taken is a StartupError saying what to do. */

@@ -3,7 +3,7 @@
  * each ends with exit code 1 and exactly one line on stderr that names what to do, without
  * a stack trace, for `serve` and for the CLI's other commands alike.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { createClient } from '@libsql/client';
@@ -59,15 +59,21 @@ describe('a port already in use', { timeout: 120_000 }, () => {
     await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
     afterTest(() => new Promise<void>((resolve) => holder.close(() => resolve())));
 
-    const result = await runKeygate(['serve'], { ...sqliteSettings(path.join(tempDir(), 'k.db')), PORT: String(port) });
+    const file = path.join(tempDir(), 'k.db');
+    const result = await runKeygate(['serve'], { ...sqliteSettings(file), PORT: String(port) });
 
     expectOneLineFailure(result, `port ${port} is already in use`, 'PORT');
     expect(holder.listening).toBe(true);
+    // Before anything was written: no database, so no administrator whose one-time password went to this failed start's log.
+    expect(existsSync(file)).toBe(false);
+    expect(result.stdout).not.toMatch(/password/i);
   });
 
-  it('serve names HOST when it does not resolve', async () => {
-    const result = await runKeygate(['serve'], { ...sqliteSettings(path.join(tempDir(), 'k.db')), HOST: 'no-such-host.invalid', PORT: String(await freePort()) });
+  it('serve names HOST when it does not resolve, before creating the database', async () => {
+    const file = path.join(tempDir(), 'k.db');
+    const result = await runKeygate(['serve'], { ...sqliteSettings(file), HOST: 'no-such-host.invalid', PORT: String(await freePort()) });
     expectOneLineFailure(result, 'HOST "no-such-host.invalid" does not resolve');
+    expect(existsSync(file)).toBe(false);
   });
 
   it('an empty SQLite path is a bad setting', async () => {
@@ -124,6 +130,15 @@ describe.runIf(databaseKind === 'postgresql')('production on PostgreSQL', { time
     dropAfterTest(name);
     const result = await runKeygate(['serve'], { NODE_ENV: 'production', DATABASE_URL: withDatabase(pgServerUrl(), name), HOST: '127.0.0.1', PORT: String(await freePort()), KEYGATE_ADMIN_PASSWORD: 'production-password' });
     expectOneLineFailure(result, 'KEYGATE_WEBHOOK_SECRET_KEY is required in production on PostgreSQL');
+    // Refused before migrating (the database is not even created) or making the administrator.
+    const client = new pg.Client({ connectionString: pgServerUrl() });
+    await client.connect();
+    try {
+      expect((await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount).toBe(0);
+    } finally {
+      await client.end();
+    }
+    expect(result.stdout).not.toMatch(/password/i);
   });
 });
 
