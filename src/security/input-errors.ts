@@ -4,37 +4,81 @@
  * are the client's input errors like any other, so they get `BAD_USER_INPUT` and, where the
  * message names one, the offending input field: clients handle one code for bad input,
  * whichever layer caught it.
+ *
+ * graphql-js quotes the offending value in such messages, for a variable and for a literal
+ * alike (`String cannot represent a non string value: ["kg_…"]`): a secret or a password sent
+ * with the wrong type would come back in the error, and from there into client logs. The
+ * values are cut out of the message; the type, the variable and the field stay.
  */
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { GraphQLError, Kind, print, type ASTNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 const VARIABLE_ERROR = /^Variable "\$(\w+)" /;
 /** `at "input.payload"` or `Field "payload" of required type …`. */
 const FIELD_IN_MESSAGE = /(?: at "(?:[\w.[\]]*\.)?(\w+)(?:\[\d+\])*"|; Field "(\w+)" of required type)/;
 
+const REDACTED = '<value not shown>';
+
 export function useVariableErrorCodes(): Plugin {
   return {
-    onExecute() {
+    onValidate() {
+      return ({ result, setResult }) => {
+        if (result.some(quotesLiteral)) setResult(result.map((error) => (quotesLiteral(error) ? withoutLiteral(error) : error)));
+      };
+    },
+    onExecute({ args }) {
       return {
         onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return;
           const errors = (result as ExecutionResult).errors;
           if (!errors?.some(isVariableError)) return;
-          setResult({ ...result, errors: errors.map((error) => (isVariableError(error) ? withBadInputCode(error) : error)) });
+          const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+          setResult({ ...result, errors: errors.map((error) => (isVariableError(error) ? withBadInputCode(error, variables) : error)) });
         },
       };
     },
   };
 }
 
+const VALUE_KINDS = new Set<string>([Kind.STRING, Kind.LIST, Kind.OBJECT, Kind.ENUM, Kind.INT, Kind.FLOAT, Kind.BOOLEAN]);
+
+/** A validation error about a literal value whose message prints it. */
+function quotesLiteral(error: Error): error is GraphQLError {
+  if (!(error instanceof GraphQLError)) return false;
+  const node = error.nodes?.[0] as ASTNode | undefined;
+  return node !== undefined && VALUE_KINDS.has(node.kind) && error.message.includes(print(node));
+}
+
+function withoutLiteral(error: GraphQLError): GraphQLError {
+  const message = error.message.split(print(error.nodes![0]!)).join(REDACTED);
+  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, originalError: error.originalError, extensions: error.extensions });
+}
+
+/** `message` with every string the variable holds, as graphql-js quotes it, replaced. */
+function withoutValues(message: string, value: unknown): string {
+  let redacted = message;
+  const pending = [value];
+  while (pending.length > 0) {
+    const current = pending.pop();
+    if (typeof current === 'string' && current.length > 0) {
+      // graphql-js quotes a string as JSON does, also inside lists and objects.
+      redacted = redacted.split(JSON.stringify(current)).join(REDACTED);
+    } else if (current !== null && typeof current === 'object') {
+      pending.push(...Object.values(current));
+    }
+  }
+  return redacted;
+}
+
 function isVariableError(error: GraphQLError): boolean {
   return error.extensions?.code === undefined && !error.path && VARIABLE_ERROR.test(error.message);
 }
 
-function withBadInputCode(error: GraphQLError): GraphQLError {
+function withBadInputCode(error: GraphQLError, variables: Record<string, unknown>): GraphQLError {
   const named = FIELD_IN_MESSAGE.exec(error.message);
-  const field = named?.[1] ?? named?.[2] ?? VARIABLE_ERROR.exec(error.message)![1]!;
-  return new GraphQLError(error.message, {
+  const variable = VARIABLE_ERROR.exec(error.message)![1]!;
+  const field = named?.[1] ?? named?.[2] ?? variable;
+  return new GraphQLError(withoutValues(error.message, variables[variable]), {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,

@@ -42,20 +42,25 @@ function nameOfNearest(ancestors: readonly (ASTNode | readonly ASTNode[])[]): st
   return 'query';
 }
 
-/** The name of the innermost key holding a string (or itself a key) with a NUL, if any; iterative, so no nesting overflows it. */
+/**
+ * Where a NUL is, if anywhere: the variable, or the input field of an input-object variable
+ * (`input.email` → email). Deeper keys are named by that field: below it may be a JSON payload,
+ * whose keys are data, not fields. Iterative, so no nesting overflows it.
+ */
 function nulIn(variables: unknown): string | null {
   if (!variables || typeof variables !== 'object') return null;
-  const pending: { value: unknown; name: string }[] = [{ value: variables, name: 'variables' }];
+  const pending: { value: unknown; name: string; depth: number }[] = [{ value: variables, name: 'variables', depth: 0 }];
   while (pending.length > 0) {
-    const { value, name } = pending.pop()!;
+    const { value, name, depth } = pending.pop()!;
     if (typeof value === 'string') {
       if (value.includes(NUL)) return name;
     } else if (Array.isArray(value)) {
-      for (const item of value) pending.push({ value: item, name });
+      for (const item of value) pending.push({ value: item, name, depth });
     } else if (value !== null && typeof value === 'object') {
       for (const [key, child] of Object.entries(value)) {
-        if (key.includes(NUL)) return name;
-        pending.push({ value: child, name: key });
+        const childName = depth < 2 ? key : name;
+        if (key.includes(NUL)) return childName;
+        pending.push({ value: child, name: childName, depth: depth + 1 });
       }
     }
   }
