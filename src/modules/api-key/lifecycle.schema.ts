@@ -32,7 +32,7 @@ builder.mutationFields((t) => ({
     description:
       'Ends a rotation grace at once: the previous secret stops working on every instance within the same bound as a revoke. Needs a session with api_keys:manage.',
     args: { id: t.arg.id({ required: true, description: 'The key whose previous secret should stop working.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'api_key:manage' },
     resolve: async (query, _root, { id }, { auth }) => {
       await endRotationGrace(auth, String(id));
       return db.apiKey.findUniqueOrThrow({ ...query, where: { id: String(id) } });
@@ -78,7 +78,7 @@ builder.mutationFields((t) => ({
     description:
       'Reports a secret found where it should not be; the key’s tenant policy decides (REVOKE or NOTIFY), with an api_key.leaked audit and webhook event. Needs a session with api_keys:manage; a secret of another tenant’s key is NOT_FOUND. The secret is never stored or logged.',
     args: { secret: t.arg.string({ required: true, description: 'The full secret that leaked.' }) },
-    authScopes: { session: true },
+    authScopes: { can: 'api_key:manage' },
     resolve: (_root, { secret }, { auth }) => reportLeakedApiKey(auth, secret),
   }),
 }));
@@ -126,7 +126,7 @@ builder.mutationFields((t) => ({
       tenantId: t.arg.id({ required: true, description: 'The tenant whose policy changes.' }),
       input: t.arg({ type: UpdateTenantKeyPolicyInput, required: true, description: 'The changes.' }),
     },
-    authScopes: { session: true },
+    authScopes: { can: 'tenant:key_policy' },
     resolve: async (query, _root, { tenantId, input }, { auth }) => {
       const updated = await updateTenantKeyPolicy(auth, String(tenantId), input);
       return db.tenant.findUniqueOrThrow({ ...query, where: { id: updated.id } });

@@ -148,7 +148,11 @@ describe('schema view per caller', () => {
     expect(fields.sort()).toEqual(['deliverData', 'redeliverWorkflowRun', 'signIn', 'triggerWorkflow']);
 
     const admin = buildSchema((await schemaView({ authorization: `Bearer ${seed.admin.token}` })).text);
-    expect(Object.keys(admin.getMutationType()!.getFields())).toContain('createApiKey');
+    expect(Object.keys(admin.getMutationType()!.getFields())).toEqual(expect.arrayContaining(['createApiKey', 'endRotationGrace', 'reportLeakedApiKey', 'updateTenantKeyPolicy']));
+    // A member without api_keys:manage, and not a tenant administrator: the lifecycle mutations it would be refused are not shown.
+    const member = buildSchema((await schemaView({ authorization: `Bearer ${seed.member.token}` })).text);
+    const memberMutations = Object.keys(member.getMutationType()!.getFields());
+    for (const refused of ['createApiKey', 'endRotationGrace', 'reportLeakedApiKey', 'updateTenantKeyPolicy']) expect(memberMutations).not.toContain(refused);
   });
 
   it('introspection cannot step out of the view: through fragments it answers the view; mixed with other fields it is refused', async () => {
