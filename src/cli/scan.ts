@@ -10,44 +10,89 @@
  * leaked all the same): their bytes are read as Latin-1, which keeps every ASCII key intact
  * and never fails to decode.
  */
-import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseKey, type KeyFormat } from '../auth/credentials.js';
 
 const SKIPPED_DIRECTORIES = new Set(['.git', 'node_modules']);
-const MAX_FILE_BYTES = 100 * 1024 * 1024;
+const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Longer than any key a format can describe: what one chunk hands the next, so no key is cut in two. */
+const OVERLAP = 1024;
 const BINARY_SNIFF_BYTES = 8000;
 
 export type Finding = { file: string; line: number; prefix: string; binary: boolean };
 
-export type ScanResult = { findings: Finding[]; unreadable: string[]; skipped: string[]; filesScanned: number };
+export type ScanResult = { findings: Finding[]; unreadable: string[]; filesScanned: number };
 
 /**
  * The format's pattern, unanchored, global, and bounded by non-key characters on both sides,
- * so a key inside a longer run of letters and digits (a near miss) is not cut out of it.
+ * so a key inside a longer run of letters and digits (a near miss) is not cut out of it. A
+ * letter before it still bounds it when it ends an escape: `\n` in JSON or YAML text, `%3D`
+ * in a URL-encoded one.
  */
 export function keySearchPattern(format: KeyFormat): RegExp {
   const body = format.pattern.source.replace(/^\^/, '').replace(/\$$/, '');
-  return new RegExp(`(?<![0-9A-Za-z])${body}(?![0-9A-Za-z])`, 'g');
+  return new RegExp(`(?:(?<![0-9A-Za-z])|(?<=\\\\[A-Za-z])|(?<=%[0-9A-Fa-f]{2}))${body}(?![0-9A-Za-z])`, 'g');
 }
 
-/** Keys with a valid checksum in `text`, with their 1-based line numbers. */
-export function findKeys(format: KeyFormat, text: string, prefixLength: number): { line: number; prefix: string }[] {
-  const found: { line: number; prefix: string }[] = [];
-  const pattern = keySearchPattern(format);
-  let line = 1;
-  let counted = 0;
-  for (const match of text.matchAll(pattern)) {
-    if (!parseKey(format, match[0])) continue;
-    for (let i = text.indexOf('\n', counted); i !== -1 && i < match.index; i = text.indexOf('\n', i + 1)) line++;
-    counted = match.index;
-    found.push({ line, prefix: match[0].slice(0, prefixLength) });
+/** Keys with a valid checksum in `text`, with their 1-based line numbers; the text may come in chunks. */
+export function findKeys(format: KeyFormat, text: string | string[], prefixLength: number): { line: number; prefix: string }[] {
+  const finder = new KeyFinder(format, prefixLength);
+  const chunks = typeof text === 'string' ? [text] : text;
+  return [...chunks.flatMap((chunk) => finder.feed(chunk, false)), ...finder.feed('', true)];
+}
+
+/**
+ * Finds keys in text that arrives in chunks (a file of any size, in constant memory). Each
+ * chunk is searched together with the end of the one before it; a match starting in that
+ * last stretch waits for the next chunk, which sees it whole.
+ */
+class KeyFinder {
+  private readonly pattern: RegExp;
+  private carried = '';
+  /** The line the carried text starts on. */
+  private line = 1;
+
+  constructor(
+    private readonly format: KeyFormat,
+    private readonly prefixLength: number,
+  ) {
+    this.pattern = keySearchPattern(format);
   }
-  return found;
+
+  feed(chunk: string, last: boolean): { line: number; prefix: string }[] {
+    const text = this.carried + chunk;
+    // Keep the character before the carried stretch too, for the pattern's look-behind.
+    const cut = last ? text.length : Math.max(0, text.length - OVERLAP);
+    const found: { line: number; prefix: string }[] = [];
+    let line = this.line;
+    let counted = 0;
+    for (const match of text.matchAll(this.pattern)) {
+      if (match.index >= cut) break;
+      if (match.index < this.skipBefore || !parseKey(this.format, match[0])) continue;
+      line += newlinesIn(text, counted, match.index);
+      counted = match.index;
+      found.push({ line, prefix: match[0].slice(0, this.prefixLength) });
+    }
+    const keepFrom = Math.max(0, cut - 1);
+    this.line = line + newlinesIn(text, counted, keepFrom);
+    this.carried = text.slice(keepFrom);
+    this.skipBefore = cut - keepFrom; // matches there were searched in this chunk
+    return found;
+  }
+
+  private skipBefore = 0;
+}
+
+function newlinesIn(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) count++;
+  return count;
 }
 
 export async function scanPaths(paths: readonly string[], format: KeyFormat, prefixLength: number): Promise<ScanResult> {
-  const result: ScanResult = { findings: [], unreadable: [], skipped: [], filesScanned: 0 };
+  const result: ScanResult = { findings: [], unreadable: [], filesScanned: 0 };
   for (const root of paths) await visit(root, true);
   return result;
 
@@ -75,31 +120,34 @@ export async function scanPaths(paths: readonly string[], format: KeyFormat, pre
       return;
     }
     if (!stats.isFile()) return;
-    if (stats.size > MAX_FILE_BYTES) {
-      result.skipped.push(target);
-      return;
-    }
-    let bytes: Buffer;
     try {
-      bytes = await readFile(target);
+      const findings = await scanFile(target, format, prefixLength);
+      result.filesScanned++;
+      result.findings.push(...findings);
     } catch {
       result.unreadable.push(target);
-      return;
-    }
-    result.filesScanned++;
-    const binary = bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0);
-    for (const { line, prefix } of findKeys(format, bytes.toString('latin1'), prefixLength)) {
-      result.findings.push({ file: target, line, prefix, binary });
     }
   }
 }
 
+/** One file, read in chunks: any size, constant memory. */
+async function scanFile(file: string, format: KeyFormat, prefixLength: number): Promise<Finding[]> {
+  const finder = new KeyFinder(format, prefixLength);
+  const found: { line: number; prefix: string }[] = [];
+  let binary: boolean | null = null;
+  for await (const bytes of createReadStream(file, { highWaterMark: CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+    binary ??= bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0);
+    found.push(...finder.feed(bytes.toString('latin1'), false));
+  }
+  found.push(...finder.feed('', true));
+  return found.map(({ line, prefix }) => ({ file, line, prefix, binary: binary ?? false }));
+}
+
 /** Runs the command; returns the exit code. */
 export async function runScan(paths: readonly string[], format: KeyFormat, prefixLength: number, out = process.stdout, err = process.stderr): Promise<number> {
-  const { findings, unreadable, skipped, filesScanned } = await scanPaths(paths, format, prefixLength);
-  for (const f of findings) out.write(`${f.file}:${f.line}: keygate API key ${f.prefix}…${f.binary ? ' (binary file)' : ''}\n`);
-  for (const file of skipped) err.write(`keygate scan: skipped ${file} (larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB)\n`);
-  for (const file of unreadable) err.write(`keygate scan: cannot read ${file}\n`);
+  const { findings, unreadable, filesScanned } = await scanPaths(paths, format, prefixLength);
+  for (const f of findings) out.write(`${shown(f.file)}:${f.line}: keygate API key ${f.prefix}…${f.binary ? ' (binary file)' : ''}\n`);
+  for (const file of unreadable) err.write(`keygate scan: cannot read ${shown(file)}\n`);
   const files = new Set(findings.map((f) => f.file)).size;
   err.write(
     findings.length
@@ -108,4 +156,9 @@ export async function runScan(paths: readonly string[], format: KeyFormat, prefi
   );
   if (findings.length) return 1;
   return unreadable.length ? 2 : 0;
+}
+
+/** A path as printed: one with a line break or another control character is quoted (JSON), so it cannot forge a line of output. */
+function shown(file: string): string {
+  return /\p{Cc}/u.test(file) ? JSON.stringify(file) : file;
 }

@@ -104,6 +104,43 @@ describe('keygate scan', () => {
     expect((await runKeygate(['scan', '--format', 'ezb_live_{hex:48}', file], {})).code).toBe(1);
   });
 
+  it('finds keys after an escape (JSON or YAML \\n, URL-encoded), in a file of any size, and quotes a file name that could forge a line', async () => {
+    const [escaped, encoded, late] = [newKey(), newKey(), newKey()];
+    const tree = path.join(root, 'odd');
+    write('odd/config.json', `{"env": "A=1\\nKEY=${escaped}\\n"}`);
+    write('odd/url.txt', `https://example.test/?key%3D${encoded}&x=1`);
+    // Over 100 MiB, the key in its last bytes, after many chunks of text.
+    const big = write('odd/big.log', '');
+    const line = `${'a'.repeat(1023)}\n`;
+    writeFileSync(big, line.repeat(110 * 1024));
+    writeFileSync(big, `KEY=${late}\n`, { flag: 'a' });
+    const forged = `evil\nfake.txt:99: keygate API key kg_FAKE`;
+    write(`odd/${forged}`, newKey());
+
+    const { code, stdout, stderr } = await runKeygate(['scan', tree], {});
+    expect(code, stderr).toBe(1);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `${path.join(tree, 'config.json')}:1: keygate API key ${escaped.slice(0, 16)}…`,
+        `${path.join(tree, 'url.txt')}:1: keygate API key ${encoded.slice(0, 16)}…`,
+        `${path.join(tree, 'big.log')}:${110 * 1024 + 1}: keygate API key ${late.slice(0, 16)}…`,
+      ]),
+    );
+    expect(lines).toHaveLength(4);
+    expect(lines.some((printed) => printed.startsWith('fake.txt'))).toBe(false);
+    expect(stdout).toContain(JSON.stringify(path.join(tree, forged)));
+  }, 60_000);
+
+  it('findKeys finds keys across chunk boundaries, once each, with their lines', () => {
+    const keys = Array.from({ length: 3 }, newKey);
+    const text = `${'x '.repeat(600)}\n${keys[0]}\n${'y'.repeat(1000)} ${keys[1]}\n${keys[2]}\nx${newKey()}`;
+    for (const size of [7, 100, 1000, 5000]) {
+      const chunks = Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size));
+      expect(findKeys(format, chunks, 16), `chunks of ${size}`).toEqual(keys.map((key, i) => ({ line: i + 2, prefix: key.slice(0, 16) })));
+    }
+  });
+
   it('findKeys counts lines across many matches', () => {
     const keys = Array.from({ length: 5 }, newKey);
     const text = `${keys[0]}\n\n${keys[1]} ${keys[2]}\nnothing\n\n\n${keys[3]}\r\n${keys[4]}`;
