@@ -32,7 +32,7 @@ export function createSecurity(config: Config, logger: Logger) {
       useCsrfPrevention(),
       useCredentialThrottle({ ...config.authFailures, trustedProxies: config.trustedProxies, store, logger }, credentialFailures),
       useQueryLimits(config.queryLimits, { hideSuggestions: !config.introspection }),
-      useIntrospectionPolicy({ introspection: config.introspection }),
+      ...useIntrospectionPolicy({ introspection: config.introspection }),
       useVariableErrorCodes(),
       useNoNulCharacters(),
     ] as Plugin[],

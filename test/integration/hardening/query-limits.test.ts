@@ -203,6 +203,19 @@ describe('introspection and GraphiQL', () => {
 
     const typo = await postQuery(instance, '{ viewr { kind } }');
     expect(typo.errors![0]!.message).toBe('Cannot query field "viewr" on type "Query".');
+
+    // Nor enum values or input fields, in the document or in variables.
+    for (const [query, variables] of [
+      ['{ apiKeys(status: [REVOKD]) { totalCount } }', undefined],
+      ['query ($s: [ApiKeyStatus!]) { apiKeys(status: $s) { totalCount } }', { s: ['REVOKE'] }],
+      ['mutation ($i: DeliverDataInput!) { deliverData(input: $i) { id } }', { i: { projectI: 'x', payload: {} } }],
+      ['mutation { deliverData(input: { projectI: "x", payload: {} }) { id } }', undefined],
+    ] as const) {
+      const result = await postQuery(instance, query, { variables });
+      expect(result.errors?.length, query).toBeGreaterThan(0);
+      // (A required field left out is still named: that is the type's contract, not a guess at a typo.)
+      expect(JSON.stringify(result.errors), query).not.toMatch(/Did you mean|REVOKED/);
+    }
   });
 
   it('introspection on: the schema and suggestions are served', async () => {
