@@ -117,7 +117,7 @@ export function createApp(options: AppOptions = {}) {
       useLeakReports({ publicKeys: config.leakReportPublicKeys, format: config.keyFormat, logger }),
       ...security.beforeAuth,
       useGatewayEndpoints(gatewayEndpoints),
-      useSchemaView({ authenticator, introspection: config.introspection, schema }),
+      useSchemaView({ authenticator, introspection: config.introspection, schema, rateLimitCheck: security.rateLimitCheck }),
       ...useOperationPolicy({ authenticator, logger }),
       useAuth(authenticator),
       useUsageCounting(usage, authenticator),

@@ -22,6 +22,7 @@ import { badInput, unauthenticated } from '../../errors.js';
 import { mayCallUpstream } from '../../auth/access.js';
 import { upstreamFieldPermission } from '../../gateway/upstream-permissions.js';
 import { scopesOf } from '../../schema/builder.js';
+import type { RateLimitCheck } from '../../security/rate-limit.js';
 
 export type RootTypeName = 'Query' | 'Mutation' | 'Subscription';
 
@@ -143,10 +144,12 @@ export type SchemaViewOptions = {
   schema: GraphQLSchema;
   /** Whether introspection is on (KEYGATE_INTROSPECTION): then it answers the caller's view. */
   introspection: boolean;
+  /** The rate limits per key and tenant, which count `GET /schema.graphql` too. */
+  rateLimitCheck?: RateLimitCheck | null;
 };
 
 /** `GET /schema.graphql` and introspection answered with the caller's view. */
-export function useSchemaView({ authenticator, introspection, schema }: SchemaViewOptions): Plugin<{ auth?: Principal }> {
+export function useSchemaView({ authenticator, introspection, schema, rateLimitCheck }: SchemaViewOptions): Plugin<{ auth?: Principal }> {
   return {
     onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
       if (url.pathname !== '/schema.graphql') return;
@@ -177,6 +180,12 @@ export function useSchemaView({ authenticator, introspection, schema }: SchemaVi
     }
     if (auth.kind === 'ANONYMOUS') {
       return errorResponse(fetchAPI, unauthenticated('MISSING', 'Send a credential (X-Api-Key or Authorization: Bearer): the schema view is per caller.'));
+    }
+    try {
+      // A request of the key like any other: the per-key and per-tenant limits count it.
+      await rateLimitCheck?.(auth);
+    } catch (error) {
+      return errorResponse(fetchAPI, error);
     }
     return new fetchAPI.Response(schemaViewFor(schema, auth).sdl, {
       status: 200,

@@ -192,6 +192,18 @@ describe('schema view per caller', () => {
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
+  it('GET /schema.graphql counts in the key\'s rate limit like a GraphQL request', async () => {
+    const instance = appWith({ rateLimits: { ...app.config.rateLimits, perKey: 2, windowSeconds: 60 } });
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const view = () => raw(instance, { method: 'GET', path: '/schema.graphql', headers: { 'x-api-key': key.secret } });
+    expect((await view()).status).toBe(200);
+    expect((await raw(instance, { body: JSON.stringify({ query: '{ viewer { kind } }' }), headers: { 'x-api-key': key.secret } })).status).toBe(200);
+    const limited = await view();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
   it('registered rules decide fields outside the Pothos scopes (the gateway seam)', () => {
     const unregister = registerRootFieldRule('Query', 'viewer', () => false);
     try {
