@@ -12,7 +12,7 @@ import { db } from '../../db.js';
 import { badInput } from '../../errors.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { findEditableGroup } from '../authorization-group/authorization-group.service.js';
-import { normalizeDocumentId, readDocuments } from './documents.js';
+import { MAX_DOCUMENTS_PER_CALL, normalizeDocumentId, readDocuments } from './documents.js';
 
 export type AddTrustedDocumentsInput = { authorizationGroupId: string; documents?: readonly string[] | null; manifest?: unknown };
 
@@ -53,6 +53,8 @@ export async function addTrustedDocuments(principal: Principal, schema: GraphQLS
 
 /** Removes the documents with these ids (sha256 or manifest ids); returns the removed `sha256:` ids. */
 export async function removeTrustedDocuments(principal: Principal, authorizationGroupId: string, ids: readonly string[]) {
+  // The same bound as adding: the ids become one query's parameters, which databases limit.
+  if (ids.length > MAX_DOCUMENTS_PER_CALL) throw badInput('ids', `at most ${MAX_DOCUMENTS_PER_CALL} ids per call`);
   const { actor, group } = await keyGroupFor(principal, authorizationGroupId);
   const wanted = [...new Set(ids.map(normalizeDocumentId))];
   const removed = await db.$transaction(async (tx) => {

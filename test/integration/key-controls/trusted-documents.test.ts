@@ -230,6 +230,15 @@ describe('trusted documents', () => {
     expect(JSON.stringify(events.map((event) => event.metadata)).length).toBeLessThan(2_000);
   });
 
+  it('removeTrustedDocuments takes at most 1000 ids, like adding', async () => {
+    const seed = await seedTenant();
+    const { group } = await groupWithPolicy(seed, 'ANY');
+    const ids = Array.from({ length: 1001 }, (_, n) => `sha256:${sha256(String(n))}`);
+    const refused = await execute(RemoveDocuments, { authorizationGroupId: group.id, ids }, { token: seed.admin.token });
+    expect(errorOf(refused)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'ids' });
+    expect(await db.trustedDocument.count({ where: { authorizationGroupId: group.id } })).toBe(1);
+  });
+
   it('operationPolicy and costBudget are refused on USER groups', async () => {
     const seed = await seedTenant();
     const group = await createAuthorizationGroup(seed.platform.principal, { tenantId: seed.tenant.id, name: unique('Users'), type: 'USER', permissions: [] });
