@@ -13,7 +13,7 @@
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2037']);
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-/** Class 08 (connection exception), 57P01–57P03 (shutdown, cannot connect now), 53300 (too many connections). */
+/** Class 08 (connection exception), 57P01–57P03 (shutdown, cannot connect now), 53300 (too many connections); and 55000 below. */
 const SQLSTATE = /^(08\w{3}|57P0[123]|53300)$/;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
@@ -32,6 +32,8 @@ function describesUnavailability(error: Record<string, unknown>): boolean {
   if (error.name === 'PrismaClientInitializationError') return true;
   const code = typeof error.code === 'string' ? error.code : undefined;
   if (code && (PRISMA_CODES.has(code) || SOCKET_CODES.has(code) || SQLSTATE.test(code))) return true;
+  // 55000 is "object not in prerequisite state" in general; at connect, a database closed to new connections.
+  if ((code ?? error.originalCode) === '55000' && /not currently accepting connections/i.test(String(error.message ?? error.originalMessage ?? ''))) return true;
   if (typeof error.kind === 'string' && ADAPTER_KINDS.has(error.kind)) return true;
   return typeof error.originalCode === 'string' && SQLSTATE.test(error.originalCode);
 }

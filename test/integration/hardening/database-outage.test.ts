@@ -8,6 +8,7 @@
  * - when the database is back, the server recovers by itself, without a restart.
  * Also: the classifier behind it (src/security/database-faults.ts) on the errors Prisma gives.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../../src/db.js';
 import { isDatabaseUnavailable } from '../../../src/security/database-faults.js';
@@ -148,5 +149,31 @@ describe('recognizing an unreachable database', () => {
     // What a query in flight gets when PostgreSQL shuts down (SQLSTATE 57P01), and a dead socket.
     expect(isDatabaseUnavailable({ code: 'P2010', meta: { driverAdapterError: { cause: { kind: 'postgres', code: '57P01' } } } })).toBe(true);
     expect(isDatabaseUnavailable(new Error('query failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }))).toBe(true);
+  });
+
+  it('a database closed to new connections (ALLOW_CONNECTIONS false, SQLSTATE 55000) is unavailable, not a bug', async () => {
+    const server = process.env.KEYGATE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+    const name = `keygate_closed_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: server });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      const url = new URL(server);
+      url.pathname = `/${name}`;
+      const closed = createDb(url.toString());
+      try {
+        const error = await closed.$queryRawUnsafe('SELECT 1').catch((failure: unknown) => failure);
+        expect(error).toBeInstanceOf(Error);
+        expect(isDatabaseUnavailable(error)).toBe(true);
+      } finally {
+        await closed.$disconnect();
+      }
+      // Another 55000 is no outage.
+      expect(isDatabaseUnavailable({ code: 'P2010', meta: { driverAdapterError: { cause: { originalCode: '55000', originalMessage: 'cannot do this now' } } } })).toBe(false);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+      await admin.end();
+    }
   });
 });
