@@ -3,6 +3,7 @@
  * with one line naming the variable and what is wrong (see `ConfigError`).
  */
 import { z } from 'zod';
+import { wholeNumber } from './lib/env-settings.js';
 import { parseKeyFormat } from './auth/credentials.js';
 import { parseAddressRange } from './lib/ip.js';
 import { decode32ByteKey } from './lib/key-material.js';
@@ -15,8 +16,19 @@ export const MAX_KEY_CACHE_TTL_MS = 10 * 60_000;
 export const MAX_SESSION_CACHE_TTL_MS = 60_000;
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = wholeNumber;
 const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+/** What the drivers would refuse later with an unexpected error, refused here naming DATABASE_URL. */
+function checkDatabaseUrl(url: string, context: z.RefinementCtx): void {
+  if (url.startsWith('file:')) {
+    const path = url.slice('file:'.length);
+    if (path.includes('?')) context.addIssue({ code: 'custom', message: 'takes no ?parameters: file: and a path' });
+    else if (path === ':memory:') context.addIssue({ code: 'custom', message: 'must name a file: an in-memory database would lose everything at each start' });
+    return;
+  }
+  if (!URL.canParse(url)) context.addIssue({ code: 'custom', message: 'is not a valid postgresql:// URL (user, host, port and database name; percent-encode special characters of the password)' });
+}
 
 const schema = z.object({
   NODE_ENV: z.string().default('development'),
@@ -25,6 +37,7 @@ const schema = z.object({
   DATABASE_URL: z
     .string()
     .regex(/^(file:.|postgres(ql)?:\/\/)/, 'must start with file: and a path (SQLite) or postgresql:// (PostgreSQL)')
+    .superRefine(checkDatabaseUrl)
     .default('file:./data/keygate.db'),
   KEYGATE_ADMIN_EMAIL: z.string().email().default('admin@keygate.local'),
   KEYGATE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),

@@ -70,6 +70,9 @@ export function pgConnectionFailure(error: unknown, url: string): unknown {
 /** Why an SQLite file cannot be opened for writing, as a StartupError naming the file. */
 export function sqliteOpenFailure(error: unknown, file: string): unknown {
   const { code = '', message = '' } = (error ?? {}) as ErrorWithCode;
+  if (/SQLITE_NOTADB|not a database/i.test(`${code} ${message}`)) {
+    return new StartupError(`${file} is not an SQLite database: point DATABASE_URL at keygate's database file (or a path where it may create one)`, { cause: error });
+  }
   const reason =
     {
       ENOENT: 'a directory on its path does not exist and cannot be created',

@@ -4,8 +4,9 @@
  * README-SECURITY.md lists them all with what they protect against.
  */
 import { z } from 'zod';
+import { wholeNumber } from '../lib/env-settings.js';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = wholeNumber;
 
 /** `*` or a comma-separated list of origins (`https://app.example.com`, no path). */
 const origins = z

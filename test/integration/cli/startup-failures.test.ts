@@ -39,6 +39,15 @@ describe('an SQLite path that cannot be written', { timeout: 120_000 }, () => {
     const result = await runKeygate(['serve'], { ...sqliteSettings(path.join(blocker, 'keygate.db')), PORT: String(await freePort()) });
     expectOneLineFailure(result, path.join(blocker, 'keygate.db'), 'DATABASE_URL');
   });
+
+  it('a file that is not an SQLite database: serve and migrate name it', async () => {
+    const notADatabase = path.join(tempDir(), 'README.md');
+    writeFileSync(notADatabase, `# Not a database\n${'text '.repeat(2000)}\n`);
+    for (const command of [['serve'], ['migrate']]) {
+      const result = await runKeygate(command, { ...sqliteSettings(notADatabase), PORT: String(await freePort()) });
+      expectOneLineFailure(result, `${notADatabase} is not an SQLite database`, 'DATABASE_URL');
+    }
+  });
 });
 
 describe('a PostgreSQL server that refuses the connection', { timeout: 120_000 }, () => {
