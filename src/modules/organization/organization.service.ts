@@ -63,6 +63,8 @@ async function findManagedOrganization(principal: Principal, id: string) {
 export async function updateOrganization(principal: Principal, id: string, input: UpdateOrganizationInput) {
   const { actor, organization } = await findManagedOrganization(principal, id);
   const data = renameChanges(input);
+  // Nothing to change: nothing written, nothing audited.
+  if (Object.keys(data).length === 0) return organization;
   return writeUnique('slug', `an organization with slug "${data.slug ?? organization.slug}" already exists in this tenant`, () =>
     db.$transaction(async (tx) => {
       const updated = await tx.organization.update({ where: { id }, data });

@@ -88,6 +88,8 @@ async function findManagedProject(principal: Principal, id: string, contextWorks
 export async function updateProject(principal: Principal, id: string, input: UpdateProjectInput, contextWorkspaceId: string | null) {
   const { actor, project } = await findManagedProject(principal, id, contextWorkspaceId);
   const data = renameChanges(input);
+  // Nothing to change: nothing written, nothing audited.
+  if (Object.keys(data).length === 0) return project;
   return writeUnique('slug', `a project with slug "${data.slug ?? project.slug}" already exists in this workspace`, () =>
     db.$transaction(async (tx) => {
       const updated = await tx.project.update({ where: { id }, data });

@@ -83,6 +83,8 @@ export async function createWorkspace(principal: Principal, input: CreateWorkspa
 export async function updateWorkspace(principal: Principal, id: string, input: UpdateWorkspaceInput) {
   const { actor, workspace } = await findWorkspaceFor(principal, 'workspace:manage', id);
   const data = renameChanges(input);
+  // Nothing to change: nothing written, nothing audited.
+  if (Object.keys(data).length === 0) return workspace;
   return writeUnique('slug', duplicateSlug(data.slug ?? workspace.slug), () =>
     db.$transaction(async (tx) => {
       const updated = await tx.workspace.update({ where: { id }, data });

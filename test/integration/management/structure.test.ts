@@ -51,6 +51,11 @@ describe('updateProject', () => {
     expect((await db.project.findUniqueOrThrow({ where: { id: seed.project.id } })).name).toBe('Renamed project');
     const event = await db.auditEvent.findFirstOrThrow({ where: { action: 'project.updated', targetId: seed.project.id } });
     expect(event.organizationId).toBe(seed.organization.id);
+    // An update that changes nothing writes and audits nothing.
+    for (const input of [{}, { name: null }]) {
+      expect((await ok(UpdateProject, { id: seed.project.id, input }, { token: seed.admin.token })).updateProject).toMatchObject({ name: 'Renamed project' });
+    }
+    expect(await db.auditEvent.count({ where: { action: 'project.updated', targetId: seed.project.id } })).toBe(1);
 
     const managers = await createAuthorizationGroup(seed.platform.principal, { tenantId: seed.tenant.id, name: 'Managers', type: 'TENANT_API_KEY', permissions: ['projects:manage', 'projects:read'] });
     const { project: other } = await secondProject(seed);
