@@ -43,7 +43,7 @@ export async function resetPassword(options: ResetPasswordOptions, print: (line:
   });
   await tellServersSessionsEnded(user.id);
   print(`keygate: password of ${user.email} (tenant ${user.tenant.slug}) reset; ${ended} session(s) ended.`);
-  if (user.deactivatedAt) print(`keygate: note: ${user.email} is deactivated, so it still cannot sign in (deactivation is final; create a new user instead).`);
+  if (user.deactivatedAt) print(`keygate: note: ${user.email} is deactivated, so it still cannot sign in.`);
   if (generated) print(`keygate: new password: ${generated}\n(shown only this once; set KEYGATE_NEW_PASSWORD to choose it)`);
 }
 
