@@ -21,10 +21,15 @@ export type UsageBucket = {
 const DAY_MS = 24 * HOUR_MS;
 const MAX_RANGE_MS = USAGE_RETENTION_DAYS * DAY_MS;
 
+/** The start of the UTC bucket holding `at`; floored, so an instant before 1970 falls in its own bucket too. */
+function bucketStart(at: number, step: number): number {
+  return Math.floor(at / step) * step;
+}
+
 export async function keyUsage(apiKeyId: string, from: Date, to: Date, interval: UsageInterval): Promise<UsageBucket[]> {
   const step = interval === 'HOUR' ? HOUR_MS : DAY_MS;
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw badInput('from', 'must be a valid instant');
-  const first = from.getTime() - (from.getTime() % step);
+  const first = bucketStart(from.getTime(), step);
   if (to.getTime() <= first) throw badInput('to', 'must be after from');
   // The span asked for, not the one widened to whole buckets (which may add one).
   if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw badInput('from', `the range may span at most ${USAGE_RETENTION_DAYS} days (counts are kept that long)`);
@@ -37,7 +42,7 @@ export async function keyUsage(apiKeyId: string, from: Date, to: Date, interval:
   for (let start = first; start < to.getTime(); start += step) buckets.set(start, emptyBucket(new Date(start)));
   for (const row of rows) {
     const at = row.start.getTime();
-    const bucket = buckets.get(at - (at % step));
+    const bucket = buckets.get(bucketStart(at, step));
     if (!bucket) continue;
     bucket.accepted += row.accepted;
     bucket.acceptedPreviousSecret += row.acceptedPreviousSecret;
