@@ -47,6 +47,7 @@ type KeyRow = {
   operationPolicy: OperationPolicy | null;
   costBudgetPoints: number | bigint | null;
   costBudgetWindowSeconds: number | bigint | null;
+  groupUpdatedAt: string | number | Date | null;
 };
 
 type DocumentRow = { documentId: string; manifestId: string | null; operationName: string | null; document: string };
@@ -62,7 +63,8 @@ const KEY_COLUMNS = `k."id", k."name", k."prefix", k."role", k."status", k."tena
   (SELECT g."permissions" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "permissions",
   (SELECT g."operationPolicy" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "operationPolicy",
   (SELECT g."costBudgetPoints" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "costBudgetPoints",
-  (SELECT g."costBudgetWindowSeconds" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "costBudgetWindowSeconds"`;
+  (SELECT g."costBudgetWindowSeconds" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "costBudgetWindowSeconds",
+  (SELECT g."updatedAt" FROM "AuthorizationGroup" g WHERE g."id" = k."authorizationGroupId") AS "groupUpdatedAt"`;
 
 /**
  * A digest matches the key's current secret or, during a rotation grace, its previous one
@@ -164,7 +166,8 @@ function toControls(row: KeyRow, documents: DocumentRow[]): GroupControls | null
   const policy = row.operationPolicy ?? 'ANY';
   const points = row.costBudgetPoints === null ? null : Number(row.costBudgetPoints);
   const windowSeconds = row.costBudgetWindowSeconds === null ? null : Number(row.costBudgetWindowSeconds);
-  const costBudget = points && windowSeconds ? { points, windowSeconds } : null;
+  // The group's last edit names the budget's windows: a budget edited (even back to an earlier value) starts fresh ones.
+  const costBudget = points && windowSeconds ? { points, windowSeconds, edition: editionOf(row.groupUpdatedAt) } : null;
   if (policy === 'ANY' && !costBudget) return null;
   const trustedDocuments = new Map<string, TrustedDocumentEntry>();
   for (const { documentId, manifestId, operationName, document } of documents) {
@@ -173,6 +176,12 @@ function toControls(row: KeyRow, documents: DocumentRow[]): GroupControls | null
     if (manifestId) trustedDocuments.set(manifestId, entry);
   }
   return { groupId: row.authorizationGroupId, operationPolicy: policy, trustedDocuments, costBudget };
+}
+
+function editionOf(updatedAt: string | number | Date | null): string {
+  if (updatedAt === null) return '';
+  const time = updatedAt instanceof Date ? updatedAt.getTime() : new Date(updatedAt).getTime();
+  return Number.isNaN(time) ? String(updatedAt) : String(time);
 }
 
 function toVerifiedKey(row: KeyRow, projectIds: string[], secretDigest: string, documents: DocumentRow[] = []): VerifiedKey {

@@ -55,7 +55,8 @@ export type GroupControls = {
    * them (Relay's ids). Loaded only for AUDIT and TRUSTED_ONLY groups.
    */
   trustedDocuments: ReadonlyMap<string, TrustedDocumentEntry>;
-  costBudget: { points: number; windowSeconds: number } | null;
+  /** `edition`: the group's last edit, which names the budget's windows (editing it starts fresh ones). */
+  costBudget: { points: number; windowSeconds: number; edition: string } | null;
 };
 
 export type AnonymousPrincipal = { kind: 'ANONYMOUS' };

@@ -11,6 +11,9 @@
  */
 import type { CostBudget } from './cost-budget.js';
 
+/** What a window needs of a budget (its edition is in the key already). */
+type Allowance = Pick<CostBudget, 'points' | 'windowSeconds'>;
+
 export type Spent = { allowed: boolean; remaining: number; msBeforeNext: number };
 
 type Window = { spent: number; endsAt: number };
@@ -23,7 +26,7 @@ export class BudgetWindows {
   private openedSinceSweep = 0;
 
   /** Spends `points` of `key`'s window under `budget` if they fit. */
-  spend(key: string, budget: CostBudget, points: number, now = Date.now()): Spent {
+  spend(key: string, budget: Allowance, points: number, now = Date.now()): Spent {
     const window = this.current(key, now) ?? this.open(key, budget, now);
     const allowed = window.spent + points <= budget.points;
     if (allowed) window.spent += points;
@@ -31,7 +34,7 @@ export class BudgetWindows {
   }
 
   /** What is left without spending (a full budget when no window is open). */
-  peek(key: string, budget: CostBudget, now = Date.now()): Omit<Spent, 'allowed'> {
+  peek(key: string, budget: Allowance, now = Date.now()): Omit<Spent, 'allowed'> {
     const window = this.current(key, now);
     return window
       ? { remaining: Math.max(0, budget.points - window.spent), msBeforeNext: window.endsAt - now }
@@ -43,7 +46,7 @@ export class BudgetWindows {
     return window && window.endsAt > now ? window : undefined;
   }
 
-  private open(key: string, budget: CostBudget, now: number): Window {
+  private open(key: string, budget: Allowance, now: number): Window {
     if (++this.openedSinceSweep >= SWEEP_EVERY) this.sweep(now);
     const window = { spent: 0, endsAt: now + budget.windowSeconds * 1000 };
     this.windows.set(key, window);

@@ -28,7 +28,7 @@ import { queryLimitExceeded } from '../../security/query-limits.js';
 import { BudgetWindows } from './budget-windows.js';
 import { costBudgetExceeded } from './refusals.js';
 
-export type CostBudget = { points: number; windowSeconds: number };
+export type CostBudget = { points: number; windowSeconds: number; edition: string };
 
 /** What `extensions.cost` says. */
 export type CostReport = { requested: number; remaining: number; resetAt: string };
@@ -56,7 +56,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
 
   function limiterFor(budget: CostBudget): RateLimiterAbstract {
     // One counter family per budget: editing a group's budget starts its keys on a fresh window.
-    const name = `cost:${budget.points}:${budget.windowSeconds}`;
+    const name = `cost:${budget.points}:${budget.windowSeconds}:${budget.edition}`;
     let limiter = limiters.get(name);
     if (!limiter) limiters.set(name, (limiter = store.create({ name, points: budget.points, durationSeconds: budget.windowSeconds })));
     return limiter;
@@ -67,7 +67,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
 
   function windowKey(principal: ApiKeyPrincipal, budget: CostBudget): string {
     // Per budget: editing a group's budget starts its keys on a fresh window.
-    return `${budget.points}:${budget.windowSeconds}:${principal.apiKey.id}`;
+    return `${budget.points}:${budget.windowSeconds}:${budget.edition}:${principal.apiKey.id}`;
   }
 
   function spend(principal: ApiKeyPrincipal, budget: CostBudget, cost: number): Spend | Promise<Spend> {

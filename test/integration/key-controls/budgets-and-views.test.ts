@@ -7,7 +7,7 @@ import { buildSchema } from 'graphql';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Permission } from '../../../src/auth/permissions.js';
-import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
+import { createAuthorizationGroup, updateAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
 import { mayCallRootField, registerRootFieldRule } from '../../../src/modules/key-controls/schema-view.js';
 import { schema } from '../../../src/schema/index.js';
 import { app, execute, executeWith } from '../../helpers/app.js';
@@ -50,6 +50,25 @@ describe('cost budgets', () => {
     // A refusal spends nothing: a cheap operation still fits.
     const cheap = await execute('{ __typename }', undefined, { apiKey: key.secret });
     expect(cheap.status).toBe(200);
+  });
+
+  it('editing the budget starts a fresh window, also when it goes back to an earlier value', async () => {
+    const seed = await seedTenant();
+    const group = await createAuthorizationGroup(seed.platform.principal, {
+      tenantId: seed.tenant.id,
+      name: unique('Edited'),
+      type: 'TENANT_API_KEY',
+      permissions: ['projects:read'],
+      costBudget: { points: 10, windowSeconds: 600 },
+    });
+    const key = await seed.createKey({ authorizationGroupId: group.id });
+    const remaining = async () => (await execute(VIEWER, undefined, { apiKey: key.secret })).headers.get('ratelimit');
+    expect(await remaining()).toMatch(/r=6;/);
+    expect(await remaining()).toMatch(/r=2;/);
+    await updateAuthorizationGroup(seed.platform.principal, group.id, { costBudget: { points: 20, windowSeconds: 600 } });
+    expect(await remaining()).toMatch(/r=16;/);
+    await updateAuthorizationGroup(seed.platform.principal, group.id, { costBudget: { points: 10, windowSeconds: 600 } });
+    expect(await remaining()).toMatch(/r=6;/);
   });
 
   it('list sizes come from first/last, variables included', async () => {
