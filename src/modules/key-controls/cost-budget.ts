@@ -95,13 +95,16 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
     }
   }
 
-  async function currentState(principal: ApiKeyPrincipal, budget: CostBudget): Promise<BudgetState> {
+  /** What is left, nothing spent: synchronous with the memory store. */
+  function currentState(principal: ApiKeyPrincipal, budget: CostBudget): BudgetState | Promise<BudgetState> {
     if (windows) {
       const left = windows.peek(windowKey(principal, budget), budget);
       return stateOf(0, left.remaining, left.msBeforeNext);
     }
-    const res = await limiterFor(budget).get(principal.apiKey.id).catch(() => null);
-    return stateOf(0, res ? Math.max(0, budget.points - res.consumedPoints) : budget.points, res ? res.msBeforeNext : budget.windowSeconds * 1000);
+    return limiterFor(budget)
+      .get(principal.apiKey.id)
+      .catch(() => null)
+      .then((res) => stateOf(0, res ? Math.max(0, budget.points - res.consumedPoints) : budget.points, res ? res.msBeforeNext : budget.windowSeconds * 1000));
   }
 
   /**
@@ -158,6 +161,21 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
       if (!budget) return;
       settle(args.contextValue as object, principal as ApiKeyPrincipal, await spend(principal as ApiKeyPrincipal, budget, cost), setResultAndStopExecution);
     },
+    // Results no operation of which was priced (a document that does not parse or validate, one
+    // over KEYGATE_MAX_COST) carry `extensions.cost` too, with nothing requested.
+    onResultProcess({ request, result, setResult }) {
+      const principal = authenticator.settled(request)?.auth;
+      const budget = budgetOf(principal);
+      if (!budget) return;
+      const unpriced = (Array.isArray(result) ? result : [result]).filter(lacksCost);
+      if (unpriced.length === 0) return;
+      const withCost = (state: BudgetState) => {
+        for (const single of unpriced) single.extensions = { ...single.extensions, cost: state.report };
+        setResult(result);
+      };
+      const state = lastState.get(request) ?? currentState(principal as ApiKeyPrincipal, budget);
+      return state instanceof Promise ? state.then(withCost) : withCost(state);
+    },
     onResponse({ request, response }) {
       // Synchronous for every key without a budget: no promise per response.
       const settled = authenticator.settled(request);
@@ -174,7 +192,9 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
     if (!budget) return;
     const priced = lastState.get(request);
     if (priced) return setRateLimitHeaders(response, budget, priced);
-    return currentState(principal as ApiKeyPrincipal, budget).then((state) => setRateLimitHeaders(response, budget, state));
+    const state = currentState(principal as ApiKeyPrincipal, budget);
+    if (!(state instanceof Promise)) return setRateLimitHeaders(response, budget, state);
+    return state.then((current) => setRateLimitHeaders(response, budget, current));
   }
 }
 
@@ -183,6 +203,12 @@ function setRateLimitHeaders(response: Response, budget: CostBudget, state: Budg
   response.headers.set('RateLimit', `"cost";r=${Math.floor(state.report.remaining)};t=${state.resetInSeconds}`);
 }
 
+
+/** A single result (not a stream) without `extensions.cost`. */
+function lacksCost(result: unknown): result is { extensions?: Record<string, unknown> } {
+  if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return false;
+  return !(result as { extensions?: { cost?: unknown } }).extensions?.cost;
+}
 
 function budgetOf(principal: Principal | null | undefined): CostBudget | null {
   return principal?.kind === 'API_KEY' ? (principal.apiKey.controls?.costBudget ?? null) : null;

@@ -50,6 +50,12 @@ describe('cost budgets', () => {
     // A refusal spends nothing: a cheap operation still fits.
     const cheap = await execute('{ __typename }', undefined, { apiKey: key.secret });
     expect(cheap.status).toBe(200);
+    // Nothing priced (a document that does not validate, or parse): the cost extension says what is left all the same.
+    for (const document of ['{ viewer { nope } }', '{ viewer {']) {
+      const invalid = await execute(document, undefined, { apiKey: key.secret });
+      expect(invalid.errors?.length, document).toBeGreaterThan(0);
+      expect((invalid as unknown as { extensions?: { cost?: unknown } }).extensions?.cost, document).toMatchObject({ requested: 0, remaining: 1 });
+    }
   });
 
   it('editing the budget starts a fresh window, also when it goes back to an earlier value', async () => {
