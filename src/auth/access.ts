@@ -103,6 +103,16 @@ export type Target = {
   projectIds?: readonly string[];
 };
 
+/**
+ * A key of SELECTED projects creates no workspace and no project: it would not reach what it
+ * made (SELECTED covers exactly the listed projects), and an administrator chooses its projects.
+ */
+export function assertCreatesWithinSelection(actor: AuthenticatedPrincipal, what: 'workspace' | 'project'): void {
+  if (actor.kind === 'API_KEY' && actor.apiKey.projectAccess === 'SELECTED') {
+    throw forbidden(`A key of selected projects cannot create a ${what}: it would not reach it.`);
+  }
+}
+
 export function requireAuthenticated(principal: Principal): AuthenticatedPrincipal {
   if (principal.kind === 'ANONYMOUS') throw unauthenticated('MISSING');
   return principal;
@@ -220,9 +230,11 @@ export function reach(principal: AuthenticatedPrincipal) {
     // about a project (the project, its workflows and runs) carries it too: a SELECTED key
     // sees its projects' only, and none about a project it cannot name (a run deleted before
     // events carried their project).
+    // Users are a session's business: a key reads no event about one (its email is in the metadata).
     auditEvent: {
       ...tenant,
       ...inOrganization,
+      ...(key ? { targetType: { not: 'User' } } : {}),
       ...(selected ? { OR: [{ projectId: { in: selected } }, { projectId: null, targetType: { notIn: [...PROJECT_EVENT_TARGETS] } }] } : {}),
     },
     workflow: ofProject,

@@ -517,7 +517,8 @@ type OperationName = keyof typeof OPERATIONS;
 // - another tenant's objects are NOT_FOUND (existence never leaks), unless the operation is
 //   refused before any object is looked at (session-only, platform-admin-only, admin-only);
 // - an organization-bound key is FORBIDDEN on another organization's resources; a SELECTED
-//   key on projects it does not list (and on workspaces holding others); both only narrow;
+//   key on projects it does not list (and on workspaces holding others, or none of its own),
+//   and it creates no workspace or project (it would not reach them); both only narrow;
 // - key management, user and group administration, createWorkflow and signOut need a session;
 //   createTenant and updateTenant a platform admin's session (not an ADMIN key, not a tenant
 //   admin); createOrganization a tenant admin's session;
@@ -560,16 +561,16 @@ const EXPECTED: Record<OperationName, Row> = {
   createApiKey:             [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   createAuthorizationGroup: [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   createOrganization:       [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
-  createProject:            [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
+  createProject:            [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   createTenant:             [U,  F,       F,         F,       F,     F,       F,     F,    OK,      F],
   createUser:               [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   createWorkflow:           [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
-  createWorkspace:          [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
+  createWorkspace:          [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   deleteAuthorizationGroup: [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   deactivateUser:           [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   deleteOrganization:       [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   deleteProject:            [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
-  deleteWorkspace:          [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
+  deleteWorkspace:          [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   deliverData:              [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   endRotationGrace:         [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   reportLeakedApiKey:       [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
@@ -588,7 +589,7 @@ const EXPECTED: Record<OperationName, Row> = {
   updateProject:            [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   updateUser:               [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   updateTenant:             [U,  F,       F,         F,       F,     F,       F,     F,    OK,      F],
-  updateWorkspace:          [U,  N,       N,         F,       F,     OK,      F,     OK,   OK,      OK],
+  updateWorkspace:          [U,  N,       N,         F,       F,     F,       F,     OK,   OK,      OK],
   createWebhookEndpoint:    [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   updateWebhookEndpoint:    [U,  F,       N,         F,       F,     F,       F,     OK,   OK,      F],
   rotateWebhookEndpointSecret: [U, F,     N,         F,       F,     F,       F,     OK,   OK,      F],

@@ -133,7 +133,7 @@ builder.queryFields((t) => ({
       resolve: async (query, _root, args, { auth }) => {
         const where = await apiKeyListFilter(auth, { ...args, tenantId: args.tenantId?.toString() });
         return db.apiKey.findMany({
-          ...(await keysetPage(query, where, (id) => db.apiKey.findFirst({ where: { id, ...where }, select: CURSOR_ROW }))),
+          ...(await keysetPage(query, where, (id) => db.apiKey.findFirst({ where: { AND: [{ id }, where] }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
       },

@@ -13,8 +13,8 @@ builder.prismaObject('AuditEvent', {
     actorId: t.id({
       nullable: true,
       description:
-        "The user or key that made the change. Null for the system and for operators from outside the tenant (platform administrators), who are shown by their kind only.",
-      select: { tenantId: true, actorId: true, actorTenantId: true },
+        "The user or key that made the change. Null for the system, for operators from outside the tenant (platform administrators), and for users when read with an API key: these are shown by their kind only.",
+      select: { tenantId: true, actorKind: true, actorId: true, actorTenantId: true },
       resolve: (event, _args, { auth }) => visibleActorId(auth, event),
     }),
     targetType: t.exposeString('targetType', { description: 'The kind of object changed, e.g. ApiKey.' }),
@@ -39,7 +39,7 @@ builder.queryField('auditEvents', (t) =>
       resolve: async (query, _root, args, { auth }) => {
         const where = auditEventFilter(auth, { tenantId: args.tenantId?.toString(), action: args.action, targetId: args.targetId?.toString() });
         return db.auditEvent.findMany({
-          ...(await keysetPage(query, where, (id) => db.auditEvent.findFirst({ where: { id, ...where }, select: CURSOR_ROW }))),
+          ...(await keysetPage(query, where, (id) => db.auditEvent.findFirst({ where: { AND: [{ id }, where] }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
       },

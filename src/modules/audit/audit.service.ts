@@ -41,8 +41,10 @@ export function auditEventFilter(principal: Principal, args: { tenantId?: string
  * An event's actor id, when the caller may know it: a platform administrator (or an ADMIN
  * key) acting in this tenant is an operator from outside it, shown by its kind alone.
  */
-export function visibleActorId(principal: Principal, event: { tenantId: string; actorId: string | null; actorTenantId: string | null }) {
+export function visibleActorId(principal: Principal, event: { tenantId: string; actorKind: string; actorId: string | null; actorTenantId: string | null }) {
   if (principal.kind === 'ANONYMOUS') return null;
+  // A user is a user relation, which API keys do not read: the kind alone is shown.
+  if (principal.kind === 'API_KEY' && event.actorKind === 'USER') return null;
   if (principal.crossTenant) return event.actorId;
   return event.actorTenantId === event.tenantId ? event.actorId : null;
 }

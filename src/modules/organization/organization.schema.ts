@@ -27,7 +27,7 @@ builder.queryField('organizations', (t) =>
       authScopes: { authenticated: true },
       resolve: async (query, _root, { tenantId }, { auth }) => {
         const where = organizationsWhere(auth, tenantId);
-        const page = await keysetPageBy(query, where, (id) => db.organization.findFirst({ where: { id, ...where }, select: NAME_CURSOR_ROW }), {
+        const page = await keysetPageBy(query, where, (id) => db.organization.findFirst({ where: { AND: [{ id }, where] }, select: NAME_CURSOR_ROW }), {
           field: 'name',
           direction: 'asc',
         });

@@ -32,7 +32,7 @@ builder.queryField('projects', (t) =>
       authScopes: { permission: 'projects:read' },
       resolve: async (query, _root, args, { auth, workspaceId }) => {
         const where = await projectsWhere(auth, args, workspaceId);
-        const page = await keysetPageBy(query, where, (id) => db.project.findFirst({ where: { id, ...where }, select: NAME_CURSOR_ROW }), {
+        const page = await keysetPageBy(query, where, (id) => db.project.findFirst({ where: { AND: [{ id }, where] }, select: NAME_CURSOR_ROW }), {
           field: 'name',
           direction: 'asc',
         });

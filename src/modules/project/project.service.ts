@@ -1,4 +1,4 @@
-import { actingTenantId, assertCan, assertWithinScope, reach, requireAuthenticated, tenantReach } from '../../auth/access.js';
+import { actingTenantId, assertCan, assertCreatesWithinSelection, assertWithinScope, reach, requireAuthenticated, tenantReach } from '../../auth/access.js';
 import { publishKeyChange } from '../../auth/invalidation.js';
 import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
@@ -46,6 +46,7 @@ export async function findAccessibleProject(principal: Principal, id: string, co
 
 export async function createProject(principal: Principal, input: CreateProjectInput, contextWorkspaceId: string | null) {
   const actor = assertCan(principal, 'project:manage');
+  assertCreatesWithinSelection(actor, 'project');
   // The header is checked whenever it is sent (FORBIDDEN for a workspace out of reach, as for
   // every workspace-scoped operation), so it can neither probe ids nor be silently overridden.
   const context = await workspaceContext(actor, contextWorkspaceId);

@@ -61,7 +61,7 @@ builder.queryFields((t) => ({
       resolve: async (query, _root, args, { auth }) => {
         const where = usersWhere(auth, args);
         return db.user.findMany({
-          ...(await keysetPage(query, where, (id) => db.user.findFirst({ where: { id, ...where }, select: CURSOR_ROW }))),
+          ...(await keysetPage(query, where, (id) => db.user.findFirst({ where: { AND: [{ id }, where] }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
       },

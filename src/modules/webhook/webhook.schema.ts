@@ -181,13 +181,13 @@ type RunEvent = { runId: string } | { refusal: unknown };
  * checked again and the run's access with it: once either fails (a revoked key, an ended
  * session, a lost permission or project), the refusal is the stream's last event.
  */
-async function* watchRun(context: { auth: Principal; reauthenticate(): Promise<Principal> }, id: string): AsyncGenerator<RunEvent> {
-  const run = await findReadableRun(context.auth, id);
+async function* watchRun(context: { auth: Principal; reauthenticate(): Promise<Principal>; workspaceId: string | null }, id: string): AsyncGenerator<RunEvent> {
+  const run = await findReadableRun(context.auth, id, 'workflow:read', context.workspaceId);
   const updates = runUpdates.subscribe(`run:${run.id}`);
   yield { runId: run.id };
   for await (const runId of updates) {
     try {
-      await findReadableRun(await context.reauthenticate(), runId);
+      await findReadableRun(await context.reauthenticate(), runId, 'workflow:read', context.workspaceId);
     } catch (refusal) {
       yield { refusal };
       return;

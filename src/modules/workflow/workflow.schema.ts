@@ -84,15 +84,20 @@ builder.prismaObject('WorkflowRun', {
       description: 'What kind of principal triggered the run.',
       deprecationReason: 'Use triggeredBy { kind }.',
     }),
-    triggeredByKeyId: t.exposeID('triggeredByKeyId', {
+    // What triggeredBy shows and nothing more: the id of a key or user out of the caller's reach stays hidden.
+    triggeredByKeyId: t.id({
       nullable: true,
-      description: 'The id of the key that triggered the run, if a key did.',
+      description: 'The id of the key that triggered the run, if a key did and it is within your reach (as triggeredBy { apiKey }).',
       deprecationReason: 'Use triggeredBy { apiKey { id } }.',
+      select: { triggeredByKind: true, triggeredByKeyId: true },
+      resolve: async (run, _args, { auth }) => (await visibleKey(auth, run.triggeredByKind === 'API_KEY' ? run.triggeredByKeyId : null))?.id ?? null,
     }),
-    triggeredByUserId: t.exposeID('triggeredByUserId', {
+    triggeredByUserId: t.id({
       nullable: true,
-      description: 'The id of the user who triggered the run, if a user did.',
+      description: 'The id of the user who triggered the run, if a user did and it is within your reach (as triggeredBy { user }).',
       deprecationReason: 'Use triggeredBy { user { id } }.',
+      select: { triggeredByKind: true, triggeredByUserId: true },
+      resolve: async (run, _args, { auth }) => (await visibleActingUser(auth, run.triggeredByKind === 'USER' ? run.triggeredByUserId : null))?.id ?? null,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the run was triggered.' }),
   }),
@@ -129,8 +134,8 @@ builder.queryFields((t) => ({
     description: 'One run, with its status and delivery attempts. Needs projects:read or workflows:trigger and access to its project.',
     args: { id: t.arg.id({ required: true, description: 'The run’s id.' }) },
     authScopes: { can: 'workflow:read' },
-    resolve: async (query, _root, { id }, { auth }) => {
-      const run = await findReadableRun(auth, String(id));
+    resolve: async (query, _root, { id }, { auth, workspaceId }) => {
+      const run = await findReadableRun(auth, String(id), 'workflow:read', workspaceId);
       return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });
     },
   }),
@@ -158,7 +163,7 @@ builder.queryFields((t) => ({
       resolve: async (query, _root, args, { auth, workspaceId }) => {
         const where = await workflowScope(auth, scopeOf(args), workspaceId);
         return db.workflowRun.findMany({
-          ...(await keysetPage(query, where, (id) => db.workflowRun.findFirst({ where: { id, ...where }, select: CURSOR_ROW }))),
+          ...(await keysetPage(query, where, (id) => db.workflowRun.findFirst({ where: { AND: [{ id }, where] }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
       },
@@ -176,7 +181,7 @@ builder.queryFields((t) => ({
       resolve: async (query, _root, { projectId }, { auth, workspaceId }) => {
         const where = await dataDeliveryScope(auth, String(projectId), workspaceId);
         return db.dataDelivery.findMany({
-          ...(await keysetPage(query, where, (id) => db.dataDelivery.findFirst({ where: { id, ...where }, select: CURSOR_ROW }))),
+          ...(await keysetPage(query, where, (id) => db.dataDelivery.findFirst({ where: { AND: [{ id }, where] }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
       },
@@ -257,8 +262,8 @@ builder.mutationFields((t) => ({
     description: 'Sends a FAILED run to its endpoint again, with a fresh set of attempts (status back to QUEUED). Needs workflows:trigger or webhooks:manage and access to the project.',
     args: { id: t.arg.id({ required: true, description: 'The failed run.' }) },
     authScopes: { can: 'workflow:redeliver' },
-    resolve: async (query, _root, { id }, { auth }) => {
-      const run = await redeliverWorkflowRun(auth, String(id));
+    resolve: async (query, _root, { id }, { auth, workspaceId }) => {
+      const run = await redeliverWorkflowRun(auth, String(id), workspaceId);
       return db.workflowRun.findUniqueOrThrow({ ...query, where: { id: run.id } });
     },
   }),

@@ -288,7 +288,7 @@ export async function dataDeliveryScope(principal: Principal, projectId: string,
 export async function visibleKey(principal: Principal, keyId: string | null) {
   if (!keyId || !hasPermission(principal, 'api_keys:read')) return null;
   const actor = requireAuthenticated(principal);
-  return db.apiKey.findFirst({ where: { id: keyId, ...reach(actor).apiKey } });
+  return db.apiKey.findFirst({ where: { AND: [{ id: keyId }, reach(actor).apiKey] } });
 }
 
 /**
@@ -297,5 +297,5 @@ export async function visibleKey(principal: Principal, keyId: string | null) {
  */
 export async function visibleActingUser(principal: Principal, userId: string | null) {
   if (!userId || principal.kind === 'ANONYMOUS') return null;
-  return visibleUser(principal, await db.user.findFirst({ where: { id: userId, ...reach(principal).user } }));
+  return visibleUser(principal, await db.user.findFirst({ where: { AND: [{ id: userId }, reach(principal).user] } }));
 }

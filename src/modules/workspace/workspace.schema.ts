@@ -32,7 +32,7 @@ builder.queryField('workspaces', (t) =>
       authScopes: { permission: 'workspaces:read' },
       resolve: async (query, _root, args, { auth }) => {
         const where = workspacesWhere(auth, args);
-        const page = await keysetPageBy(query, where, (id) => db.workspace.findFirst({ where: { id, ...where }, select: NAME_CURSOR_ROW }), {
+        const page = await keysetPageBy(query, where, (id) => db.workspace.findFirst({ where: { AND: [{ id }, where] }, select: NAME_CURSOR_ROW }), {
           field: 'name',
           direction: 'asc',
         });
@@ -81,8 +81,8 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateWorkspaceInput, required: true, description: 'The changes.' }),
     },
     authScopes: { permission: 'workspaces:manage' },
-    resolve: async (query, _root, { id, input }, { auth }) => {
-      await updateWorkspace(auth, String(id), input);
+    resolve: async (query, _root, { id, input }, { auth, workspaceId }) => {
+      await updateWorkspace(auth, String(id), input, workspaceId);
       return db.workspace.findUniqueOrThrow({ ...query, where: { id: String(id) } });
     },
   }),
@@ -91,6 +91,6 @@ builder.mutationFields((t) => ({
       'Deletes the workspace and its projects; returns the deleted id. Keys that selected those projects lose them and never fall back to ALL.',
     args: { id: t.arg.id({ required: true, description: 'The workspace to delete.' }) },
     authScopes: { permission: 'workspaces:manage' },
-    resolve: async (_root, { id }, { auth }) => (await deleteWorkspace(auth, String(id))).id,
+    resolve: async (_root, { id }, { auth, workspaceId }) => (await deleteWorkspace(auth, String(id), workspaceId)).id,
   }),
 }));

@@ -1,4 +1,4 @@
-import { actingTenantId, assertCan, assertWithinScope, reach, requireAuthenticated, tenantReach, type Action } from '../../auth/access.js';
+import { actingTenantId, assertCan, assertCreatesWithinSelection, assertWithinScope, reach, requireAuthenticated, tenantReach, type Action } from '../../auth/access.js';
 import { publishKeyChange } from '../../auth/invalidation.js';
 import type { Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
@@ -23,15 +23,22 @@ export function workspaceFilter(principal: Principal, args: { tenantId?: string 
  * organization is FORBIDDEN. Writing to a workspace reaches every project in it (a delete
  * cascades into their workflows and runs), so a key with SELECTED projects needs all of them.
  */
-export async function findWorkspaceFor(principal: Principal, action: Action, id: string) {
+/**
+ * The workspace, if the principal may do `action` to it. `contextWorkspaceId` is the request's
+ * X-Workspace-Id: when sent, the workspace must be that one (FORBIDDEN otherwise, as for every
+ * operation that acts inside a workspace).
+ */
+export async function findWorkspaceFor(principal: Principal, action: Action, id: string, contextWorkspaceId: string | null = null) {
   const actor = assertCan(principal, action);
   const workspace = await db.workspace.findFirst({ where: { id, ...tenantReach(actor) } });
   if (!workspace) throw notFound('Workspace');
-  const projectIds =
-    action === 'workspace:manage' && actor.kind === 'API_KEY' && actor.apiKey.projectAccess === 'SELECTED'
-      ? (await db.project.findMany({ where: { workspaceId: id }, select: { id: true } })).map((p) => p.id)
-      : undefined;
+  const selecting = actor.kind === 'API_KEY' && actor.apiKey.projectAccess === 'SELECTED';
+  const projectIds = action === 'workspace:manage' && selecting ? (await db.project.findMany({ where: { workspaceId: id }, select: { id: true } })).map((p) => p.id) : undefined;
+  // Writing needs every project in it, and a workspace without any of a SELECTED key's projects is none of its business.
+  if (projectIds?.length === 0) throw forbidden('This workspace holds none of the key’s selected projects.');
   assertCan(actor, action, { what: 'Workspace', tenantId: workspace.tenantId, organizationId: workspace.organizationId, projectIds });
+  const context = await workspaceContext(actor, contextWorkspaceId);
+  if (context && context.id !== workspace.id) throw forbidden('The workspace is not the one named by X-Workspace-Id.');
   return { actor, workspace };
 }
 
@@ -52,13 +59,14 @@ export async function findReachableWorkspace(principal: Principal, id: string) {
 export async function workspaceContext(principal: Principal, workspaceId: string | null) {
   if (!workspaceId) return null;
   const actor = requireAuthenticated(principal);
-  const workspace = await db.workspace.findFirst({ where: { id: workspaceId, ...reach(actor).workspace } });
+  const workspace = await db.workspace.findFirst({ where: { AND: [{ id: workspaceId }, reach(actor).workspace] } });
   if (!workspace) throw forbidden('No access to the workspace named by X-Workspace-Id.');
   return workspace;
 }
 
 export async function createWorkspace(principal: Principal, input: CreateWorkspaceInput) {
   const actor = assertCan(principal, 'workspace:manage');
+  assertCreatesWithinSelection(actor, 'workspace');
   const organization = await findReachableOrganization(actor, input.organizationId);
   const name = requireText('name', input.name, { min: 2, max: 200 });
   const slug = slugFor('slug', input.slug, name);
@@ -80,8 +88,8 @@ export async function createWorkspace(principal: Principal, input: CreateWorkspa
   );
 }
 
-export async function updateWorkspace(principal: Principal, id: string, input: UpdateWorkspaceInput) {
-  const { actor, workspace } = await findWorkspaceFor(principal, 'workspace:manage', id);
+export async function updateWorkspace(principal: Principal, id: string, input: UpdateWorkspaceInput, contextWorkspaceId: string | null = null) {
+  const { actor, workspace } = await findWorkspaceFor(principal, 'workspace:manage', id, contextWorkspaceId);
   const data = renameChanges(input);
   // Nothing to change: nothing written, nothing audited.
   if (Object.keys(data).length === 0) return workspace;
@@ -102,8 +110,8 @@ export async function updateWorkspace(principal: Principal, id: string, input: U
 }
 
 /** Deletes the workspace with its projects; keys that selected those projects lose them. */
-export async function deleteWorkspace(principal: Principal, id: string) {
-  const { actor, workspace } = await findWorkspaceFor(principal, 'workspace:manage', id);
+export async function deleteWorkspace(principal: Principal, id: string, contextWorkspaceId: string | null = null) {
+  const { actor, workspace } = await findWorkspaceFor(principal, 'workspace:manage', id, contextWorkspaceId);
   await db.$transaction(async (tx) => {
     await tx.workspace.delete({ where: { id } });
     await recordAudit(tx, actor, {
