@@ -96,7 +96,7 @@ describe('reach', () => {
     const r = reach(key({ organizationId: 'o1' }));
     expect(r.organization).toEqual({ tenantId: 't1', id: 'o1' });
     expect(r.apiKey).toEqual({ tenantId: 't1', organizationId: 'o1' });
-    expect(r.auditEvent).toEqual({ tenantId: 't1', organizationId: 'o1' });
+    expect(r.auditEvent).toEqual({ tenantId: 't1', organizationId: 'o1', targetType: { not: 'User' } });
     expect(r.authorizationGroup).toEqual({ tenantId: 't1', apiKeys: { some: { organizationId: 'o1' } } });
     expect(r.workflowRun).toEqual({ tenantId: 't1', project: { organizationId: 'o1' } });
   });
