@@ -53,6 +53,8 @@ class KeyFinder {
   private carried = '';
   /** The line the carried text starts on. */
   private line = 1;
+  /** Where the carried text's unsearched part begins (before it: context for the look-behind). */
+  private skipBefore = 0;
 
   constructor(
     private readonly format: KeyFormat,
@@ -63,7 +65,6 @@ class KeyFinder {
 
   feed(chunk: string, last: boolean): { line: number; prefix: string }[] {
     const text = this.carried + chunk;
-    // Keep the character before the carried stretch too, for the pattern's look-behind.
     const cut = last ? text.length : Math.max(0, text.length - OVERLAP);
     const found: { line: number; prefix: string }[] = [];
     let line = this.line;
@@ -75,15 +76,17 @@ class KeyFinder {
       counted = match.index;
       found.push({ line, prefix: match[0].slice(0, this.prefixLength) });
     }
-    const keepFrom = Math.max(0, cut - 1);
-    this.line = line + newlinesIn(text, counted, keepFrom);
+    // Carry the unsearched stretch, and the characters before it that the look-behind reads (`%3D`).
+    const keepFrom = Math.max(0, cut - LOOK_BEHIND);
+    this.line += newlinesIn(text, 0, keepFrom);
     this.carried = text.slice(keepFrom);
-    this.skipBefore = cut - keepFrom; // matches there were searched in this chunk
+    this.skipBefore = cut - keepFrom;
     return found;
   }
-
-  private skipBefore = 0;
 }
+
+/** The most characters keySearchPattern's look-behind reads before a key. */
+const LOOK_BEHIND = 3;
 
 function newlinesIn(text: string, from: number, to: number): number {
   let count = 0;

@@ -133,11 +133,12 @@ describe('keygate scan', () => {
   }, 60_000);
 
   it('findKeys finds keys across chunk boundaries, once each, with their lines', () => {
-    const keys = Array.from({ length: 3 }, newKey);
-    const text = `${'x '.repeat(600)}\n${keys[0]}\n${'y'.repeat(1000)} ${keys[1]}\n${keys[2]}\nx${newKey()}`;
-    for (const size of [7, 100, 1000, 5000]) {
+    const keys = Array.from({ length: 5 }, newKey);
+    const text = `${'x '.repeat(600)}\n${keys[0]}\n${'y'.repeat(1000)} ${keys[1]}\n${keys[2]}\nx${newKey()}\n${'z'.repeat(2000)}%3D${keys[3]}\\n${keys[4]}`;
+    for (const size of [1, 7, 100, 1000, 1025, 5000]) {
       const chunks = Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size));
-      expect(findKeys(format, chunks, 16), `chunks of ${size}`).toEqual(keys.map((key, i) => ({ line: i + 2, prefix: key.slice(0, 16) })));
+      const lines = [2, 3, 4, 6, 6];
+      expect(findKeys(format, chunks, 16), `chunks of ${size}`).toEqual(keys.map((key, i) => ({ line: lines[i], prefix: key.slice(0, 16) })));
     }
   });
 
