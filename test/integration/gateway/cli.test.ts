@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createDb } from '../../../src/db.js';
+import { freePort } from '../hardening/server-process.js';
 import { afterTest, ownDatabaseUrl, runKeygate, stderrLines } from '../cli/cli-process.js';
 import { closeServer, listen, upstreamsFile } from './support.js';
 
@@ -56,9 +57,11 @@ describe('keygate serve in gateway mode', () => {
     const result = await runKeygate(['serve'], {
       NODE_ENV: 'production',
       DATABASE_URL: ownDatabaseUrl(),
-      PORT: '4999',
+      PORT: String(await freePort()),
       KEYGATE_UPSTREAMS: path.join(dir, 'upstreams.json'),
       KEYGATE_ADMIN_PASSWORD: 'a-long-admin-password',
+      // Required in production on PostgreSQL, and checked first: this case is about the signing key.
+      KEYGATE_WEBHOOK_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
     });
     expect(result.code).toBe(1);
     expect(stderrLines(result)).toEqual(['keygate: principal tokens need KEYGATE_SIGNING_KEY, or KEYGATE_SIGNING_KEY_SECRET to encrypt the key kept in the database']);
