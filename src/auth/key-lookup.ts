@@ -167,7 +167,7 @@ function toControls(row: KeyRow, documents: DocumentRow[]): GroupControls | null
   const points = row.costBudgetPoints === null ? null : Number(row.costBudgetPoints);
   const windowSeconds = row.costBudgetWindowSeconds === null ? null : Number(row.costBudgetWindowSeconds);
   // The group's last edit names the budget's windows: a budget edited (even back to an earlier value) starts fresh ones.
-  const costBudget = points && windowSeconds ? { points, windowSeconds, edition: editionOf(row.groupUpdatedAt) } : null;
+  const costBudget = points && windowSeconds ? { points, windowSeconds, edition: String(toDate(row.groupUpdatedAt)?.getTime() ?? '') } : null;
   if (policy === 'ANY' && !costBudget) return null;
   const trustedDocuments = new Map<string, TrustedDocumentEntry>();
   for (const { documentId, manifestId, operationName, document } of documents) {
@@ -176,12 +176,6 @@ function toControls(row: KeyRow, documents: DocumentRow[]): GroupControls | null
     if (manifestId) trustedDocuments.set(manifestId, entry);
   }
   return { groupId: row.authorizationGroupId, operationPolicy: policy, trustedDocuments, costBudget };
-}
-
-function editionOf(updatedAt: string | number | Date | null): string {
-  if (updatedAt === null) return '';
-  const time = updatedAt instanceof Date ? updatedAt.getTime() : new Date(updatedAt).getTime();
-  return Number.isNaN(time) ? String(updatedAt) : String(time);
 }
 
 function toVerifiedKey(row: KeyRow, projectIds: string[], secretDigest: string, documents: DocumentRow[] = []): VerifiedKey {

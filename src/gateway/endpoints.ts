@@ -21,6 +21,7 @@ import type { ServerContext } from '../context.js';
 import { badInput, unauthenticated } from '../errors.js';
 import type { AddressRange } from '../lib/ip.js';
 import type { Logger } from '../lib/logger.js';
+import { andThen } from '../lib/maybe-promise.js';
 import { StartupError } from '../lib/startup-error.js';
 import { findAccessibleProject } from '../modules/project/project.service.js';
 import { isDatabaseUnavailable } from '../security/database-faults.js';
@@ -145,11 +146,6 @@ function answerVerify({ headers, searchParams, socketAddress }: VerifyQuestion, 
   } catch (error) {
     return refuse(error);
   }
-}
-
-/** `next(value)` at once when `value` is no promise, else once it resolves: a path that needs no waiting allocates no promise. */
-function andThen<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
-  return value instanceof Promise ? value.then(next) : next(value);
 }
 
 /** Throws RATE_LIMITED for an address that has used up its failed credentials; asks the store only when it must. */

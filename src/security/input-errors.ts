@@ -50,8 +50,12 @@ function quotesLiteral(error: Error): error is GraphQLError {
 }
 
 function withoutLiteral(error: GraphQLError): GraphQLError {
-  const message = error.message.split(print(error.nodes![0]!)).join(REDACTED);
-  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, originalError: error.originalError, extensions: error.extensions });
+  return reworded(error, error.message.split(print(error.nodes![0]!)).join(REDACTED));
+}
+
+/** The same error (where it points, what caused it) with another message and, optionally, extensions. */
+export function reworded(error: GraphQLError, message: string, extensions = error.extensions): GraphQLError {
+  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
 }
 
 /** `message` with every string the variable holds, as graphql-js quotes it, replaced. */
@@ -78,11 +82,5 @@ function withBadInputCode(error: GraphQLError, variables: Record<string, unknown
   const named = FIELD_IN_MESSAGE.exec(error.message);
   const variable = VARIABLE_ERROR.exec(error.message)![1]!;
   const field = named?.[1] ?? named?.[2] ?? variable;
-  return new GraphQLError(withoutValues(error.message, variables[variable]), {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    originalError: error.originalError,
-    extensions: { ...error.extensions, code: 'BAD_USER_INPUT', field },
-  });
+  return reworded(error, withoutValues(error.message, variables[variable]), { ...error.extensions, code: 'BAD_USER_INPUT', field });
 }

@@ -9,6 +9,7 @@
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { reworded } from './input-errors.js';
 
 export function useIntrospectionPolicy({ introspection }: { introspection: boolean }): Plugin[] {
   return introspection ? [] : [useDisableIntrospection(), useNoSuggestions()];
@@ -41,12 +42,5 @@ function suggests(error: Error): boolean {
 
 function withoutSuggestion<E extends Error>(error: E): E {
   if (!(error instanceof GraphQLError) || !suggests(error)) return error;
-  return new GraphQLError(error.message.replace(SUGGESTION, ''), {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    originalError: error.originalError,
-    extensions: error.extensions,
-  }) as unknown as E;
+  return reworded(error, error.message.replace(SUGGESTION, '')) as unknown as E;
 }

@@ -25,6 +25,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { LimiterStore } from '../../security/limiter-store.js';
 import { operationCost } from '../../security/query-cost.js';
 import { queryLimitExceeded } from '../../security/query-limits.js';
+import { andThen } from '../../lib/maybe-promise.js';
 import { BudgetWindows } from './budget-windows.js';
 import { costBudgetExceeded } from './refusals.js';
 
@@ -173,8 +174,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
         for (const single of unpriced) single.extensions = { ...single.extensions, cost: state.report };
         setResult(result);
       };
-      const state = lastState.get(request) ?? currentState(principal as ApiKeyPrincipal, budget);
-      return state instanceof Promise ? state.then(withCost) : withCost(state);
+      return andThen(lastState.get(request) ?? currentState(principal as ApiKeyPrincipal, budget), withCost);
     },
     onResponse({ request, response }) {
       // Synchronous for every key without a budget: no promise per response.
@@ -192,9 +192,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
     if (!budget) return;
     const priced = lastState.get(request);
     if (priced) return setRateLimitHeaders(response, budget, priced);
-    const state = currentState(principal as ApiKeyPrincipal, budget);
-    if (!(state instanceof Promise)) return setRateLimitHeaders(response, budget, state);
-    return state.then((current) => setRateLimitHeaders(response, budget, current));
+    return andThen(currentState(principal as ApiKeyPrincipal, budget), (state) => setRateLimitHeaders(response, budget, state));
   }
 }
 
