@@ -44,6 +44,19 @@ async function pgReachable(): Promise<boolean> {
 }
 const withPg = await pgReachable();
 
+/**
+ * A fresh database with every migration but `left`: rows written then are what a data
+ * migration (a backfill) finds when `left` is applied.
+ */
+async function migratedUpTo(target: Target, left: string): Promise<string> {
+  const url = await target.create();
+  const history = path.join(mkdtempSync(path.join(tmpdir(), 'keygate-history-')), 'migrations');
+  cpSync(migrationsDir(target.provider), history, { recursive: true });
+  rmSync(path.join(history, left), { recursive: true });
+  await applyMigrations(url, { migrationsDir: history });
+  return url;
+}
+
 /** What each database kind needs for the shared cases below. */
 interface Target {
   provider: 'sqlite' | 'postgresql';
@@ -152,11 +165,7 @@ function migrationSuite(makeTarget: () => Target, runConcurrently: (url: string)
   });
 
   it('gives audit events recorded before it their project (audit_event_project)', async () => {
-    const url = await target.create();
-    const history = path.join(mkdtempSync(path.join(tmpdir(), 'keygate-history-')), 'migrations');
-    cpSync(migrationsDir(target.provider), history, { recursive: true });
-    rmSync(path.join(history, AUDIT_EVENT_PROJECT), { recursive: true });
-    await applyMigrations(url, { migrationsDir: history });
+    const url = await migratedUpTo(target, AUDIT_EVENT_PROJECT);
     for (const statement of [
       `INSERT INTO "Tenant" (id, slug, name, "updatedAt") VALUES ('t1', 't', 'T', CURRENT_TIMESTAMP)`,
       `INSERT INTO "Organization" (id, "tenantId", name, slug, "updatedAt") VALUES ('o1', 't1', 'O', 'o', CURRENT_TIMESTAMP)`,
@@ -190,11 +199,7 @@ function migrationSuite(makeTarget: () => Target, runConcurrently: (url: string)
   });
 
   it('marks keys whose expiry events went out before it as announced (api_key_expiry_announced)', async () => {
-    const url = await target.create();
-    const history = path.join(mkdtempSync(path.join(tmpdir(), 'keygate-history-')), 'migrations');
-    cpSync(migrationsDir(target.provider), history, { recursive: true });
-    rmSync(path.join(history, API_KEY_EXPIRY_ANNOUNCED), { recursive: true });
-    await applyMigrations(url, { migrationsDir: history });
+    const url = await migratedUpTo(target, API_KEY_EXPIRY_ANNOUNCED);
     const key = (id: string) =>
       `INSERT INTO "ApiKey" (id, "tenantId", "authorizationGroupId", name, prefix, "secretDigest", "ipAllowlist", "updatedAt") VALUES ('${id}', 't1', 'g1', '${id}', 'kg_${id}', 'digest-${id}', '[]', CURRENT_TIMESTAMP)`;
     const message = (id: string, dedupeKey: string) =>
