@@ -23,7 +23,11 @@ export function isSqliteUrl(url: string): boolean {
 
 export function createDb(url: string): Db {
   if (isSqliteUrl(url)) {
-    return new PrismaClient({ adapter: new ConfiguredLibSql({ url, timeout: SQLITE_BUSY_TIMEOUT_MS }) });
+    // intMode 'bigint': a JSON column has NUMERIC affinity in SQLite, so a payload that is one
+    // whole number past 2^53 is stored as a 64-bit INTEGER, which libsql's default mode refuses
+    // to read. As bigints the adapter hands every integer to Prisma as text, which reads it
+    // exactly (and Int columns, which never pass 2^31, the same as before).
+    return new PrismaClient({ adapter: new ConfiguredLibSql({ url, timeout: SQLITE_BUSY_TIMEOUT_MS, intMode: 'bigint' }) });
   }
   return new PgPrismaClient({ adapter: new PrismaPg({ connectionString: url }) }) as unknown as Db;
 }
