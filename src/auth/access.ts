@@ -20,7 +20,7 @@
 import { badInput, forbidden, notFound, unauthenticated } from '../errors.js';
 import { allPermissions, isPermission, type Permission } from './permissions.js';
 import type { AuthenticatedPrincipal, Principal, SessionPrincipal, UserRole } from './principal.js';
-import { upstreamFieldPermissions } from '../gateway/upstream-permissions.js';
+import { permissionsGranting, upstreamFieldPermissions } from '../gateway/upstream-permissions.js';
 
 export type Action =
   | 'tenant:administer'
@@ -331,6 +331,7 @@ export function mayCallUpstream(principal: Principal, upstream: string, typeName
 export function assertHolds(principal: Principal, permission: string): AuthenticatedPrincipal {
   const actor = requireAuthenticated(principal);
   if (!isPermission(permission)) throw badInput('permission', `unknown permission ${JSON.stringify(permission)}`);
-  if (!heldPermissions(actor).has(permission)) throw forbidden(`Missing permission ${permission}.`);
+  const held = heldPermissions(actor);
+  if (!permissionsGranting(permission).some((granting) => held.has(granting))) throw forbidden(`Missing permission ${permission}.`);
   return actor;
 }

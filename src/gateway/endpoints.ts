@@ -210,6 +210,7 @@ async function refused(error: unknown, principal: Principal | null, clientAddres
 function required(searchParams: URLSearchParams, name: 'permission' | 'projectId'): string[] {
   const values = searchParams.getAll(name);
   if (values.some((value) => value.trim() === '')) throw badInput(name, `must not be empty (leave ${name} out to require nothing)`);
+  if (values.some((value) => value.includes('\u0000'))) throw badInput(name, 'must not contain the NUL character (\\u0000)');
   return values;
 }
 

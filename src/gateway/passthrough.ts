@@ -6,11 +6,15 @@
  * An operation whose root fields all belong to one upstream needs none of it: start-up
  * refuses type and root field names that overlap keygate's or another upstream's, so the
  * upstream has every type the client selected, and the document keygate parsed, validated,
- * priced and authorized goes to it unchanged, through the same executor-http executor (the
+ * priced and authorized goes to it unchanged, with its variables coerced as execute would
+ * coerce them, through the same executor-http executor (the
  * upstream's headers, the principal token, its timeout, UPSTREAM_UNAVAILABLE on a transport
  * failure). The operation still passes every check before it (trusted documents, the schema
  * view, rate limits, cost budgets), since this only replaces the execute step, and every
  * field's permission is asked here as the guarded resolvers ask it.
+ *
+ * Before either, every operation's nested root fields (nested-root-fields.ts) are asked for:
+ * one the principal may not call refuses the operation before any upstream sees it.
  *
  * Everything else runs through stitching as before, which answers field by field: keygate's
  * own fields, several upstreams in one operation, a document with several operations,
@@ -22,7 +26,10 @@ import type { Executor } from '@graphql-tools/utils';
 import {
   BREAK,
   getNamedType,
+  getOperationAST,
+  getVariableValues,
   GraphQLError,
+  isAbstractType,
   Kind,
   TypeInfo,
   visit,
@@ -36,8 +43,11 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { mayCallUpstream, requireAuthenticated } from '../auth/access.js';
+import { assertCanCallUpstream, mayCallUpstream, requireAuthenticated } from '../auth/access.js';
+import type { Principal } from '../auth/principal.js';
+import { nestedRootFields, type NestedRootField } from './nested-root-fields.js';
 import type { PrincipalTokens } from './principal-token.js';
+import { upstreamFieldPermission } from './upstream-permissions.js';
 import { attachPrincipalToken, type GatewayContext } from './upstreams.js';
 
 /** `Query.orders` → the upstream serving it and its executor. */
@@ -94,24 +104,73 @@ export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: Principal
     return route;
   }
 
+  // Per parsed document and operation name, as above.
+  const nestedByDocument = new WeakMap<DocumentNode, Map<string, NestedRootField[]>>();
+  function nestedOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): NestedRootField[] {
+    let byName = nestedByDocument.get(document);
+    if (!byName) nestedByDocument.set(document, (byName = new Map()));
+    const name = operationName ?? '';
+    let nested = byName.get(name);
+    if (!nested) byName.set(name, (nested = nestedRootFields(schema, document, operationName)));
+    return nested;
+  }
+
   return {
     onExecute({ args, setExecuteFn }) {
+      const context = args.contextValue as unknown as GatewayContext & { params?: { query?: unknown; operationName?: string | null } };
+      assertMayCallNested(context.auth, nestedOf(args.schema, args.document, args.operationName));
       const route = routeOf(args.schema, args.document, args.operationName);
       if (!route) return;
-      const context = args.contextValue as unknown as GatewayContext & { params?: { query?: unknown; operationName?: string | null } };
       // Otherwise stitching answers field by field, refusals included.
       if (!route.fields.every((field) => mayCallUpstream(context.auth, route.upstream, route.typeName, field))) return;
       const actor = requireAuthenticated(context.auth);
       setExecuteFn((execution: ExecutionArgs) => {
+        const variables = coercedVariables(execution.schema, execution.document, execution.operationName, execution.variableValues);
+        if ('errors' in variables) return { errors: variables.errors };
         // Parsed, validated and past every check before execution: the lane may take its text from now on.
         const text = context.params?.query;
         if (typeof text === 'string') plans.remember(text, context.params?.operationName, { document: execution.document, route });
-        const request = { document: execution.document, variables: execution.variableValues ?? {}, operationName: execution.operationName ?? undefined, context };
+        const request = { document: execution.document, variables: variables.coerced, operationName: execution.operationName ?? undefined, context };
         const signing = attachPrincipalToken(context, actor, tokens);
         return signing ? signing.then(() => sendWhole(route, request)) : sendWhole(route, request);
       });
     },
   };
+}
+
+/**
+ * Refuses the whole operation when it selects, below the top level, an upstream root field
+ * the principal may not call (nested-root-fields.ts): FORBIDDEN at that field's path, and
+ * nothing sent to any upstream.
+ */
+function assertMayCallNested(principal: Principal, nested: readonly NestedRootField[]): void {
+  for (const { typeName, fieldName, path } of nested) {
+    const served = upstreamFieldPermission(typeName, fieldName);
+    if (!served || mayCallUpstream(principal, served.upstream, typeName, fieldName)) continue;
+    try {
+      assertCanCallUpstream(principal, served.upstream, typeName, fieldName);
+    } catch (error) {
+      const refusal = error as GraphQLError;
+      throw new GraphQLError(refusal.message, { path, extensions: refusal.extensions });
+    }
+  }
+}
+
+/**
+ * The operation's variables as graphql-js's execute would coerce them: only the declared
+ * ones, with their defaults, each of its type; or the errors execute would answer for them
+ * (keygate's error handling then answers them as BAD_USER_INPUT without their values). What
+ * the upstream gets is what stitching would have sent for the same operation.
+ */
+export function coercedVariables(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  inputs: Record<string, unknown> | null | undefined,
+): { coerced: Record<string, unknown> } | { errors: readonly GraphQLError[] } {
+  const operation = getOperationAST(document, operationName);
+  if (!operation?.variableDefinitions?.length) return { coerced: {} };
+  return getVariableValues(schema, operation.variableDefinitions, inputs ?? {}, { maxErrors: 50 });
 }
 
 /**
@@ -147,7 +206,7 @@ function plan(schema: GraphQLSchema, document: DocumentNode, operationName: stri
 
 /**
  * Whether any field of the document returns a root type, like a Relay mutation payload's
- * `query: Query`: the fields selected below it are root fields, each with its own permission,
+ * `query: Query`, or a union or interface that includes one (`... on Query` below it): the fields selected below it are root fields, each with its own permission,
  * which only the top-level fields' check here would miss. Stitching's guarded resolvers ask
  * for them wherever they appear.
  */
@@ -159,8 +218,8 @@ function selectsRootType(schema: GraphQLSchema, document: DocumentNode): boolean
     document,
     visitWithTypeInfo(typeInfo, {
       Field() {
-        const type = typeInfo.getType();
-        if (type && roots.has(getNamedType(type))) {
+        const type = typeInfo.getType() && getNamedType(typeInfo.getType()!);
+        if (type && (roots.has(type) || (isAbstractType(type) && schema.getPossibleTypes(type).some((possible) => roots.has(possible))))) {
           found = true;
           return BREAK;
         }

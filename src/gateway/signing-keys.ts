@@ -35,6 +35,12 @@ export type SigningKey = { kid: string; privateKey: KeyObject; publicJwk: JWK };
 
 /** How long an instance signs with the key it loaded before asking the database again. */
 export const SIGNING_KEY_REFRESH_MS = 30_000;
+/**
+ * How much longer than that a loaded key still signs while its refresh is under way. Past it,
+ * signing waits for the refresh: the key may have been rotated away since it was loaded, and
+ * a retired key is listed (retiredListingMs) only for the tokens signed within this window.
+ */
+const STALE_SIGNING_GRACE_MS = 60_000;
 const DEVELOPMENT_SECRET = 'keygate-development-only-signing-key-secret-not-for-production';
 
 export type SigningKeysOptions = {
@@ -55,27 +61,42 @@ export class SigningKeys {
 
   /** How long a retired key stays listed: its last tokens, and instances still signing with it. */
   get retiredListingMs(): number {
-    return this.options.gateway.tokenTtlSeconds * 1000 + SIGNING_KEY_REFRESH_MS + 60_000;
+    return this.options.gateway.tokenTtlSeconds * 1000 + SIGNING_KEY_REFRESH_MS + STALE_SIGNING_GRACE_MS;
   }
 
-  /** The key that signs now. Waits for the database only for the first load. */
+  /**
+   * The key that signs now. Waits for the database for the first load, and when the loaded
+   * key is too old to sign with unchecked (an instance idle since before a rotation); if that
+   * refresh fails, the loaded key still signs (an upstream refuses its tokens only if it was
+   * rotated away in the meantime).
+   */
   async current(): Promise<SigningKey> {
-    return this.loaded() ?? this.load();
+    const loaded = this.loaded();
+    if (loaded) return loaded;
+    const stale = this.active?.key;
+    return stale ? this.load().catch((error: unknown) => this.refreshFailed(error, stale)) : this.load();
   }
 
   /**
    * The key that signs now, without waiting, once one is loaded (null before). A key older
-   * than SIGNING_KEY_REFRESH_MS is still returned while its refresh runs in the background:
-   * requests never queue behind the database for it, and a failed refresh keeps the key that
-   * was signing (the next call tries again).
+   * than SIGNING_KEY_REFRESH_MS is still returned while its refresh runs in the background,
+   * so requests never queue behind the database for it; one older by STALE_SIGNING_GRACE_MS
+   * more is not (null: current() waits for the refresh).
    */
   loaded(): SigningKey | null {
     if (this.fromEnvironment) return this.fromEnvironment;
     if (!this.active) return null;
-    if (Date.now() - this.active.loadedAt >= SIGNING_KEY_REFRESH_MS && !this.loading) {
-      this.load().catch((error: unknown) => this.options.logger.warn('could not refresh the signing key; still signing with the loaded one', { error: (error as Error).message }));
+    const age = Date.now() - this.active.loadedAt;
+    if (age >= SIGNING_KEY_REFRESH_MS && !this.loading) {
+      const stale = this.active.key;
+      this.load().catch((error: unknown) => this.refreshFailed(error, stale));
     }
-    return this.active.key;
+    return age < SIGNING_KEY_REFRESH_MS + STALE_SIGNING_GRACE_MS ? this.active.key : null;
+  }
+
+  private refreshFailed(error: unknown, stillSigning: SigningKey): SigningKey {
+    this.options.logger.warn('could not refresh the signing key; still signing with the loaded one', { error: (error as Error).message });
+    return stillSigning;
   }
 
   private load(): Promise<SigningKey> {

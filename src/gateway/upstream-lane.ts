@@ -15,6 +15,8 @@
  * - a body of `query`, `operationName` and `variables` only, whose text and operation name
  *   a full Yoga request sent to one upstream whole before (passthrough.ts remembers it: its
  *   parsing, validation and query limits passed, and none of them depends on the sender);
+ * - variables Yoga would take (no NUL character, each of its declared type: the upstream
+ *   gets them as execute would coerce them, passthrough.ts's coercedVariables);
  * - a principal of a key or session, with no group controls (operation policy, cost budget),
  *   holding the permission of every root field, within the maximum cost for these variables.
  *
@@ -36,9 +38,10 @@ import { nodeHeaders, resolveClientAddress, type AuthContext, type Authenticator
 import { countResult } from '../auth/use-usage-counting.js';
 import type { LaneHandoff } from '../context.js';
 import { CONTENT_LENGTH } from '../security/body-limit.js';
+import { nulCharacterIn } from '../security/nul-characters.js';
 import { operationCost } from '../security/query-cost.js';
 import type { GatewayEndpointsOptions } from './endpoints.js';
-import { sendWhole, type PassthroughPlans, type Plan } from './passthrough.js';
+import { coercedVariables, sendWhole, type PassthroughPlans, type Plan } from './passthrough.js';
 import { attachPrincipalToken, type GatewayContext } from './upstreams.js';
 
 export type UpstreamLaneOptions = Pick<GatewayEndpointsOptions, 'tokens' | 'rateLimitCheck' | 'credentialFailures' | 'usage' | 'trustedProxies' | 'logger'> & {
@@ -122,6 +125,9 @@ async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, m
   const params = laneParams(body.toString());
   const plan = params ? options.plans.find(params.query, params.operationName) : undefined;
   if (!params || !plan) return toYoga(req, res, body, options);
+  // Variables Yoga would refuse (a NUL character, a value not of its type) are Yoga's to refuse.
+  const variables = nulCharacterIn(params.variables) ? null : coercedVariables(options.schema, plan.document, params.operationName, params.variables);
+  if (!variables || 'errors' in variables) return toYoga(req, res, body, options);
 
   const headers = nodeHeaders(req.headers);
   const clientAddress = resolveClientAddress(req.socket.remoteAddress ?? null, headers, options.trustedProxies);
@@ -143,7 +149,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, m
     return toYoga(req, res, body, options, { authentication, rateLimitRefusal: refusal });
   }
 
-  const result = masked(await execute(plan, params, principal, options), options);
+  const result = masked(await execute(plan, { ...params, variables: variables.coerced }, principal, options), options);
   countResult(options.usage, principal, result);
   await respond(res, result, mediaType, options);
   return true;
@@ -160,7 +166,8 @@ function laneParams(body: string): Params | null {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const { query, operationName, variables, ...rest } = parsed as Record<string, unknown>;
   if (typeof query !== 'string' || Object.keys(rest).length > 0) return null;
-  if (operationName != null && typeof operationName !== 'string') return null;
+  // An empty name is no name to Yoga, which refuses it (the plans keep "no name" as '').
+  if (operationName != null && (typeof operationName !== 'string' || operationName === '')) return null;
   if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) return null;
   return parsed as Params;
 }

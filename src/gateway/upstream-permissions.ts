@@ -17,6 +17,16 @@ export function upstreamFieldPermissions(upstream: string, typeName: string, fie
   return [upstreamPermission(upstream), `upstream:${upstream}:${typeName}.${fieldName}`];
 }
 
+/**
+ * The permissions any one of which grants `permission`: an upstream root field's own is also
+ * granted by its upstream's (`upstream:shop` grants `upstream:shop:Query.orders`), as it is
+ * for the field itself; any other permission only by itself.
+ */
+export function permissionsGranting(permission: string): string[] {
+  const field = /^upstream:([^:]+):(?:Query|Mutation)\./.exec(permission);
+  return field ? [permission, upstreamPermission(field[1]!)] : [permission];
+}
+
 /** Root field (`Query.orders`) → the upstream that serves it, for the composed schema in use. */
 const servedBy = new Map<string, string>();
 

@@ -157,8 +157,8 @@ function upstreamExecutor(config: UpstreamConfig, logger: Logger): { http: Execu
       logger.warn('upstream unavailable', { upstream: config.name, error: 'answered with a stream instead of one JSON result' });
       return { errors: [upstreamUnavailable(config.name)] };
     }
-    if (!result.errors?.length) return result;
-    if (!result.errors.some(isTransportError)) return { ...result, errors: result.errors.map(asUpstreamError) };
+    if (!result.errors?.length) return withoutHttpExtension(result);
+    if (!result.errors.some(isTransportError)) return { ...withoutHttpExtension(result), errors: result.errors.map(asUpstreamError) };
     const failure = result.errors.find(isTransportError)!;
     logger.warn('upstream unavailable', { upstream: config.name, error: failure.message, code: failure.extensions.code });
     return { errors: [upstreamUnavailable(config.name)] };
@@ -183,6 +183,14 @@ export class UpstreamError extends GraphQLError {
 function asUpstreamError(error: GraphQLError): UpstreamError {
   const { http: _ignored, ...extensions } = error.extensions ?? {};
   return new UpstreamError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
+}
+
+/** The upstream's answer without `extensions.http`, for the same reason as its errors' (asUpstreamError). */
+function withoutHttpExtension<Result extends { extensions?: unknown }>(result: Result): Result {
+  const extensions = result.extensions as Record<string, unknown> | null | undefined;
+  if (!extensions || !('http' in extensions)) return result;
+  const { http: _ignored, ...kept } = extensions;
+  return { ...result, extensions: kept };
 }
 
 const TRANSPORT_ERROR_CODES = new Set(['SUBREQUEST_HTTP_ERROR', 'TIMEOUT_ERROR', 'RESPONSE_VALIDATION_FAILED']);

@@ -19,7 +19,7 @@ export function useNoNulCharacters(): Plugin {
       addValidationRule(noNulInLiterals);
     },
     onExecute({ args }) {
-      const field = nulIn(args.variableValues);
+      const field = nulCharacterIn(args.variableValues);
       if (field) throw badInput(field, MESSAGE);
     },
   };
@@ -47,7 +47,7 @@ function nameOfNearest(ancestors: readonly (ASTNode | readonly ASTNode[])[]): st
  * (`input.email` → email). Deeper keys are named by that field: below it may be a JSON payload,
  * whose keys are data, not fields. Iterative, so no nesting overflows it.
  */
-function nulIn(variables: unknown): string | null {
+export function nulCharacterIn(variables: unknown): string | null {
   if (!variables || typeof variables !== 'object') return null;
   const pending: { value: unknown; name: string; depth: number }[] = [{ value: variables, name: 'variables', depth: 0 }];
   while (pending.length > 0) {

@@ -23,7 +23,7 @@ export type Credentials = {
   headers?: Record<string, string>;
 };
 
-export type GraphQLErrorJson = { message: string; extensions?: Record<string, unknown> & { code?: string; field?: string; reason?: string } };
+export type GraphQLErrorJson = { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> & { code?: string; field?: string; reason?: string } };
 
 export type Result<T> = {
   status: number;

@@ -13,10 +13,17 @@ import { executeWith } from '../../helpers/app.js';
 import { closeServer, gatewayApp, listen, tenantWithKeyPermissions, upstreamsFile } from './support.js';
 
 const RELAY_SDL = /* GraphQL */ `
-  type Query {
+  interface HasSecret {
+    relaySecret: String
+  }
+  union Anything = Query | RelayPayload
+  type Query implements HasSecret {
     relaySecret: String
     relayPublic: RelayPayload
+    relayAny: Anything
+    relayIface: HasSecret
     relayTeapot: String
+    relayTopLevelHttp: String
     relayStream: String
     relayCodeless: String
   }
@@ -31,13 +38,17 @@ const RELAY_SDL = /* GraphQL */ `
 
 const relaySchema = buildSchema(RELAY_SDL);
 const payload = () => ({ ok: true, query: root });
-const root = { relaySecret: 'SECRET-DATA', relayPublic: payload, relayDo: payload };
+const root = { __typename: 'Query', relaySecret: 'SECRET-DATA', relayPublic: payload, relayDo: payload, relayAny: () => root, relayIface: () => root };
 
 /** What the relay answers, as raw HTTP: two fields answer what no GraphQL server should, the rest is executed. */
 async function answerFor(query: string, variables: Record<string, unknown> | undefined): Promise<{ contentType: string; body: string }> {
   if (query.includes('relayTeapot')) {
     const http = { status: 401, headers: { 'set-cookie': 'kg_session=evil; Path=/', location: 'https://evil.example' } };
     return { contentType: 'application/json', body: JSON.stringify({ data: null, errors: [{ message: 'No tea.', extensions: { code: 'UNAUTHENTICATED', http } }] }) };
+  }
+  if (query.includes('relayTopLevelHttp')) {
+    const http = { status: 401, headers: { 'set-cookie': 'kg_session=evil; Path=/', location: 'https://evil.example' } };
+    return { contentType: 'application/json', body: JSON.stringify({ data: { relayTopLevelHttp: 'hi' }, extensions: { http } }) };
   }
   if (query.includes('relayCodeless')) {
     return { contentType: 'application/json', body: JSON.stringify({ data: { relayCodeless: null }, errors: [{ message: 'Warehouse offline.', path: ['relayCodeless'] }] }) };
@@ -91,6 +102,35 @@ describe('a field returning the root type (a Relay payload’s `query: Query`)',
     expect(allowed.data).toEqual({ relayPublic: { ok: true } });
   });
 
+  it('a union or interface that includes Query opens no way around it either', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:relay:Query.relayAny', 'upstream:relay:Query.relayIface']);
+    const key = await createKey();
+    const documents = [`{ relayAny { ... on Query { relaySecret } } }`, `{ relayIface { relaySecret } }`, `{ relayAny { ...S } } fragment S on Query { relaySecret }`];
+    for (const document of documents) {
+      for (let round = 0; round < 2; round++) {
+        const result = await executeWith(app, document, undefined, { apiKey: key.secret });
+        expect(JSON.stringify(result)).not.toContain('SECRET-DATA');
+        expect(result.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })]);
+      }
+    }
+    const allowed = await executeWith(app, `{ relayAny { ... on RelayPayload { ok } } }`, undefined, { apiKey: key.secret });
+    expect(allowed.errors).toBeUndefined();
+  });
+
+  it('is refused before the upstream is asked anything, at the path of the field refused', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:relay:Query.relayPublic', 'upstream:relay:Query.relayAny', 'upstream:relay:Mutation.relayDo']);
+    const key = await createKey();
+    const sentBefore = received.length;
+    for (const document of [`{ relayPublic { query { relaySecret } } }`, `mutation { relayDo { ok query { relaySecret } } }`, `{ viewer { kind } relayAny { ... on Query { mine: relaySecret } } }`]) {
+      const result = await executeWith(app, document, undefined, { apiKey: key.secret });
+      expect(result.data ?? null).toBeNull();
+      expect(result.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })]);
+    }
+    expect(received.length).toBe(sentBefore);
+    const last = await executeWith(app, `{ relayAny { ... on Query { mine: relaySecret } } }`, undefined, { apiKey: key.secret });
+    expect(last.errors![0]!.path).toEqual(['relayAny', 'mine']);
+  });
+
   it('with the permission of the field below, it is answered', async () => {
     const { createKey } = await tenantWithKeyPermissions(['upstream:relay']);
     const key = await createKey();
@@ -116,6 +156,21 @@ describe('an upstream error with extensions.http', () => {
     const after = await executeWith(app, `{ viewer { kind } }`, undefined, { apiKey: key.secret, ip: '198.51.100.23' });
     expect(after.status).toBe(200);
     expect(after.data).toEqual({ viewer: { kind: 'API_KEY' } });
+  });
+});
+
+describe('an upstream answer with extensions.http', () => {
+  it('sets neither keygate’s status nor its headers, alone or mixed with keygate’s fields', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:relay']);
+    const key = await createKey();
+    for (const document of [`{ relayTopLevelHttp }`, `{ relayTopLevelHttp }`, `{ relayTopLevelHttp viewer { kind } }`]) {
+      const result = await executeWith(app, document, undefined, { apiKey: key.secret });
+      expect(result.status).toBe(200);
+      expect(result.headers.get('set-cookie')).toBeNull();
+      expect(result.headers.get('location')).toBeNull();
+      expect(result.data).toMatchObject({ relayTopLevelHttp: 'hi' });
+      expect(JSON.stringify(result)).not.toContain('evil');
+    }
   });
 });
 

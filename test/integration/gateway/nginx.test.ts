@@ -57,9 +57,12 @@ function nginxConfig(port: number, servicePort: number, keygatePort: number): st
       auth_request_set $keygate_principal $upstream_http_x_keygate_principal;
       auth_request_set $keygate_tenant $upstream_http_x_keygate_tenant_id;
       auth_request_set $keygate_key $upstream_http_x_keygate_key_id;
+      auth_request_set $keygate_user $upstream_http_x_keygate_user_id;
+      # Set whether keygate answered them or not: an empty value drops a header the client sent.
       proxy_set_header X-Keygate-Principal $keygate_principal;
       proxy_set_header X-Keygate-Tenant-Id $keygate_tenant;
       proxy_set_header X-Keygate-Key-Id $keygate_key;
+      proxy_set_header X-Keygate-User-Id $keygate_user;
       # The service trusts the principal token; the caller's credential stops here.
       proxy_set_header X-Api-Key "";
       proxy_set_header Authorization "";
@@ -168,6 +171,19 @@ describe.skipIf(nginxMissing)('Nginx auth_request in front of an HTTP service', 
     expect(seen.length).toBe(before);
     // A tenant administrator's session holds it.
     expect((await fetch(`${nginxUrl}/admin/settings`, { headers: { authorization: `Bearer ${seed.admin.token}` } })).status).toBe(200);
+  });
+
+  it('identity headers the client sends itself never reach the service: keygate’s replace them, or none', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const forged = { 'x-keygate-principal': 'forged', 'x-keygate-tenant-id': 'forged', 'x-keygate-key-id': 'forged', 'x-keygate-user-id': 'forged' };
+    expect((await fetch(`${nginxUrl}/orders`, { headers: { ...forged, 'x-api-key': key.secret } })).status).toBe(200);
+    expect(seen.at(-1)!.headers).toMatchObject({ 'x-keygate-tenant-id': seed.tenant.id, 'x-keygate-key-id': key.id });
+    expect(seen.at(-1)!.headers['x-keygate-user-id']).toBeUndefined();
+    expect((await fetch(`${nginxUrl}/orders`, { headers: { ...forged, authorization: `Bearer ${seed.admin.token}` } })).status).toBe(200);
+    expect(seen.at(-1)!.headers).toMatchObject({ 'x-keygate-tenant-id': seed.tenant.id, 'x-keygate-user-id': seed.admin.user.id });
+    expect(seen.at(-1)!.headers['x-keygate-key-id']).toBeUndefined();
+    expect(seen.at(-1)!.headers['x-keygate-principal']).not.toBe('forged');
   });
 
   it('a revoked key: 401 at once', async () => {

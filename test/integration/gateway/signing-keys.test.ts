@@ -100,6 +100,25 @@ describe('signing keys', () => {
     }
   });
 
+  it('an instance idle since another rotated never signs with a key the JWKS may no longer list', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const idle = runtime();
+      const before = await idle.keys.current();
+      const { kid: rotated } = await runtime().keys.rotate();
+      // No request for longer than a retired key stays listed: the first one waits for the refresh.
+      vi.setSystemTime(Date.now() + idle.keys.retiredListingMs + 5_000);
+      expect(idle.keys.loaded()).toBeNull();
+      const token = await idle.tokens.sign(principal);
+      expect(decodeProtectedHeader(token).kid).toBe(rotated);
+      const listed = await idle.keys.jwks();
+      expect(listed.keys.map((key) => key.kid)).not.toContain(before.kid);
+      await expect(jwtVerify(token, createLocalJWKSet(listed))).resolves.toBeTruthy();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('KEYGATE_SIGNING_KEY: that key signs, the JWKS lists only it, nothing is stored', async () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     const pem = (privateKey.export({ format: 'pem', type: 'pkcs8' }) as string).replace(/\n/g, '\\n');

@@ -50,14 +50,15 @@ export const SHOP_SDL = /* GraphQL */ `
   }
 `;
 
-/** `received`: every request's headers; `queries`: every operation's text as the shop got it. */
-export type Upstream = { url: string; received: Headers[]; queries: string[]; close(): Promise<void> };
+/** `received`: every request's headers; `queries` and `variables`: every operation's as the shop got them. */
+export type Upstream = { url: string; received: Headers[]; queries: string[]; variables: unknown[]; close(): Promise<void> };
 
 /** The shop upstream; `jwksUrl()` is asked on first verification (keygate starts after it). */
 export async function startShop(jwksUrl: () => string): Promise<Upstream> {
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   const received: Headers[] = [];
   const queries: string[] = [];
+  const variables: unknown[] = [];
   async function principalOf(request: Request): Promise<JWTPayload & Record<string, unknown>> {
     const token = request.headers.get('x-keygate-principal');
     if (!token) throw new GraphQLError('No principal token.', { extensions: { code: 'UNAUTHENTICATED' } });
@@ -71,7 +72,14 @@ export async function startShop(jwksUrl: () => string): Promise<Upstream> {
   }
   const yoga = createYoga<{ request: Request }>({
     logging: false,
-    plugins: [{ onParams: ({ params }: { params: { query?: string } }) => void queries.push(params.query ?? '') }],
+    plugins: [
+      {
+        onParams: ({ params }: { params: { query?: string; variables?: unknown } }) => {
+          queries.push(params.query ?? '');
+          variables.push(params.variables);
+        },
+      },
+    ],
     schema: createSchema({
       typeDefs: SHOP_SDL,
       resolvers: {
@@ -110,7 +118,7 @@ export async function startShop(jwksUrl: () => string): Promise<Upstream> {
     void yoga.handle(req, res);
   });
   const port = await listen(server);
-  return { url: `http://127.0.0.1:${port}/graphql`, received, queries, close: () => closeServer(server) };
+  return { url: `http://127.0.0.1:${port}/graphql`, received, queries, variables, close: () => closeServer(server) };
 }
 
 export type Gateway = { app: App; url: string; close(): Promise<void> };

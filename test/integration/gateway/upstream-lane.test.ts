@@ -252,6 +252,41 @@ describe('request shapes the lane leaves to Yoga, and what reaches the upstream'
   });
 });
 
+describe('variables and names the lane leaves to Yoga', () => {
+  it('variables Yoga refuses (a NUL character, a wrong type) get Yoga’s BAD_USER_INPUT and never reach the upstream', async () => {
+    const { seed, headers } = await keyWith(['upstream:shop']);
+    const ask = (projectId: unknown) => JSON.stringify({ query: Orders, operationName: 'Orders', variables: { projectId } });
+    await overHttp(rig, ask(seed.project.id), headers); // Yoga; the plan is remembered
+    const sentBefore = rig.shop.queries.length;
+    for (const projectId of ['a\u0000b', { not: 'an id' }, null]) {
+      const answer = await overHttp(rig, ask(projectId), headers);
+      expect(answer).toEqual(await throughYoga(rig, ask(projectId), headers));
+      expect(answer.body).toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT' } }] });
+      expect(JSON.stringify(answer.body)).not.toContain('an id');
+    }
+    expect(rig.shop.queries.length).toBe(sentBefore);
+  });
+
+  it('only the declared variables reach the upstream, as coerced for execution', async () => {
+    const { seed, headers } = await keyWith(['upstream:shop']);
+    const body = JSON.stringify({ query: Orders, operationName: 'Orders', variables: { projectId: seed.project.id, undeclared: 'kg_not_for_the_upstream' } });
+    await overHttp(rig, body, headers); // Yoga
+    const before = laneAnswered(rig);
+    await overHttp(rig, body, headers); // the lane
+    expect(laneAnswered(rig)).toBe(before + 1);
+    expect(rig.shop.variables.slice(-2)).toEqual([{ projectId: seed.project.id }, { projectId: seed.project.id }]);
+  });
+
+  it('an empty operation name is refused as Yoga refuses it, never a 500', async () => {
+    const { headers } = await keyWith(['upstream:shop']);
+    await overHttp(rig, WhoAmI, headers); // the plan of the unnamed operation
+    const empty = JSON.stringify({ query: '{ shopWhoAmI { kind keyId sawCredential } }', operationName: '' });
+    const answer = await overHttp(rig, empty, headers);
+    expect(answer).toEqual(await throughYoga(rig, empty, headers));
+    expect(answer.status).toBe(400);
+  });
+});
+
 describe('the lane and an upstream that is down', () => {
   it('UPSTREAM_UNAVAILABLE with HTTP 502, as through Yoga', async () => {
     const local = await startShopBehindKeygate();

@@ -166,6 +166,30 @@ describe('gateway mode: upstream GraphQL services', () => {
   });
 });
 
+describe('gateway mode: /auth/verify asks upstream permissions as the GraphQL API does', () => {
+  const verify = async (query: string, apiKey: string) => {
+    const response = await rig.gateway.app.yoga.fetch(`http://keygate.test/auth/verify${query}`, { headers: { 'x-api-key': apiKey } }, { req: { socket: { remoteAddress: '127.0.0.1' } } });
+    return { status: response.status, body: response.status === 200 ? null : await response.json() };
+  };
+
+  it('upstream:<name> grants each of its root fields’ permissions; a field’s own grants only that field', async () => {
+    const whole = await (await tenantWithKeyPermissions(['upstream:shop'])).createKey();
+    const oneField = await (await tenantWithKeyPermissions(['upstream:shop:Query.shopOrders'])).createKey();
+    expect((await verify('?permission=upstream:shop:Query.shopOrders', whole.secret)).status).toBe(200);
+    expect((await verify('?permission=upstream:shop:Mutation.shopPlaceOrder', whole.secret)).status).toBe(200);
+    expect((await verify('?permission=upstream:shop:Query.shopOrders', oneField.secret)).status).toBe(200);
+    expect(await verify('?permission=upstream:shop', oneField.secret)).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    expect(await verify('?permission=upstream:shop:Query.shopWhoAmI', oneField.secret)).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+  });
+
+  it('a NUL character in projectId or permission is the caller’s mistake (400), on either database', async () => {
+    const key = await (await tenantWithKeyPermissions(['upstream:shop'])).createKey();
+    for (const query of ['?projectId=ab%00cd', '?permission=upstream:shop%00']) {
+      expect(await verify(query, key.secret)).toMatchObject({ status: 400, body: { code: 'BAD_USER_INPUT' } });
+    }
+  });
+});
+
 describe('gateway mode: an operation for one upstream goes to it whole (passthrough.ts)', () => {
   const Mine = `query Mine($projectId: ID!) { first: shopOrders(projectId: $projectId) { ...Line } shopWhoAmI { kind keyId } }
     fragment Line on ShopOrder { id item }`;
