@@ -133,6 +133,8 @@ function Console({ onSignedOut }: { onSignedOut: () => void }) {
   if (!viewer || !scope) return <p role="status">Loading…</p>;
 
   const visible = ROUTES.filter((r) => PAGE_PERMISSION[r.route].some((p) => scope.can(p)));
+  // A page opened by its address is shown only if the navigation offers it.
+  const offered = visible.some((r) => r.route === route);
 
   return (
     <ScopeContext.Provider value={scope}>
@@ -195,10 +197,32 @@ function Console({ onSignedOut }: { onSignedOut: () => void }) {
         </nav>
         <main id="main" tabIndex={-1}>
           {/* Keyed by tenant: switching tenants starts each page afresh (filters, dialogs). */}
-          <Page key={`${route}:${scope.tenant?.id ?? ''}`} route={route} />
+          {offered ? <Page key={`${route}:${scope.tenant?.id ?? ''}`} route={route} /> : <NotOffered first={visible[0]} />}
         </main>
       </div>
     </ScopeContext.Provider>
+  );
+}
+
+function NotOffered({ first }: { first: (typeof ROUTES)[number] | undefined }) {
+  return (
+    <section aria-labelledby="not-offered-title">
+      <h1 id="not-offered-title">Not available</h1>
+      <p role="status">Your permissions do not include this page.</p>
+      {first ? (
+        <p>
+          <a
+            href={`${BASE}${first.route}`}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate(first.route);
+            }}
+          >
+            Go to {first.label}
+          </a>
+        </p>
+      ) : null}
+    </section>
   );
 }
 

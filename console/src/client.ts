@@ -27,7 +27,8 @@ export function createConsoleClient(session: Session | null, onUnauthenticated: 
       cacheExchange,
       mapExchange({
         onError(error) {
-          if (isUnauthenticated(error)) onUnauthenticated();
+          // Without a session (the sign-in form), UNAUTHENTICATED is signIn's refusal, not an ending.
+          if (session && isUnauthenticated(error)) onUnauthenticated();
         },
       }),
       fetchExchange,

@@ -2,6 +2,7 @@
  * Input validation that names the field. Everything is checked before anything is written,
  * so a bad input never leaves a half-done change behind.
  */
+import { createHash } from 'node:crypto';
 import { badInput } from '../errors.js';
 
 /** Trims and checks a required name-like text. */
@@ -55,6 +56,11 @@ export function renameChanges(input: { name?: string | null; slug?: string | nul
   };
 }
 
+/**
+ * The slug a name gets when the client gives none: its Latin letters and digits, dashed. A
+ * name with none (東京, Москва, "!!!") gets one derived from the whole name instead, so two
+ * such names never share a slug nobody typed.
+ */
 export function slugify(text: string): string {
   const slug = text
     .normalize('NFKD')
@@ -63,7 +69,7 @@ export function slugify(text: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 64)
     .replace(/-+$/, '');
-  return slug || 'item';
+  return slug || `n-${createHash('sha256').update(text.normalize('NFC')).digest('hex').slice(0, 12)}`;
 }
 
 export function requireEmail(field: string, value: string): string {

@@ -221,6 +221,86 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     const token = await sessionToken(page);
     const refused = await gql(server.baseUrl, 'mutation($g: ID!) { createApiKey(input: { name: "Not mine", authorizationGroupId: $g }) { secret } }', { token }, { g: seed.keyGroup.id });
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    // A page the navigation does not offer, opened by its address, is not shown either.
+    for (const path of ['users', 'audit', 'webhooks']) {
+      await page.goto(`${server.baseUrl}/console/${path}`);
+      await page.getByRole('heading', { name: 'Not available' }).waitFor();
+      expect(await page.getByRole('button', { name: /Create user|Add endpoint/ }).count()).toBe(0);
+      expect(await page.getByRole('alert').count()).toBe(0);
+    }
+    await expectNoAxeViolations(page, 'a page not offered');
+    await page.getByRole('link', { name: 'Go to API keys' }).click();
+    await page.getByRole('row', { name: /Read-only view/ }).waitFor();
+    expect(await problems()).toEqual([]);
+    await context.close();
+  });
+
+  it('a wrong password shows the sign-in error only, never "your session has ended"', { timeout: 60_000 }, async () => {
+    const seed = await seedTenant();
+    const { context, page } = await newPage();
+    await page.goto(`${server.baseUrl}/console/`);
+    await page.getByLabel('Email').fill(seed.admin.user.email);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('alert').allInnerTexts()).toEqual([expect.stringContaining('Invalid email or password')]);
+    expect(await page.content()).not.toContain('session has ended');
+    await context.close();
+  });
+
+  it('what is made on one page is offered by the others without a reload', { timeout: 90_000 }, async () => {
+    const seed = await seedTenant();
+    const { context, page, problems } = await newPage();
+    await signInThroughForm(page, server.baseUrl, seed.admin.user.email, PASSWORD);
+    // Every form that offers groups and organizations is opened once first, so their choices are cached.
+    await page.getByRole('button', { name: 'Generate API Key' }).click();
+    await page.getByRole('dialog', { name: 'Generate API Key' }).getByLabel('Organization').waitFor();
+    await page.keyboard.press('Escape');
+    await openPage(page, 'Users');
+    await page.getByRole('row', { name: new RegExp(seed.member.user.email) }).waitFor();
+    await openPage(page, 'Webhook endpoints');
+    await page.getByRole('heading', { name: 'Webhook endpoints' }).waitFor();
+
+    await openPage(page, 'Authorization groups');
+    for (const [name, type] of [['Fresh keys', 'TENANT_API_KEY'], ['Fresh users', 'USER']]) {
+      await page.getByRole('button', { name: 'Create group' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Create authorization group' });
+      await dialog.getByLabel('Name').fill(name!);
+      await dialog.getByLabel('Type').selectOption(type!);
+      await dialog.getByRole('checkbox', { name: 'api_keys:read' }).check();
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('row', { name: new RegExp(name!) }).waitFor();
+    }
+    await openPage(page, 'Organizations');
+    await page.getByLabel('New organization: name').fill('Fresh org');
+    await page.getByRole('form', { name: 'New organization' }).getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('row', { name: /Fresh org/ }).waitFor();
+
+    await openPage(page, 'API keys');
+    await page.getByRole('button', { name: 'Generate API Key' }).click();
+    const form = page.getByRole('dialog', { name: 'Generate API Key' });
+    await expect.poll(() => form.getByLabel('Authorization Group').innerText()).toContain('Fresh keys');
+    await expect.poll(() => form.getByLabel('Organization').innerText()).toContain('Fresh org');
+    await page.keyboard.press('Escape');
+    await openPage(page, 'Users');
+    await expect.poll(() => page.getByLabel('Authorization group').innerText()).toContain('Fresh users');
+    await openPage(page, 'Webhook endpoints');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await expect.poll(() => page.getByRole('dialog').getByLabel('Organization').innerText()).toContain('Fresh org');
+    await page.keyboard.press('Escape');
+
+    // A parent picked, then deleted: the form creates under the one it shows instead.
+    await openPage(page, 'Organizations');
+    const newWorkspace = page.getByRole('form', { name: 'New workspace' });
+    await newWorkspace.getByLabel('Organization').selectOption({ label: 'Fresh org' });
+    await page.getByRole('button', { name: 'Delete Fresh org' }).click();
+    await page.getByRole('dialog', { name: 'Delete organization Fresh org' }).getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => db.organization.count({ where: { tenantId: seed.tenant.id, name: 'Fresh org' } })).toBe(0);
+    await expect.poll(() => newWorkspace.getByLabel('Organization').innerText()).not.toContain('Fresh org');
+    await page.getByLabel('New workspace: name').fill('Shown parent');
+    await newWorkspace.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('row', { name: /Shown parent/ }).waitFor();
+    expect((await db.workspace.findFirstOrThrow({ where: { tenantId: seed.tenant.id, name: 'Shown parent' } })).organizationId).toBe(seed.organization.id);
     expect(await problems()).toEqual([]);
     await context.close();
   });

@@ -167,7 +167,8 @@ describe.skipIf(skipWithoutBrowser())('console: webhook endpoints, live runs, de
 
     // Rotate the signing secret (shown once, different), then delete the endpoint.
     await openPage(page, 'Webhook endpoints');
-    await page.getByRole('button', { name: `Rotate the secret of ${receiver.url}` }).click();
+    await expectNoAxeViolations(page, 'Webhook endpoints with an endpoint listed');
+    await page.getByRole('button', { name: `Rotate secret of ${receiver.url}` }).click();
     const rotateDialog = page.getByRole('dialog', { name: `Rotate the signing secret of ${receiver.url}` });
     await expectNoAxeViolations(page, 'the rotate-secret dialog');
     await rotateDialog.getByRole('button', { name: 'Rotate' }).click();

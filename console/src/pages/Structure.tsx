@@ -250,7 +250,9 @@ function CreateForm(props: {
 }) {
   const { id, title, parentLabel, parents, onCreate, onCreated } = props;
   const [name, setName] = useState('');
-  const [parent, setParent] = useState(parents?.[0]?.value ?? '');
+  const [picked, setParent] = useState(parents?.[0]?.value ?? '');
+  // What the select shows: the pick while it is still listed (it may have been deleted since), else the first.
+  const parent = parents?.some((option) => option.value === picked) ? picked : (parents?.[0]?.value ?? '');
   const [error, setError] = useState<CombinedError | undefined>();
   const errors = formErrors(error);
   async function submit(event: FormEvent) {
@@ -265,7 +267,7 @@ function CreateForm(props: {
   return (
     <form className="inline-form" onSubmit={submit} aria-label={title} noValidate>
       <FormAlert message={errors.general} />
-      {parents && parentLabel ? <SelectField id={`${id}-parent`} label={parentLabel} value={parent || parents[0]?.value || ''} onChange={setParent} options={parents} /> : null}
+      {parents && parentLabel ? <SelectField id={`${id}-parent`} label={parentLabel} value={parent} onChange={setParent} options={parents} /> : null}
       <TextField id={`${id}-name`} label={`${title}: name`} required value={name} onChange={setName} error={errors.fields.name ?? errors.fields.slug} />
       <button type="submit">Create</button>
     </form>

@@ -67,8 +67,9 @@ const DeactivateUser = graphql(`
 
 export function UsersPage() {
   const scope = useScope();
-  const context = useMemo(() => ({ additionalTypenames: ['User'] }), []);
-  const [{ data, error }, refetch] = useQuery({ query: UsersQuery, variables: { tenantId: scope.tenantId }, context });
+  // The group choices come from the Groups page: refreshed by a new group, and on each visit.
+  const context = useMemo(() => ({ additionalTypenames: ['User', 'AuthorizationGroup'] }), []);
+  const [{ data, error }, refetch] = useQuery({ query: UsersQuery, variables: { tenantId: scope.tenantId }, context, requestPolicy: 'cache-and-network' });
   const [deactivated, deactivate] = useMutation(DeactivateUser);
   const [editing, setEditing] = useState<User | null>(null);
   const reload = () => refetch({ requestPolicy: 'network-only' });

@@ -85,8 +85,9 @@ type Acting = { kind: 'rotate' | 'delete'; endpoint: Endpoint };
 
 export function WebhooksPage() {
   const scope = useScope();
-  const context = useMemo(() => ({ additionalTypenames: ['WebhookEndpoint'] }), []);
-  const [{ data, error }, refetch] = useQuery({ query: EndpointsQuery, variables: { tenantId: scope.tenantId }, context });
+  // The organization choices come from the Organizations page: refreshed by a new one, and on each visit.
+  const context = useMemo(() => ({ additionalTypenames: ['WebhookEndpoint', 'Organization'] }), []);
+  const [{ data, error }, refetch] = useQuery({ query: EndpointsQuery, variables: { tenantId: scope.tenantId }, context, requestPolicy: 'cache-and-network' });
   const reload = () => refetch({ requestPolicy: 'network-only' });
   const [creating, setCreating] = useState(false);
   const [acting, setActing] = useState<Acting | null>(null);
@@ -138,7 +139,7 @@ export function WebhooksPage() {
                 <td>{dateTime(e.createdAt)}</td>
                 <td>{dateTime(e.secretRotatedAt, 'never')}</td>
                 <td className="row-actions">
-                  <button type="button" aria-label={`Rotate the secret of ${e.url}`} onClick={() => setActing({ kind: 'rotate', endpoint: e })}>
+                  <button type="button" aria-label={`Rotate secret of ${e.url}`} onClick={() => setActing({ kind: 'rotate', endpoint: e })}>
                     Rotate secret
                   </button>
                   <button type="button" className="danger" aria-label={`Delete ${e.url}`} onClick={() => setActing({ kind: 'delete', endpoint: e })}>

@@ -126,6 +126,16 @@ export const DeleteProject = graphql(`
   }
 `);
 
+export const CreateOrganization = graphql(`
+  mutation MgmtCreateOrganization($input: CreateOrganizationInput!) {
+    createOrganization(input: $input) {
+      id
+      name
+      slug
+    }
+  }
+`);
+
 export const UpdateOrganization = graphql(`
   mutation MgmtUpdateOrganization($id: ID!, $input: UpdateOrganizationInput!) {
     updateOrganization(id: $id, input: $input) {

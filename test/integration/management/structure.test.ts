@@ -15,6 +15,7 @@ import { createWorkspace } from '../../../src/modules/workspace/workspace.servic
 import { errorOf, execute, ok } from '../../helpers/app.js';
 import { seedTenant, unique, type Seed } from '../../helpers/seed.js';
 import {
+  CreateOrganization,
   DeleteOrganization,
   DeleteProject,
   KeyWithCreator,
@@ -171,6 +172,23 @@ describe('updateOrganization and deleteOrganization', () => {
     expect(await db.apiKey.findUniqueOrThrow({ where: { id: selecting.id } })).toMatchObject({ projectAccess: 'SELECTED', status: 'ACTIVE' });
     expect(errorOf(await trigger(seed.project.id, seed.workflow.id, selecting.secret)).code).toBe('FORBIDDEN');
     expect((await ok(ListProjects, {}, { apiKey: selecting.secret })).projects.totalCount).toBe(0);
+  });
+});
+
+describe('slugs derived from names', () => {
+  it('names without Latin letters or digits each get a slug of their own; the same name twice is refused by its slug', async () => {
+    const seed = await seedTenant();
+    const create = (name: string) => execute(CreateOrganization, { input: { name } }, { token: seed.admin.token });
+    const slugs: string[] = [];
+    for (const name of ['東京', 'Москва', 'القاهرة', '!!!', '???']) {
+      const result = await create(name);
+      expect(result.errors).toBeUndefined();
+      slugs.push(result.data!.createOrganization.slug);
+    }
+    expect(new Set(slugs).size).toBe(5);
+    for (const slug of slugs) expect(slug).toMatch(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/);
+    expect(errorOf(await create('東京'))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'slug' });
+    expect(await db.organization.count({ where: { tenantId: seed.tenant.id, name: '東京' } })).toBe(1);
   });
 });
 

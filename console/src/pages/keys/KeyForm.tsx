@@ -79,12 +79,15 @@ function allowlist(text: string): string[] {
     .filter(Boolean);
 }
 
+const KEY_FORM_OPTIONS_CONTEXT = { additionalTypenames: ['AuthorizationGroup', 'Organization', 'Project'] };
+
 export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editing: Key | null; onClose: () => void; onCreated: (secret: string, name: string) => void; onSaved: () => void }) {
   const scope = useScope();
   const creating = editing === null;
   const [values, setValues] = useState(() => initialValues(editing));
   const [checked, setChecked] = useState<Record<string, string>>({});
-  const [{ data: options }] = useQuery({ query: KeyFormOptionsQuery, variables: { tenantId: scope.tenantId } });
+  // Groups, organizations and projects are made on other pages: asked again each time the form opens.
+  const [{ data: options }] = useQuery({ query: KeyFormOptionsQuery, variables: { tenantId: scope.tenantId }, context: KEY_FORM_OPTIONS_CONTEXT, requestPolicy: 'cache-and-network' });
   const [created, create] = useMutation(CreateKeyMutation);
   const [updated, update] = useMutation(UpdateKeyMutation);
   const [apiError, setApiError] = useState<CombinedError | undefined>();
