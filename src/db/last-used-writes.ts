@@ -10,6 +10,9 @@
  * (statements execute on a worker thread, as the group commit's INSERT does:
  * insert-many.ts), so the commit's fsync no longer stops request handling.
  *
+ * A use never replaces a later one: instances flush independently (and a failed flush is
+ * retried later), so another instance may already have stored a later use of the same key.
+ *
  * Values are stored the way Prisma stores them: on SQLite ISO-8601 text with +00:00, on
  * PostgreSQL UTC in `timestamp(3) without time zone` (an ISO string cast to that type: the
  * trailing Z is ignored, which leaves the UTC wall time, exactly what Prisma writes).
@@ -50,7 +53,7 @@ function postgresWriter(db: Db): WriteKeyUses {
       return `($${n - 2}::text, $${n - 1}::timestamp(3), $${n}::text)`;
     });
     await db.$executeRawUnsafe(
-      `UPDATE "ApiKey" AS k SET "lastUsedAt" = v.at, "lastUsedIp" = v.ip FROM (VALUES ${tuples.join(', ')}) AS v(id, at, ip) WHERE k."id" = v.id`,
+      `UPDATE "ApiKey" AS k SET "lastUsedAt" = v.at, "lastUsedIp" = v.ip FROM (VALUES ${tuples.join(', ')}) AS v(id, at, ip) WHERE k."id" = v.id AND (k."lastUsedAt" IS NULL OR k."lastUsedAt" < v.at)`,
       ...values,
     );
   };
@@ -74,7 +77,7 @@ function sqliteWriter(url: string): WriteKeyUses {
 
   return async (uses) => {
     // VALUES columns are column1..3 in SQLite; UPDATE … FROM needs SQLite 3.33 (libsql has it).
-    const sql = `UPDATE "ApiKey" SET "lastUsedAt" = v.column2, "lastUsedIp" = v.column3 FROM (VALUES ${uses.map(() => '(?, ?, ?)').join(', ')}) AS v WHERE "ApiKey"."id" = v.column1`;
+    const sql = `UPDATE "ApiKey" SET "lastUsedAt" = v.column2, "lastUsedIp" = v.column3 FROM (VALUES ${uses.map(() => '(?, ?, ?)').join(', ')}) AS v WHERE "ApiKey"."id" = v.column1 AND ("ApiKey"."lastUsedAt" IS NULL OR "ApiKey"."lastUsedAt" < v.column2)`;
     const values = uses.flatMap((use) => [use.id, use.at.toISOString().replace('Z', '+00:00'), use.ip]);
     const statement = (await (await open()).prepare(sql)) as unknown as { iterate(params: unknown[]): Promise<Iterator<unknown>> };
     // `iterate` steps the statement on libsql's worker thread (`run` would step it here, on

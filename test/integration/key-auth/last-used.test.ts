@@ -84,6 +84,21 @@ describe('last used', () => {
     expect((await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).lastUsedIp).toBe('198.51.100.7');
   });
 
+  it('an instance flushing an earlier use after another stored a later one leaves the later one', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const other = createApp({ config: { ...app.config, lastUsedFlushMs: 60_000 } });
+    await use(key.secret, '198.51.100.8'); // on `instance`, first
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await executeWith(other, Viewer, {}, { apiKey: key.secret, ip: '198.51.100.9' })).errors).toBeUndefined();
+    await other.lastUsed.flush(); // the later use is stored first
+    const later = await db.apiKey.findUniqueOrThrow({ where: { id: key.id } });
+    await instance.lastUsed.flush(); // then the earlier one, as by a rolling restart
+    const stored = await db.apiKey.findUniqueOrThrow({ where: { id: key.id } });
+    expect(stored.lastUsedIp).toBe('198.51.100.9');
+    expect(stored.lastUsedAt).toEqual(later.lastUsedAt);
+  });
+
   it('50 requests with one key cost one UPDATE, written at flush with the latest time and address', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();
