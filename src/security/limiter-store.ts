@@ -47,7 +47,11 @@ export function createLimiterStore({ redis, logger }: LimiterStoreOptions): Limi
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
+    // A Redis that stops answering (a frozen host, a network partition) closes no socket:
+    // without a timeout its commands, and the requests counting with them, would wait forever.
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
   });
+  const watchdog = watchForSilence(client, logger);
   let warned = false;
   // The URL may carry a password: log the error's message only.
   client.on('error', (error: Error) => {
@@ -72,9 +76,33 @@ export function createLimiterStore({ redis, logger }: LimiterStoreOptions): Limi
         insuranceLimiter: new RateLimiterMemory({ keyPrefix: name, points, duration: durationSeconds }),
       }),
     async close() {
+      clearInterval(watchdog);
       await client.quit().catch(() => client.disconnect());
     },
   };
+}
+
+/** How long a request's counting waits for Redis before the in-memory insurance answers. */
+const REDIS_COMMAND_TIMEOUT_MS = 500;
+const REDIS_HEALTH_CHECK_MS = 1_000;
+
+/**
+ * PINGs Redis every second; one left unanswered past the command timeout drops the
+ * connection. Until a reconnect is answered the client is not ready, and the limiters
+ * (rejectIfRedisNotReady) count in memory at once: only requests in flight when Redis went
+ * silent wait, and at most the command timeout.
+ */
+function watchForSilence(client: Redis, logger: Logger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    if (client.status !== 'ready') return;
+    client.ping().catch((error: Error) => {
+      if (client.status !== 'ready') return;
+      logger.warn('rate-limit store (Redis) stopped answering; counting in memory until it answers again', { error: error.message });
+      client.disconnect(true);
+    });
+  }, REDIS_HEALTH_CHECK_MS);
+  timer.unref();
+  return timer;
 }
 
 /** Seconds until the limiter lets `key` through again, for Retry-After (at least 1). */

@@ -4,6 +4,7 @@
  * not run. Counted in memory by default, in Redis (shared by instances) with
  * KEYGATE_REDIS_URL; each Redis test uses a key prefix of its own.
  */
+import { createConnection, createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config.js';
@@ -143,6 +144,71 @@ describe('rate limits in Redis', () => {
     expect((await executeWith(instance, Viewer, {}, { apiKey: key.secret })).errors).toBeUndefined();
     expect((await executeWith(instance, Viewer, {}, { apiKey: key.secret })).errors).toBeUndefined();
     expectRateLimited(await executeWith(instance, Viewer, {}, { apiKey: key.secret }));
+  });
+});
+
+/**
+ * A TCP relay to the test Redis that can go silent: while frozen it forwards nothing either
+ * way and closes nothing, as a frozen host or a network partition would.
+ */
+async function freezableRedis() {
+  let frozen = false;
+  const held: (() => void)[] = [];
+  const sockets: Socket[] = [];
+  const relay = (from: Socket, to: Socket) =>
+    from.on('data', (chunk) => (frozen ? held.push(() => to.write(chunk)) : to.write(chunk)));
+  const server = createServer((client) => {
+    const upstream = createConnection(6379, '127.0.0.1');
+    sockets.push(client, upstream);
+    relay(client, upstream);
+    relay(upstream, client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    freeze: () => (frozen = true),
+    thaw: () => {
+      frozen = false;
+      for (const write of held.splice(0)) write();
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+describe('rate limits in a Redis that stops answering', () => {
+  it('requests are answered (counted in memory) instead of waiting for it; counting is shared again once it answers', { timeout: 30_000 }, async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const silent = await freezableRedis();
+    const keyPrefix = unique('keygate-test-rl');
+    try {
+      const instance = await readyAppWith(limits({ perKey: 50 }, { url: silent.url, keyPrefix }));
+      expect((await executeWith(instance, Viewer, {}, { apiKey: key.secret })).errors).toBeUndefined();
+      silent.freeze();
+      const answeredWithin = (ms: number) => <T,>(request: Promise<T>) =>
+        Promise.race([request, new Promise<'no answer'>((resolve) => setTimeout(() => resolve('no answer'), ms))]);
+      // With a key (the rate limit), anonymous (the failed-credential throttle): each answered.
+      for (let round = 0; round < 4; round++) {
+        const [withKey, anonymous] = await Promise.all([executeWith(instance, Viewer, {}, { apiKey: key.secret }), executeWith(instance, Viewer, {})].map(answeredWithin(5_000)));
+        expect(withKey).not.toBe('no answer');
+        expect(anonymous).not.toBe('no answer');
+        expect((withKey as Awaited<ReturnType<typeof executeWith>>).data).toEqual({ viewer: { kind: 'API_KEY' } });
+      }
+      silent.thaw();
+      await expect.poll(async () => {
+        await executeWith(instance, Viewer, {}, { apiKey: key.secret });
+        return Number(await redis.get(`${keyPrefix}:key:${key.id}`));
+      }, { timeout: 10_000, interval: 250 }).toBeGreaterThan(1);
+      await instance.close();
+    } finally {
+      silent.close();
+    }
   });
 });
 
