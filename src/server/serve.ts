@@ -16,6 +16,8 @@ import { bootstrap } from '../modules/user/bootstrap.js';
 import { WebhookDispatcher } from '../modules/webhook/dispatcher.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Past the grace, how long the pending last-used times and usage counts may still take to write. */
+const FORCED_FLUSH_MS = 2_000;
 
 export async function serve(config: Config): Promise<void> {
   // Everything that can be known wrong before touching the database is checked first: a start
@@ -27,7 +29,11 @@ export async function serve(config: Config): Promise<void> {
   }
   // The port and HOST too: taken at once, answering 503 until the app is ready.
   let handle: RequestListener = answerStarting;
-  const server = createServer((req, res) => handle(req, res));
+  const eventStreams = new EventStreams();
+  const server = createServer((req, res) => {
+    eventStreams.track(req, res);
+    handle(req, res);
+  });
   await listen(server, config);
 
   // Upstreams are introspected before migrating: an unreachable one stops the start with one line.
@@ -62,9 +68,11 @@ export async function serve(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
+    const flushUses = () => Promise.all([lastUsed.flush(), usage.flush()]);
     const forced = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
-      process.exit(1);
+      // What was counted still goes to the database, if it answers within a moment.
+      void Promise.race([flushUses(), new Promise((resolve) => setTimeout(resolve, FORCED_FLUSH_MS))]).finally(() => process.exit(1));
     }, SHUTDOWN_GRACE_MS).unref();
     // A keep-alive connection goes idle once its last response is sent; closing idle ones
     // again and again ends each as soon as its request finishes, instead of after the
@@ -73,11 +81,13 @@ export async function serve(config: Config): Promise<void> {
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
+      // Subscriptions never finish by themselves: their clients reconnect to another instance.
+      eventStreams.endAll();
     });
     clearInterval(closeIdle);
     await dispatcher.stop();
     await runUpdates?.stop();
-    await Promise.all([lastUsed.flush(), usage.flush()]);
+    await flushUses();
     await Promise.all([keyInvalidation?.stop(), sessionInvalidation?.stop()]);
     await Promise.all([keyLookup.close(), sessionLookup.close(), triggerLookup.close()]);
     await closeSecurity();
@@ -88,6 +98,28 @@ export async function serve(config: Config): Promise<void> {
 
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * The responses streaming Server-Sent Events (subscriptions such as workflowRunUpdated), so
+ * that shutdown can end them. Only requests that accept an event stream are tracked.
+ */
+class EventStreams {
+  private readonly open = new Set<ServerResponse>();
+
+  track(req: IncomingMessage, res: ServerResponse): void {
+    if (!req.headers.accept?.includes('text/event-stream')) return;
+    this.open.add(res);
+    res.once('close', () => this.open.delete(res));
+  }
+
+  /** Ends every stream already started; a request not yet answered is left to finish. */
+  endAll(): void {
+    for (const res of this.open) {
+      // Closing the connection is what a client going away does: Yoga ends the subscription.
+      if (res.headersSent) res.socket?.destroy();
+    }
+  }
 }
 
 /** Before the app is ready (migrations, bootstrap): 503, so a load balancer waits. */

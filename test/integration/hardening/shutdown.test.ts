@@ -13,6 +13,8 @@ import { seedTenant } from '../../helpers/seed.js';
 import { dataOf, graphqlOverHttp, startServer, withinMs, type ServerProcess } from './server-process.js';
 
 const VIEWER = `query HardeningShutdownViewer { viewer { kind } }`;
+const TRIGGER = `mutation HardeningShutdownTrigger($input: TriggerWorkflowInput!) { triggerWorkflow(input: $input) { id } }`;
+const WATCH = `subscription HardeningShutdownWatch($id: ID!) { workflowRunUpdated(id: $id) { id status } }`;
 const DELIVER = `mutation HardeningShutdownDeliver($input: DeliverDataInput!) { deliverData(input: $input) { id source } }`;
 
 /** Whether a new TCP connection to the server is accepted. */
@@ -103,5 +105,39 @@ describe('graceful shutdown', () => {
     } finally {
       inFlight.close();
     }
+  }, 60_000);
+
+  it('on SIGTERM with a subscription open: ends the stream, writes the last use, exits 0 at once', async () => {
+    const seed = await seedTenant();
+    const watcher = await seed.createKey();
+    const user = await seed.createKey();
+    const config = getConfig();
+    const server = await startServer({
+      DATABASE_URL: process.env.DATABASE_URL!,
+      KEYGATE_ADMIN_EMAIL: config.adminEmail,
+      KEYGATE_ADMIN_PASSWORD: config.adminPassword!,
+      KEYGATE_LAST_USED_FLUSH_MS: '60000',
+    });
+    const run = await dataOf(
+      graphqlOverHttp<{ triggerWorkflow: { id: string } }>(server, TRIGGER, { input: { projectId: seed.project.id, workflowId: seed.workflow.id } }, { 'x-api-key': watcher.secret }),
+    );
+    const stream = await fetch(`http://127.0.0.1:${server.port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': watcher.secret },
+      body: JSON.stringify({ query: WATCH, variables: { id: run.triggerWorkflow.id } }),
+    });
+    expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = stream.body!.getReader();
+    let received = '';
+    while (!received.includes(run.triggerWorkflow.id)) received += new TextDecoder().decode((await reader.read()).value);
+    const streamEnded = (async () => {
+      for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) return true;
+    })();
+    expect((await dataOf(graphqlOverHttp<{ viewer: { kind: string } }>(server, VIEWER, {}, { 'x-api-key': user.secret }))).viewer.kind).toBe('API_KEY');
+
+    server.child.kill('SIGTERM');
+    expect(await withinMs(streamEnded, 5_000, 'the end of the stream')).toBe(true);
+    expect(await withinMs(server.exited, 5_000, 'exit after SIGTERM')).toEqual({ code: 0, signal: null });
+    expect((await db.apiKey.findUniqueOrThrow({ where: { id: user.id } })).lastUsedAt).not.toBeNull();
   }, 60_000);
 });
