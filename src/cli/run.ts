@@ -121,8 +121,8 @@ async function rotateSigningKey(config: ReturnType<typeof getConfig>) {
   const { createLogger } = await import('../lib/logger.js');
   const { keys } = createGatewayRuntime(config, createLogger('silent'));
   const { kid, retired } = await keys.rotate();
-  const minutes = Math.ceil(keys.retiredListingMs / 60_000);
-  console.log(`keygate: principal tokens are now signed with key ${kid} (instances switch within 30 s); ${retired} retired key(s) stay listed for ${minutes} min.`);
+  const seconds = Math.floor(keys.retiredListingMs / 1000);
+  console.log(`keygate: principal tokens are now signed with key ${kid} (running instances switch within ${keys.switchWithinMs / 1000} s); ${retired} retired key(s) stay listed for ${seconds} s.`);
   await disconnect();
 }
 

@@ -59,9 +59,14 @@ export class SigningKeys {
     this.fromEnvironment = options.gateway.signingKeyPem ? keyFromPem(options.gateway.signingKeyPem) : null;
   }
 
+  /** How long after a rotation every running instance signs with the new key: no loaded key signs longer. */
+  get switchWithinMs(): number {
+    return SIGNING_KEY_REFRESH_MS + STALE_SIGNING_GRACE_MS;
+  }
+
   /** How long a retired key stays listed: its last tokens, and instances still signing with it. */
   get retiredListingMs(): number {
-    return this.options.gateway.tokenTtlSeconds * 1000 + SIGNING_KEY_REFRESH_MS + STALE_SIGNING_GRACE_MS;
+    return this.options.gateway.tokenTtlSeconds * 1000 + this.switchWithinMs;
   }
 
   /**
@@ -91,7 +96,7 @@ export class SigningKeys {
       const stale = this.active.key;
       this.load().catch((error: unknown) => this.refreshFailed(error, stale));
     }
-    return age < SIGNING_KEY_REFRESH_MS + STALE_SIGNING_GRACE_MS ? this.active.key : null;
+    return age < this.switchWithinMs ? this.active.key : null;
   }
 
   private refreshFailed(error: unknown, stillSigning: SigningKey): SigningKey {

@@ -22,7 +22,7 @@ describe('keygate rotate-signing-key', () => {
     const first = await runKeygate(['rotate-signing-key'], { DATABASE_URL: databaseUrl, KEYGATE_SIGNING_KEY_SECRET: SECRET });
     expect(first.code).toBe(0);
     const second = await runKeygate(['rotate-signing-key'], { DATABASE_URL: databaseUrl, KEYGATE_SIGNING_KEY_SECRET: SECRET });
-    expect(second.stdout).toMatch(/^keygate: principal tokens are now signed with key \S+ \(instances switch within 30 s\); 1 retired key\(s\) stay listed for \d+ min\.\n$/);
+    expect(second.stdout).toMatch(/^keygate: principal tokens are now signed with key \S+ \(running instances switch within 90 s\); 1 retired key\(s\) stay listed for \d+ s\.\n$/);
     const store = createDb(databaseUrl);
     afterTest(() => store.$disconnect());
     const rows = await store.signingKey.findMany({ orderBy: { createdAt: 'asc' } });
