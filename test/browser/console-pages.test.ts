@@ -305,6 +305,49 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     await context.close();
   });
 
+  it('lists past the API’s 100 rows a page: every project shown and offered, users by pages, deactivation confirmed', { timeout: 90_000 }, async () => {
+    const seed = await seedTenant();
+    await db.project.createMany({
+      data: Array.from({ length: 104 }, (_, i) => ({ tenantId: seed.tenant.id, organizationId: seed.organization.id, workspaceId: seed.workspace.id, name: `Bulk ${String(i).padStart(3, '0')}`, slug: `bulk-${i}` })),
+    });
+    await db.user.createMany({
+      data: Array.from({ length: 100 }, (_, i) => ({ tenantId: seed.tenant.id, email: `bulk-${i}-${seed.tenant.id}@example.test`, passwordHash: 'not-a-usable-hash' })),
+    });
+    const { context, page, problems } = await newPage();
+    await signInThroughForm(page, server.baseUrl, seed.admin.user.email, PASSWORD);
+
+    await openPage(page, 'Organizations');
+    await page.getByRole('heading', { name: 'Projects (105)' }).waitFor();
+    expect(await page.getByRole('table', { name: 'Projects' }).getByRole('row').count()).toBe(106); // with its header
+    await page.getByRole('row', { name: /Bulk 103/ }).waitFor();
+
+    await openPage(page, 'API keys');
+    await page.getByRole('button', { name: 'Generate API Key' }).click();
+    const form = page.getByRole('dialog', { name: 'Generate API Key' });
+    await form.getByLabel('Project Access').selectOption('SELECTED');
+    await expect.poll(() => form.getByRole('checkbox').count()).toBe(105);
+    await page.keyboard.press('Escape');
+
+    await openPage(page, 'Users');
+    const users = page.getByRole('table', { name: 'Users' }).getByRole('row');
+    await expect.poll(() => page.locator('.pager').innerText()).toContain('102 user(s)');
+    expect(await users.count()).toBe(101); // 100 and the header
+    const memberOnFirstPage = (await page.getByRole('button', { name: `Deactivate ${seed.member.user.email}` }).count()) === 1;
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => users.count()).toBe(3);
+    if (memberOnFirstPage) await page.getByRole('button', { name: 'Previous page' }).click();
+
+    await page.getByRole('button', { name: `Deactivate ${seed.member.user.email}` }).click();
+    const confirm = page.getByRole('dialog', { name: `Deactivate ${seed.member.user.email}` });
+    await expectNoAxeViolations(page, 'the deactivate dialog');
+    expect((await db.user.findUniqueOrThrow({ where: { id: seed.member.user.id } })).deactivatedAt).toBeNull();
+    await confirm.getByRole('button', { name: 'Deactivate' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect((await db.user.findUniqueOrThrow({ where: { id: seed.member.user.id } })).deactivatedAt).not.toBeNull();
+    expect(await problems()).toEqual([]);
+    await context.close();
+  });
+
   it('keeps the session in sessionStorage only, sends what the CSRF rule asks, signs out, and ends at the TTL', { timeout: 90_000 }, async () => {
     const seed = await seedTenant();
     const { context, page } = await newPage();

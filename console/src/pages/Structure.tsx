@@ -1,17 +1,21 @@
 /** Organizations, their workspaces and their projects: lists, and a create form for each level. */
-import { useMemo, useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { Dialog } from '../components/Dialog';
-import { useMutation, useQuery, type CombinedError } from 'urql';
+import { useMutation, type CombinedError } from 'urql';
+import { useAllNodes, type AllNodes } from '../all-nodes';
 import { FormAlert, SelectField, TextField } from '../components/fields';
 import { errorText, formErrors } from '../errors';
 import { date } from '../format';
 import { graphql } from '../gql';
 import { useScope } from '../scope';
 
-const StructureQuery = graphql(`
-  query ConsoleStructure($tenantId: ID) {
-    organizations(tenantId: $tenantId, first: 100) {
-      totalCount
+const OrganizationsQuery = graphql(`
+  query ConsoleOrganizations($tenantId: ID, $after: String) {
+    organizations(tenantId: $tenantId, first: 100, after: $after) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         node {
           id
@@ -21,8 +25,16 @@ const StructureQuery = graphql(`
         }
       }
     }
-    workspaces(tenantId: $tenantId, first: 100) {
-      totalCount
+  }
+`);
+
+const WorkspacesQuery = graphql(`
+  query ConsoleWorkspaces($tenantId: ID, $after: String) {
+    workspaces(tenantId: $tenantId, first: 100, after: $after) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         node {
           id
@@ -35,8 +47,16 @@ const StructureQuery = graphql(`
         }
       }
     }
-    projects(tenantId: $tenantId, first: 100) {
-      totalCount
+  }
+`);
+
+const ProjectsQuery = graphql(`
+  query ConsoleProjects($tenantId: ID, $after: String) {
+    projects(tenantId: $tenantId, first: 100, after: $after) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         node {
           id
@@ -104,12 +124,17 @@ const DELETE_WARNING: Record<Deleting['kind'], string> = {
 
 export function StructurePage() {
   const scope = useScope();
-  const context = useMemo(() => ({ additionalTypenames: ['Organization', 'Workspace', 'Project'] }), []);
-  const [{ data, error }, refetch] = useQuery({ query: StructureQuery, variables: { tenantId: scope.tenantId }, context });
-  const reload = () => refetch({ requestPolicy: 'network-only' });
-  const organizations = data?.organizations.edges.map((e) => e.node) ?? [];
-  const workspaces = data?.workspaces.edges.map((e) => e.node) ?? [];
-  const projects = data?.projects.edges.map((e) => e.node) ?? [];
+  // Whole lists, not a first page: the create forms offer every organization and workspace.
+  const [version, setVersion] = useState(0);
+  const reload = () => setVersion((v) => v + 1);
+  const variables = { tenantId: scope.tenantId };
+  const organizationList = useAllNodes(OrganizationsQuery, variables, (d) => d.organizations, version);
+  const workspaceList = useAllNodes(WorkspacesQuery, variables, (d) => d.workspaces, version);
+  const projectList = useAllNodes(ProjectsQuery, variables, (d) => d.projects, version);
+  const error = organizationList.error ?? workspaceList.error ?? projectList.error;
+  const organizations = organizationList.nodes;
+  const workspaces = workspaceList.nodes;
+  const projects = projectList.nodes;
   const isTenantAdmin = scope.role === 'TENANT_ADMIN' || scope.role === 'PLATFORM_ADMIN';
   const [, createOrganization] = useMutation(CreateOrganization);
   const [, createWorkspace] = useMutation(CreateWorkspace);
@@ -128,7 +153,7 @@ export function StructurePage() {
       <h1 id="structure-title">Organizations, workspaces and projects</h1>
       {error ? <p role="alert">{errorText(error)}</p> : null}
 
-      <h2>Organizations ({data?.organizations.totalCount ?? 0})</h2>
+      <h2>Organizations ({countOf(organizationList)})</h2>
       <SimpleTable caption="Organizations" headers={['Name', 'Slug', 'Created']} rows={organizations.map((o) => [o.name, o.slug, date(o.createdAt)])} actions={organizations.map((o) => deleteButton('organization', o.id, o.name))} />
       {isTenantAdmin ? (
         <CreateForm
@@ -139,7 +164,7 @@ export function StructurePage() {
         />
       ) : null}
 
-      <h2>Workspaces ({data?.workspaces.totalCount ?? 0})</h2>
+      <h2>Workspaces ({countOf(workspaceList)})</h2>
       <SimpleTable caption="Workspaces" headers={['Name', 'Slug', 'Organization']} rows={workspaces.map((w) => [w.name, w.slug, w.organization.name])} actions={workspaces.map((w) => deleteButton('workspace', w.id, w.name))} />
       {scope.can('workspaces:manage') && organizations.length > 0 ? (
         <CreateForm
@@ -152,7 +177,7 @@ export function StructurePage() {
         />
       ) : null}
 
-      <h2>Projects ({data?.projects.totalCount ?? 0})</h2>
+      <h2>Projects ({countOf(projectList)})</h2>
       <SimpleTable caption="Projects" headers={['Name', 'Slug', 'Workspace']} rows={projects.map((p) => [p.name, p.slug, p.workspace.name])} actions={projects.map((p) => deleteButton('project', p.id, p.name))} />
       {scope.can('projects:manage') && workspaces.length > 0 ? (
         <CreateForm
@@ -176,6 +201,12 @@ export function StructurePage() {
       ) : null}
     </section>
   );
+}
+
+/** "105"; "…" while the first answer is awaited; "5000+" when the list stopped at its page limit. */
+function countOf(list: AllNodes<unknown>): string {
+  if (list.fetching && !list.complete && list.nodes.length === 0) return '…';
+  return `${list.nodes.length}${list.complete || list.error || list.fetching ? '' : '+'}`;
 }
 
 function DeleteDialog({ deleting, onClose, onDeleted }: { deleting: Deleting; onClose: () => void; onDeleted: () => void }) {

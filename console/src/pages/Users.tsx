@@ -11,9 +11,13 @@ import type { ConsoleUsersQuery, UserRole } from '../gql/graphql';
 import { useScope } from '../scope';
 
 const UsersQuery = graphql(`
-  query ConsoleUsers($tenantId: ID) {
-    users(tenantId: $tenantId, first: 100) {
+  query ConsoleUsers($tenantId: ID, $after: String) {
+    users(tenantId: $tenantId, first: 100, after: $after) {
       totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         node {
           id
@@ -69,9 +73,11 @@ export function UsersPage() {
   const scope = useScope();
   // The group choices come from the Groups page: refreshed by a new group, and on each visit.
   const context = useMemo(() => ({ additionalTypenames: ['User', 'AuthorizationGroup'] }), []);
-  const [{ data, error }, refetch] = useQuery({ query: UsersQuery, variables: { tenantId: scope.tenantId }, context, requestPolicy: 'cache-and-network' });
-  const [deactivated, deactivate] = useMutation(DeactivateUser);
+  // The cursor of each page shown so far: the last one is the page on screen.
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [{ data, error }, refetch] = useQuery({ query: UsersQuery, variables: { tenantId: scope.tenantId, after: cursors[cursors.length - 1] ?? null }, context, requestPolicy: 'cache-and-network' });
   const [editing, setEditing] = useState<User | null>(null);
+  const [deactivating, setDeactivating] = useState<User | null>(null);
   const reload = () => refetch({ requestPolicy: 'network-only' });
   const users = data?.users.edges.map((e) => e.node) ?? [];
 
@@ -79,7 +85,6 @@ export function UsersPage() {
     <section aria-labelledby="users-title">
       <h1 id="users-title">Users</h1>
       {error ? <p role="alert">{errorText(error)}</p> : null}
-      <FormAlert message={errorText(deactivated.error)} />
       <div className="table-wrap">
         <table>
           <caption className="sr-only">Users</caption>
@@ -108,14 +113,7 @@ export function UsersPage() {
                     </button>
                   )}
                   {u.deactivatedAt ? null : (
-                    <button
-                      type="button"
-                      className="danger"
-                      aria-label={`Deactivate ${u.email}`}
-                      onClick={async () => {
-                        if (!(await deactivate({ id: u.id })).error) reload();
-                      }}
-                    >
+                    <button type="button" className="danger" aria-label={`Deactivate ${u.email}`} onClick={() => setDeactivating(u)}>
                       Deactivate
                     </button>
                   )}
@@ -124,6 +122,15 @@ export function UsersPage() {
             ))}
           </tbody>
         </table>
+      </div>
+      <div className="pager">
+        <span>{data ? `${data.users.totalCount} user(s)` : ''}</span>
+        <button type="button" disabled={cursors.length < 2} onClick={() => setCursors((c) => c.slice(0, -1))}>
+          Previous page
+        </button>
+        <button type="button" disabled={!data?.users.pageInfo.hasNextPage} onClick={() => setCursors((c) => [...c, data?.users.pageInfo.endCursor ?? null])}>
+          Next page
+        </button>
       </div>
       <NewUserForm groups={data?.authorizationGroups ?? []} onCreated={reload} />
       {editing ? (
@@ -137,7 +144,41 @@ export function UsersPage() {
           }}
         />
       ) : null}
+      {deactivating ? (
+        <DeactivateDialog
+          user={deactivating}
+          onClose={() => setDeactivating(null)}
+          onDeactivated={() => {
+            reload();
+            setDeactivating(null);
+          }}
+        />
+      ) : null}
     </section>
+  );
+}
+
+function DeactivateDialog({ user, onClose, onDeactivated }: { user: User; onClose: () => void; onDeactivated: () => void }) {
+  const [result, deactivate] = useMutation(DeactivateUser);
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!(await deactivate({ id: user.id })).error) onDeactivated();
+  }
+  return (
+    <Dialog title={`Deactivate ${user.email}`} onClose={onClose}>
+      <form onSubmit={submit} aria-label="Deactivate user">
+        <p className="warning">{user.email} is signed out at once and can no longer sign in. The user, and what they did, stays listed.</p>
+        <FormAlert message={errorText(result.error)} />
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="danger" disabled={result.fetching}>
+            Deactivate
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 

@@ -5,6 +5,8 @@
  */
 import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
+import { useAllNodes } from '../all-nodes';
+import { OrganizationChoicesQuery } from '../choices';
 import { Dialog } from '../components/Dialog';
 import { FormAlert, SelectField, TextArea, TextField } from '../components/fields';
 import { errorText, formErrors } from '../errors';
@@ -38,14 +40,6 @@ const EndpointsQuery = graphql(`
       organization {
         id
         name
-      }
-    }
-    organizations(tenantId: $tenantId, first: 100) {
-      edges {
-        node {
-          id
-          name
-        }
       }
     }
   }
@@ -85,14 +79,12 @@ type Acting = { kind: 'rotate' | 'delete'; endpoint: Endpoint };
 
 export function WebhooksPage() {
   const scope = useScope();
-  // The organization choices come from the Organizations page: refreshed by a new one, and on each visit.
-  const context = useMemo(() => ({ additionalTypenames: ['WebhookEndpoint', 'Organization'] }), []);
-  const [{ data, error }, refetch] = useQuery({ query: EndpointsQuery, variables: { tenantId: scope.tenantId }, context, requestPolicy: 'cache-and-network' });
+  const context = useMemo(() => ({ additionalTypenames: ['WebhookEndpoint'] }), []);
+  const [{ data, error }, refetch] = useQuery({ query: EndpointsQuery, variables: { tenantId: scope.tenantId }, context });
   const reload = () => refetch({ requestPolicy: 'network-only' });
   const [creating, setCreating] = useState(false);
   const [acting, setActing] = useState<Acting | null>(null);
   const [secret, setSecret] = useState<{ title: string; value: string } | null>(null);
-  const organizations = data?.organizations.edges.map((e) => e.node) ?? [];
 
   return (
     <section aria-labelledby="webhooks-title">
@@ -158,7 +150,6 @@ export function WebhooksPage() {
       </div>
       {creating ? (
         <CreateEndpointDialog
-          organizations={organizations}
           onClose={() => setCreating(false)}
           onCreated={(signingSecret) => {
             reload();
@@ -193,9 +184,13 @@ export function WebhooksPage() {
   );
 }
 
-function CreateEndpointDialog({ organizations, onClose, onCreated }: { organizations: { id: string; name: string }[]; onClose: () => void; onCreated: (signingSecret: string) => void }) {
+function CreateEndpointDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (signingSecret: string) => void }) {
+  const scope = useScope();
+  // Every organization, asked when the dialog opens: one made on another page is offered.
+  const organizations = useAllNodes(OrganizationChoicesQuery, { tenantId: scope.tenantId }, (d) => d.organizations).nodes;
   const [url, setUrl] = useState('');
-  const [organizationId, setOrganizationId] = useState(organizations[0]?.id ?? '');
+  const [picked, setOrganizationId] = useState('');
+  const organizationId = organizations.some((o) => o.id === picked) ? picked : (organizations[0]?.id ?? '');
   const [events, setEvents] = useState<string[]>(['workflow.run.triggered']);
   const [description, setDescription] = useState('');
   const [result, create] = useMutation(CreateEndpointMutation);

@@ -5,12 +5,14 @@
  */
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, type CombinedError } from 'urql';
+import { useAllNodes } from '../../all-nodes';
+import { OrganizationChoicesQuery } from '../../choices';
 import { Dialog } from '../../components/Dialog';
 import { FormAlert, SelectField, TextArea, TextField } from '../../components/fields';
 import { formErrors } from '../../errors';
 import type { ApiKeyRole, ExpiresIn, ProjectAccess } from '../../gql/graphql';
 import { useScope } from '../../scope';
-import { CreateKeyMutation, KeyFormOptionsQuery, UpdateKeyMutation } from './queries';
+import { CreateKeyMutation, KeyFormGroupsQuery, KeyFormProjectsQuery, UpdateKeyMutation } from './queries';
 import type { Key } from './types';
 
 type Expiry = ExpiresIn | 'DATE';
@@ -79,15 +81,15 @@ function allowlist(text: string): string[] {
     .filter(Boolean);
 }
 
-const KEY_FORM_OPTIONS_CONTEXT = { additionalTypenames: ['AuthorizationGroup', 'Organization', 'Project'] };
-
 export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editing: Key | null; onClose: () => void; onCreated: (secret: string, name: string) => void; onSaved: () => void }) {
   const scope = useScope();
   const creating = editing === null;
   const [values, setValues] = useState(() => initialValues(editing));
   const [checked, setChecked] = useState<Record<string, string>>({});
   // Groups, organizations and projects are made on other pages: asked again each time the form opens.
-  const [{ data: options }] = useQuery({ query: KeyFormOptionsQuery, variables: { tenantId: scope.tenantId }, context: KEY_FORM_OPTIONS_CONTEXT, requestPolicy: 'cache-and-network' });
+  const [{ data: options }] = useQuery({ query: KeyFormGroupsQuery, variables: { tenantId: scope.tenantId }, requestPolicy: 'cache-and-network' });
+  const allOrganizations = useAllNodes(OrganizationChoicesQuery, { tenantId: scope.tenantId }, (d) => d.organizations);
+  const allProjects = useAllNodes(KeyFormProjectsQuery, { tenantId: scope.tenantId }, (d) => d.projects);
   const [created, create] = useMutation(CreateKeyMutation);
   const [updated, update] = useMutation(UpdateKeyMutation);
   const [apiError, setApiError] = useState<CombinedError | undefined>();
@@ -95,9 +97,9 @@ export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editin
   const error = (field: string) => checked[field] ?? api.fields[field];
   const set = <K extends keyof Values>(field: K) => (value: Values[K]) => setValues((v) => ({ ...v, [field]: value }));
   const groups = options?.authorizationGroups ?? [];
-  const organizations = options?.organizations.edges.map((e) => e.node) ?? [];
+  const organizations = allOrganizations.nodes;
   // A key bound to an organization may select only that organization's projects.
-  const projects = (options?.projects.edges.map((e) => e.node) ?? []).filter((p) => !values.organizationId || p.organization.id === values.organizationId);
+  const projects = allProjects.nodes.filter((p) => !values.organizationId || p.organization.id === values.organizationId);
   const adminRoleAllowed = creating && scope.tenant?.isSystem === true && scope.role === 'PLATFORM_ADMIN';
 
   async function submit(event: FormEvent) {
@@ -224,7 +226,7 @@ export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editin
                       {p.name} <span className="hint">({p.workspace.name})</span>
                     </label>
                   ))}
-                  {projects.length === 0 ? <p className="hint">This tenant has no projects yet.</p> : null}
+                  {projects.length === 0 ? <p className="hint">{allProjects.fetching ? 'Loading projects…' : 'This tenant has no projects yet.'}</p> : null}
                   {error('projectIds') ? (
                     <p className="field-error" id="projectIds-error">
                       {error('projectIds')}

@@ -45,22 +45,23 @@ export const KeysQuery = graphql(`
   }
 `);
 
-export const KeyFormOptionsQuery = graphql(`
-  query ConsoleKeyFormOptions($tenantId: ID) {
+export const KeyFormGroupsQuery = graphql(`
+  query ConsoleKeyFormGroups($tenantId: ID) {
     authorizationGroups(tenantId: $tenantId, type: TENANT_API_KEY) {
       id
       name
       description
     }
-    organizations(tenantId: $tenantId, first: 100) {
-      edges {
-        node {
-          id
-          name
-        }
+  }
+`);
+
+export const KeyFormProjectsQuery = graphql(`
+  query ConsoleKeyFormProjects($tenantId: ID, $after: String) {
+    projects(tenantId: $tenantId, first: 100, after: $after) {
+      pageInfo {
+        hasNextPage
+        endCursor
       }
-    }
-    projects(tenantId: $tenantId, first: 100) {
       edges {
         node {
           id

@@ -1,0 +1,20 @@
+/** What forms offer to pick from, shared by the pages that offer it. */
+import { graphql } from './gql';
+
+/** Every organization of the tenant, by pages (useAllNodes): a key's binding, a webhook endpoint's. */
+export const OrganizationChoicesQuery = graphql(`
+  query ConsoleOrganizationChoices($tenantId: ID, $after: String) {
+    organizations(tenantId: $tenantId, first: 100, after: $after) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        node {
+          id
+          name
+        }
+      }
+    }
+  }
+`);
