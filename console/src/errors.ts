@@ -15,7 +15,7 @@ export function formErrors(error: CombinedError | undefined): FormErrors {
       // keygate writes "field: message"; the field's label already says which.
       fields[field] = e.message.startsWith(`${field}: `) ? capitalize(e.message.slice(field.length + 2)) : e.message;
     } else {
-      general.push(e.message);
+      general.push(e.message + whenToRetry(e.extensions?.retryAfter));
     }
   }
   if (error.networkError) general.push('keygate could not be reached. Try again.');
@@ -25,6 +25,12 @@ export function formErrors(error: CombinedError | undefined): FormErrors {
 export function errorText(error: CombinedError | undefined): string | null {
   const { fields, general } = formErrors(error);
   return [general, ...Object.values(fields)].filter(Boolean).join(' ') || null;
+}
+
+/** RATE_LIMITED carries `retryAfter` (seconds): say when, not only "too many". */
+function whenToRetry(retryAfter: unknown): string {
+  if (typeof retryAfter !== 'number' || retryAfter <= 0) return '';
+  return retryAfter < 90 ? ` Try again in ${Math.ceil(retryAfter)} seconds.` : ` Try again in ${Math.ceil(retryAfter / 60)} minutes.`;
 }
 
 function capitalize(text: string): string {

@@ -348,6 +348,24 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     await context.close();
   });
 
+  it('revoking the only key on the last page of keys steps back to the page before', { timeout: 60_000 }, async () => {
+    const seed = await seedTenant({ apiKeyLimit: 100 });
+    for (let i = 0; i < 21; i++) await seed.createKey({ name: `Paged ${String(i).padStart(2, '0')}` });
+    const { context, page, problems } = await newPage();
+    await signInThroughForm(page, server.baseUrl, seed.admin.user.email, PASSWORD);
+    await page.getByRole('row', { name: /Paged/ }).first().waitFor();
+    await page.getByRole('button', { name: 'Next page' }).click();
+    const lastOne = page.getByRole('button', { name: /^Revoke Paged/ });
+    await expect.poll(() => lastOne.count()).toBe(1);
+    await lastOne.click();
+    await page.getByRole('dialog', { name: 'Revoke API Key' }).getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(() => page.getByRole('button', { name: /^Revoke Paged/ }).count()).toBe(20);
+    expect(await page.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+    expect(await page.getByText('No keys match these filters.').count()).toBe(0);
+    expect(await problems()).toEqual([]);
+    await context.close();
+  });
+
   it('keeps the session in sessionStorage only, sends what the CSRF rule asks, signs out, and ends at the TTL', { timeout: 90_000 }, async () => {
     const seed = await seedTenant();
     const { context, page } = await newPage();

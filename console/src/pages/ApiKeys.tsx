@@ -3,7 +3,7 @@
  * revoked", the list with status badges, group, expiry and last use, and generate / edit /
  * rotate / revoke. Management actions appear only with `api_keys:manage`.
  */
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useQuery } from 'urql';
 import { Badge } from '../components/Badge';
 import { SelectField } from '../components/fields';
@@ -53,6 +53,11 @@ export function ApiKeysPage() {
   const canManage = scope.can('api_keys:manage');
   const keys = data?.apiKeys.edges.map((e) => e.node) ?? [];
   const resetPaging = () => setCursors([null]);
+  // A later page emptied (its last keys revoked, revoked ones hidden) steps back to the one before.
+  const emptiedPage = !fetching && data !== undefined && keys.length === 0 && cursors.length > 1;
+  useEffect(() => {
+    if (emptiedPage) setCursors((c) => c.slice(0, -1));
+  }, [emptiedPage]);
 
   return (
     <section aria-labelledby="keys-title">
