@@ -170,7 +170,7 @@ export function isPlatformAdminSession(principal: Principal): principal is Sessi
   return principal.kind === 'SESSION' && principal.crossTenant && principal.user.role === 'PLATFORM_ADMIN';
 }
 
-function isTenantAdminSession(principal: AuthenticatedPrincipal): boolean {
+export function isTenantAdminSession(principal: AuthenticatedPrincipal): boolean {
   return principal.kind === 'SESSION' && (principal.user.role === 'TENANT_ADMIN' || isPlatformAdminSession(principal));
 }
 

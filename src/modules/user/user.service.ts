@@ -5,6 +5,7 @@ import {
   assertMayGrant,
   assertMayGrantRole,
   isPlatformAdminSession,
+  isTenantAdminSession,
   reach,
   requireAuthenticated,
   tenantReach,
@@ -187,7 +188,9 @@ async function findManagedUser(principal: Principal, id: string) {
   if (user.role === 'PLATFORM_ADMIN' && !isPlatformAdminSession(actor)) {
     throw forbidden('Only platform administrators may change a platform administrator.');
   }
-  if (user.role === 'TENANT_ADMIN') assertMayGrantRole(actor, 'TENANT_ADMIN', user.tenant);
+  if (user.role === 'TENANT_ADMIN' && !isTenantAdminSession(actor)) {
+    throw forbidden('Only tenant administrators may change or deactivate a tenant administrator.');
+  }
   assertMayGrant(actor, userPermissions(user.role, user.authorizationGroup));
   if (user.deactivatedAt) throw badInput('id', 'the user is deactivated');
   return { actor, user };

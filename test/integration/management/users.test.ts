@@ -101,7 +101,10 @@ describe('updateUser', () => {
     expect(errorOf(await execute(UpdateUser, { id: seed.member.user.id, input: { role: 'TENANT_ADMIN' } }, asManager)).code).toBe('FORBIDDEN');
     expect(errorOf(await execute(UpdateUser, { id: seed.member.user.id, input: { authorizationGroupId: strong.id } }, asManager)).code).toBe('FORBIDDEN');
     expect(errorOf(await execute(UpdateUser, { id: seed.admin.user.id, input: { role: 'MEMBER' } }, asManager)).code).toBe('FORBIDDEN');
-    expect(errorOf(await execute(DeactivateUser, { id: seed.admin.user.id }, asManager)).code).toBe('FORBIDDEN');
+    expect(errorOf(await execute(DeactivateUser, { id: seed.admin.user.id }, asManager))).toMatchObject({
+      code: 'FORBIDDEN',
+      message: 'Only tenant administrators may change or deactivate a tenant administrator.',
+    });
 
     expect(await db.user.findUniqueOrThrow({ where: { id: seed.member.user.id } })).toMatchObject({ role: 'MEMBER', authorizationGroupId: null });
     expect(await db.user.findUniqueOrThrow({ where: { id: seed.admin.user.id } })).toMatchObject({ role: 'TENANT_ADMIN', deactivatedAt: null });
