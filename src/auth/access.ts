@@ -281,9 +281,9 @@ export function assertMayGrantRole(principal: AuthenticatedPrincipal, role: User
  * ADMIN keys act across every tenant: only a platform administrator's session creates or
  * rotates one, whatever permissions another user of the system tenant holds.
  */
-export function assertMayIssueKeyRole(principal: AuthenticatedPrincipal, role: 'API_USER' | 'ADMIN'): void {
+export function assertMayIssueKeyRole(principal: AuthenticatedPrincipal, role: 'API_USER' | 'ADMIN', action: 'create or rotate' | 'edit' = 'create or rotate'): void {
   if (role === 'ADMIN' && !isPlatformAdminSession(principal)) {
-    throw forbidden('Only platform administrators may create or rotate ADMIN keys.');
+    throw forbidden(`Only platform administrators may ${action} ADMIN keys.`);
   }
 }
 

@@ -179,25 +179,28 @@ async function validProjects(access: 'ALL' | 'SELECTED', ids: readonly string[],
 }
 
 /**
- * A key the principal may manage; another tenant's is NOT_FOUND. An ADMIN key is a platform
- * administrator's alone. Editing or rotating a key hands its power to the actor (a rotation
- * returns its secret), so the actor must hold every permission of the key's group; revoking
- * only takes power away, so anyone who manages keys may revoke one (a leaked key must die fast).
+ * A key the principal may manage; another tenant's is NOT_FOUND. Editing or rotating a key
+ * hands its power to the actor (a rotation returns its secret), so the actor must hold every
+ * permission of the key's group, and only a platform administrator edits or rotates an ADMIN
+ * key (its power reaches every tenant). Revoking, or ending a rotation grace, only takes power
+ * away: anyone who manages the tenant's keys may, ADMIN keys included (a leaked key must die fast).
  */
-async function findManagedKey(principal: Principal, id: string, { revoking = false } = {}) {
+async function findManagedKey(principal: Principal, id: string, purpose: 'edit' | 'rotate' | 'revoke') {
   const actor = assertCan(principal, 'api_key:manage');
   const key = await db.apiKey.findFirst({
     where: { id, ...tenantReach(actor) },
     include: { authorizationGroup: { select: { permissions: true } } },
   });
   if (!key) throw notFound('API key');
-  assertMayIssueKeyRole(actor, key.role);
-  if (!revoking) assertMayGrant(actor, toPermissions(key.authorizationGroup.permissions));
+  if (purpose !== 'revoke') {
+    assertMayIssueKeyRole(actor, key.role, purpose === 'edit' ? 'edit' : 'create or rotate');
+    assertMayGrant(actor, toPermissions(key.authorizationGroup.permissions));
+  }
   return { actor, key };
 }
 
 export async function updateApiKey(principal: Principal, id: string, input: UpdateApiKeyInput) {
-  const { actor, key } = await findManagedKey(principal, id);
+  const { actor, key } = await findManagedKey(principal, id, 'edit');
   if (key.status === 'REVOKED') throw badInput('id', 'the key is revoked; revoked keys cannot be edited');
   const data = {
     ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
@@ -236,7 +239,7 @@ export const MAX_GRACE_PERIOD_MINUTES = 1440;
  * policy applies to the key as rotated.
  */
 export async function rotateApiKey(principal: Principal, id: string, input: RotateApiKeyInput = {}) {
-  const { actor, key } = await findManagedKey(principal, id);
+  const { actor, key } = await findManagedKey(principal, id, 'rotate');
   if (key.status === 'REVOKED') throw badInput('id', 'the key is revoked; revoked keys cannot be rotated');
   if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw badInput('id', 'the key has expired; create a new key instead');
   const grace = validGracePeriod(input.gracePeriodMinutes);
@@ -295,7 +298,7 @@ function validGracePeriod(minutes: number | null | undefined): number | null {
  * revoke it only takes power away, so anyone who manages keys may do it.
  */
 export async function endRotationGrace(principal: Principal, id: string) {
-  const { actor, key } = await findManagedKey(principal, id, { revoking: true });
+  const { actor, key } = await findManagedKey(principal, id, 'revoke');
   const now = new Date();
   if (!key.previousSecretDigest || !key.previousSecretExpiresAt || key.previousSecretExpiresAt <= now) {
     throw badInput('id', 'the key has no rotation grace in progress');
@@ -311,7 +314,7 @@ export async function endRotationGrace(principal: Principal, id: string) {
 
 /** Immediate, permanent and soft: the row stays, listed as REVOKED. Ends a rotation grace too. */
 export async function revokeApiKey(principal: Principal, id: string) {
-  const { actor, key } = await findManagedKey(principal, id, { revoking: true });
+  const { actor, key } = await findManagedKey(principal, id, 'revoke');
   if (key.status === 'REVOKED') throw badInput('id', 'the key is already revoked');
   const revoked = await db.$transaction(async (tx) => {
     // Conditional on ACTIVE so two concurrent revokes free the tenant's slot only once.

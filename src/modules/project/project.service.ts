@@ -25,8 +25,21 @@ export async function reachableProjectsWhere(
   contextWorkspaceId: string | null,
 ) {
   const context = await workspaceContext(actor, contextWorkspaceId);
+  const tenantId = actingTenantId(actor, args.tenantId);
+  if (args.workspaceId) await assertWorkspaceWithinBinding(actor, tenantId, args.workspaceId);
   const workspaceId = args.workspaceId ?? context?.id;
-  return { ...reach(actor).project, tenantId: actingTenantId(actor, args.tenantId), ...(workspaceId ? { workspaceId } : {}) };
+  return { ...reach(actor).project, tenantId, ...(workspaceId ? { workspaceId } : {}) };
+}
+
+/**
+ * A workspace named as a filter, for a key bound to an organization: another organization's
+ * is FORBIDDEN, as that organization is (workspaces(organizationId:) says the same), rather
+ * than an empty list. An unknown id is just a filter that matches nothing.
+ */
+async function assertWorkspaceWithinBinding(actor: AuthenticatedPrincipal, tenantId: string, workspaceId: string) {
+  if (actor.kind !== 'API_KEY' || !actor.apiKey.organizationId) return;
+  const workspace = await db.workspace.findFirst({ where: { id: workspaceId, tenantId }, select: { organizationId: true } });
+  if (workspace) assertWithinScope(actor, { what: 'Workspace', tenantId, organizationId: workspace.organizationId });
 }
 
 /**

@@ -22,11 +22,8 @@ export function workspaceFilter(principal: Principal, args: { tenantId?: string 
  * A workspace the principal may `action`. Another tenant's is NOT_FOUND; one outside a key's
  * organization is FORBIDDEN. Writing to a workspace reaches every project in it (a delete
  * cascades into their workflows and runs), so a key with SELECTED projects needs all of them.
- */
-/**
- * The workspace, if the principal may do `action` to it. `contextWorkspaceId` is the request's
- * X-Workspace-Id: when sent, the workspace must be that one (FORBIDDEN otherwise, as for every
- * operation that acts inside a workspace).
+ * `contextWorkspaceId` is the request's X-Workspace-Id: when sent, the workspace must be that
+ * one (FORBIDDEN otherwise, as for every operation that acts inside a workspace).
  */
 export async function findWorkspaceFor(principal: Principal, action: Action, id: string, contextWorkspaceId: string | null = null) {
   const actor = assertCan(principal, action);

@@ -53,6 +53,24 @@ describe('cursors outside a narrowed key’s reach', () => {
   });
 });
 
+describe('a bound key naming another organization’s workspace as a filter', () => {
+  it('projects(workspaceId:) is FORBIDDEN, as workspaces(organizationId:) is; its own workspace lists its projects', async () => {
+    const seed = await seedTenant();
+    const other = await otherOrganization(seed);
+    const bound = await seed.createKey({ organizationId: seed.organization.id });
+    const PROJECTS = 'query ($w: ID) { projects(workspaceId: $w) { totalCount edges { node { id } } } }';
+    const WORKSPACES = 'query ($o: ID) { workspaces(organizationId: $o) { totalCount } }';
+    expect(errorOf(await execute(PROJECTS, { w: other.workspace.id }, { apiKey: bound.secret }))).toMatchObject({ code: 'FORBIDDEN' });
+    expect(errorOf(await execute(WORKSPACES, { o: other.organization.id }, { apiKey: bound.secret }))).toMatchObject({ code: 'FORBIDDEN' });
+    const own = await ok<{ projects: { totalCount: number; edges: { node: { id: string } }[] } }, unknown>(PROJECTS, { w: seed.workspace.id }, { apiKey: bound.secret });
+    expect(own.projects.edges.map((edge) => edge.node.id)).toEqual([seed.project.id]);
+    // An unbound key filters by it as by any workspace of its tenant.
+    const unbound = await seed.createKey();
+    const theirs = await ok<{ projects: { edges: { node: { id: string } }[] } }, unknown>(PROJECTS, { w: other.workspace.id }, { apiKey: unbound.secret });
+    expect(theirs.projects.edges.map((edge) => edge.node.id)).toEqual([other.project.id]);
+  });
+});
+
 describe('X-Workspace-Id on operations that take an id', () => {
   it('a run, a workspace rename or delete outside the named workspace is FORBIDDEN, as is a workspace out of reach', async () => {
     const [seed, stranger] = await Promise.all([seedTenant(), seedTenant()]);

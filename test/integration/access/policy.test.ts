@@ -26,9 +26,11 @@ import {
   ListGroups,
   ListKeys,
   ListRuns,
+  RevokeKey,
   RotateKey,
   SignIn,
   TriggerWorkflow,
+  UpdateKey,
   UpdateTenant,
   UpdateWorkspace,
 } from './documents.js';
@@ -66,6 +68,21 @@ describe('1. ADMIN keys: only a platform administrator issues them, and they adm
     expect(errorOf(await execute(RotateKey, { id: created.apiKey.id }, { token: systemAdmin.token })).code).toBe('FORBIDDEN');
     expect((await db.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } })).secretDigest).toBe(digest);
     await ok(RotateKey, { id: created.apiKey.id }, { token: seed.platform.token });
+  });
+
+  it('nor edit one; but a system tenant admin may revoke one, which only takes power away', async () => {
+    const seed = await seedTenant();
+    const system = seed.platform.tenant.id;
+    const keyGroup = await everythingGroup(seed, system, 'TENANT_API_KEY');
+    const { createApiKey: created } = await ok(CreateKey, { input: { name: 'Platform automation', role: 'ADMIN', authorizationGroupId: keyGroup.id } }, { token: seed.platform.token });
+    const systemAdmin = await signedIn(system, 'TENANT_ADMIN');
+    expect(errorOf(await execute(UpdateKey, { id: created.apiKey.id, input: { name: 'Renamed' } }, { token: systemAdmin.token }))).toMatchObject({
+      code: 'FORBIDDEN',
+      message: 'Only platform administrators may edit ADMIN keys.',
+    });
+    expect((await db.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } })).name).toBe('Platform automation');
+    await ok(RevokeKey, { id: created.apiKey.id }, { token: systemAdmin.token });
+    expect((await db.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } })).status).toBe('REVOKED');
   });
 
   it('an ADMIN key reads other tenants within its group, but cannot create tenants, change limits or create organizations', async () => {
