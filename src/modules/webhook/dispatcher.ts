@@ -25,7 +25,7 @@ import { purgeExpiredIdempotencyRecords } from './idempotency.js';
 import { enqueueEvent, apiKeyEventData } from './events.js';
 import { outboxSignal } from './outbox.js';
 import { publishRunUpdate } from './run-updates.js';
-import { decryptSecret } from './secrets.js';
+import { decryptSecret, encryptionKey, encryptionKeySource, undecryptableSecretMessage } from './secrets.js';
 import { sendSigned, type AttemptOutcome } from './sender.js';
 
 export type DispatcherOptions = {
@@ -86,6 +86,7 @@ export class WebhookDispatcher {
     this.sweepTimer = setInterval(() => void this.sweep(), this.config.webhooks.sweepMs);
     this.sweepTimer.unref();
     void this.sweep();
+    this.checkSecretKey().catch(() => {});
     return this;
   }
 
@@ -243,18 +244,45 @@ export class WebhookDispatcher {
 
   private async attempt(delivery: Claimed): Promise<void> {
     const startedAt = new Date();
-    const outcome: AttemptOutcome = delivery.endpoint
-      ? await sendSigned({
-          url: delivery.endpoint.url,
-          messageId: delivery.message.id,
-          body: JSON.stringify(delivery.message.payload),
-          secret: decryptSecret(delivery.endpoint.secretCiphertext),
-          timeoutMs: this.config.webhooks.timeoutMs,
-          allowPrivateNetworks: this.config.webhooks.allowPrivateNetworks,
-          signal: this.abort.signal,
-        })
-      : { httpStatus: null, error: 'the endpoint was deleted', durationMs: 0 };
-    await this.record(delivery, startedAt, outcome, !delivery.endpoint);
+    if (!delivery.endpoint) return this.record(delivery, startedAt, { httpStatus: null, error: 'the endpoint was deleted', durationMs: 0 }, true);
+    const secret = this.secretOf(delivery.endpoint);
+    // Hopeless until someone acts (another attempt would fail the same way): recorded, and the run FAILED, so it shows.
+    if (secret === null) return this.record(delivery, startedAt, { httpStatus: null, error: undecryptableSecretMessage(this.config), durationMs: 0 }, true);
+    const outcome = await sendSigned({
+      url: delivery.endpoint.url,
+      messageId: delivery.message.id,
+      body: JSON.stringify(delivery.message.payload),
+      secret,
+      timeoutMs: this.config.webhooks.timeoutMs,
+      allowPrivateNetworks: this.config.webhooks.allowPrivateNetworks,
+      signal: this.abort.signal,
+    });
+    await this.record(delivery, startedAt, outcome, false);
+  }
+
+  /** The endpoint's signing secret, or null when this server's webhook key cannot decrypt it. */
+  private secretOf(endpoint: { id: string; secretCiphertext: string }): string | null {
+    try {
+      return decryptSecret(endpoint.secretCiphertext, encryptionKey(this.config));
+    } catch {
+      this.logger?.error('webhook delivery failed: undecryptable signing secret', { endpointId: endpoint.id, error: undecryptableSecretMessage(this.config) });
+      return null;
+    }
+  }
+
+  /**
+   * At start: whether the newest endpoint's secret decrypts with this server's key. A database
+   * restored without its key, or a changed KEYGATE_WEBHOOK_SECRET_KEY, is said once, plainly,
+   * rather than only when deliveries fail.
+   */
+  private async checkSecretKey(): Promise<void> {
+    const endpoint = await db.webhookEndpoint.findFirst({ orderBy: { createdAt: 'desc' }, select: { id: true, secretCiphertext: true } });
+    if (!endpoint) return;
+    try {
+      decryptSecret(endpoint.secretCiphertext, encryptionKey(this.config));
+    } catch {
+      this.logger?.error(`webhook signing secrets in the database cannot be decrypted with ${encryptionKeySource(this.config)}: deliveries fail until the key they were stored with is restored, or each endpoint's secret is rotated`);
+    }
   }
 
   private async record(delivery: Claimed, startedAt: Date, outcome: AttemptOutcome, hopeless: boolean): Promise<void> {

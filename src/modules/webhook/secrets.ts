@@ -40,6 +40,19 @@ export function decryptSecret(stored: string, key = encryptionKey()): string {
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64')), decipher.final()]).toString('utf8');
 }
 
+/** Where this server's webhook key comes from, for messages: the variable, or the key file's path. */
+export function encryptionKeySource(config: Config = getConfig()): string {
+  return config.webhooks.secretKey ? 'KEYGATE_WEBHOOK_SECRET_KEY' : keyFilePath(config.databaseUrl);
+}
+
+/**
+ * Why a stored secret cannot be used, in words an operator can act on: it was encrypted under
+ * another key (a database restored without its key, a changed KEYGATE_WEBHOOK_SECRET_KEY).
+ */
+export function undecryptableSecretMessage(config: Config = getConfig()): string {
+  return `the endpoint's signing secret cannot be decrypted with this server's webhook key (${encryptionKeySource(config)}): restore the key it was stored with, or rotate the endpoint's secret`;
+}
+
 let cachedKey: Buffer | undefined;
 
 /** The encryption key: configured, or generated once into the data directory (see above). */

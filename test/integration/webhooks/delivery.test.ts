@@ -1,14 +1,18 @@
 import '../../helpers/own-database/webhook-delivery.js';
 import './env.js';
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '../../../src/db.js';
+import { createLogger } from '../../../src/lib/logger.js';
 import { WebhookDispatcher } from '../../../src/modules/webhook/dispatcher.js';
+import { encryptSecret, generateSigningSecret } from '../../../src/modules/webhook/secrets.js';
 import { ok } from '../../helpers/app.js';
 import { seedTenant, type Seed } from '../../helpers/seed.js';
 import { endpointFor, eventually, Receiver, routedWorkflow } from './support.js';
 
 const TRIGGER = `mutation Trigger($input: TriggerWorkflowInput!) { triggerWorkflow(input: $input) { id status } }`;
 const RUN = `query Run($id: ID!) { workflowRun(id: $id) { id status attempts { number httpStatus error durationMs succeeded startedAt } } }`;
+const ROTATE_SECRET = `mutation RotateSecret($id: ID!) { rotateWebhookEndpointSecret(id: $id) { signingSecret } }`;
 const REDELIVER = `mutation Redeliver($id: ID!) { redeliverWorkflowRun(id: $id) { id status } }`;
 
 type RunView = { workflowRun: { id: string; status: string; attempts: { number: number; httpStatus: number | null; error: string | null; succeeded: boolean }[] } };
@@ -92,6 +96,29 @@ describe('delivering workflow runs', () => {
     expect(again.redeliverWorkflowRun.status).toBe('QUEUED');
     const delivered = await settled(view, run.id, 'DELIVERED');
     expect(delivered.attempts.map((a) => a.number)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('an endpoint secret stored under another webhook key fails the run at once, saying so; after a rotation it is delivered', async () => {
+    const { seed, receiver, endpoint, trigger, view } = await setup();
+    const anotherKey = randomBytes(32);
+    await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { secretCiphertext: encryptSecret(generateSigningSecret(), anotherKey) } });
+    const run = await trigger();
+    const failed = await settled(view, run.id, 'FAILED');
+    expect(failed.attempts).toHaveLength(1);
+    expect(failed.attempts[0]!.error).toMatch(/signing secret cannot be decrypted with this server's webhook key \(.*\): restore the key it was stored with, or rotate the endpoint's secret/);
+    expect(receiver.received).toHaveLength(0);
+    // A dispatcher starting now says so once, naming where its key comes from.
+    await dispatcher.stop();
+    const lines: string[] = [];
+    dispatcher = new WebhookDispatcher({ instanceId: 'key-check', logger: createLogger('info', (line) => lines.push(line)) }).start();
+    const said = await eventually(async () => lines.find((line) => line.includes('webhook signing secrets in the database cannot be decrypted with')));
+    expect(JSON.parse(said).level).toBe('error');
+
+    const rotated = await ok<{ rotateWebhookEndpointSecret: { signingSecret: string } }, unknown>(ROTATE_SECRET, { id: endpoint.id }, { token: seed.admin.token });
+    receiver.secret = rotated.rotateWebhookEndpointSecret.signingSecret;
+    await ok(REDELIVER, { id: run.id }, { token: seed.admin.token });
+    await settled(view, run.id, 'DELIVERED');
+    expect((await receiver.waitFor(1))[0]!.verified).toBe(true);
   });
 
   it('refuses to redeliver a run that has not failed', async () => {
