@@ -21,7 +21,7 @@ const STATUS: Record<string, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   IDEMPOTENCY_CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
+  REQUEST_ENTITY_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503,
 };
@@ -47,7 +47,7 @@ async function handle(yoga: Fetcher, request: Request, url: URL, projectSegment:
   const source = url.searchParams.get('source');
   if (!source) return failure(400, 'BAD_USER_INPUT', 'source: the query parameter ?source=<name> is required', {}, 'source');
   const body = await readBodyWithin(request, options.maxBodyBytes);
-  if (body === null) return failure(413, 'PAYLOAD_TOO_LARGE', 'The body is too large.');
+  if (body === null) return failure(413, 'REQUEST_ENTITY_TOO_LARGE', 'The body is too large.');
   let payload: unknown;
   try {
     payload = JSON.parse(body.toString('utf8'));

@@ -165,7 +165,7 @@ describe('the inbound webhook over HTTP', () => {
         duplex: 'half',
       } as RequestInit);
       expect(response.status).toBe(413);
-      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('REQUEST_ENTITY_TOO_LARGE');
       expect(sent).toBeLessThan(64 * 1024 * 1024);
       expect(await db.dataDelivery.count({ where: { projectId: seed.project.id } })).toBe(0);
     } finally {
