@@ -64,6 +64,7 @@ export class VerifiedCache<Value, Change> {
    * database until the channel is back.
    */
   private suspended = false;
+  private readonly invalidationListeners = new Set<() => void>();
 
   constructor(
     private readonly options: { ttlMs: number; maxEntries: number },
@@ -127,11 +128,27 @@ export class VerifiedCache<Value, Change> {
     for (const [digest, { value }] of this.entries) {
       if (value && this.affects(value, change)) this.entries.delete(digest);
     }
+    this.invalidated();
   }
 
   clear(): void {
     this.generation++;
     this.entries.clear();
+    this.invalidated();
+  }
+
+  /**
+   * Calls `listener` after every invalidation, whether the change was made here or heard from
+   * another instance (invalidation-pg.ts): for what outlives a request and must notice that a
+   * credential may no longer be what it was (a subscription). Returns the unsubscribe.
+   */
+  onInvalidation(listener: () => void): () => void {
+    this.invalidationListeners.add(listener);
+    return () => this.invalidationListeners.delete(listener);
+  }
+
+  private invalidated(): void {
+    for (const listener of this.invalidationListeners) listener();
   }
 
   get size(): number {

@@ -1,4 +1,6 @@
 /** Webhook endpoints, delivery attempts and the live run subscription. */
+import { Repeater, SlidingBuffer } from 'graphql-yoga';
+import { keyCache, sessionCache } from '../../auth/invalidation.js';
 import type { Principal } from '../../auth/principal.js';
 import type { WebhookAttempt as WebhookAttemptRow } from '../../generated/prisma/client.js';
 import { db } from '../../db.js';
@@ -159,7 +161,7 @@ builder.subscriptionFields((t) => ({
   workflowRunUpdated: t.prismaField({
     type: 'WorkflowRun',
     description:
-      'The run now, then again each time its status or attempts change (on any instance). Needs projects:read or workflows:trigger and access to its project, checked again before every event: a revoked key, an ended session or a lost permission ends the stream with that error as its last event.',
+      'The run now, then again each time its status or attempts change (on any instance). Needs projects:read or workflows:trigger and access to its project, checked again before every event and whenever a key or session changes: a revoked key, an ended session or a lost permission ends the stream at once, with that error as its last event.',
     args: { id: t.arg.id({ required: true, description: 'The run to watch.' }) },
     authScopes: { can: 'workflow:read' },
     subscribe: (_root, { id }, context) => watchRun(context, String(id)),
@@ -177,23 +179,39 @@ type RunEvent = { runId: string } | { refusal: unknown };
 
 /**
  * Checks access first (an error ends the subscription before it starts), then yields the run
- * at every change. The stream outlives its request, so before each event the credential is
- * checked again and the run's access with it: once either fails (a revoked key, an ended
- * session, a lost permission or project), the refusal is the stream's last event.
+ * at every change. The stream outlives its request, so the credential is checked again, and
+ * the run's access with it, before each event and whenever any key or session changes (here
+ * or on another instance): once either fails (a revoked key, an ended session, a lost
+ * permission or project), the refusal is the stream's last event, without waiting for the run.
  */
 async function* watchRun(context: { auth: Principal; reauthenticate(): Promise<Principal>; workspaceId: string | null }, id: string): AsyncGenerator<RunEvent> {
   const run = await findReadableRun(context.auth, id, 'workflow:read', context.workspaceId);
-  const updates = runUpdates.subscribe(`run:${run.id}`);
+  const events = Repeater.merge([runUpdates.subscribe(`run:${run.id}`), credentialChanges()]);
   yield { runId: run.id };
-  for await (const runId of updates) {
+  for await (const event of events) {
     try {
-      await findReadableRun(await context.reauthenticate(), runId, 'workflow:read', context.workspaceId);
+      await findReadableRun(await context.reauthenticate(), run.id, 'workflow:read', context.workspaceId);
     } catch (refusal) {
       yield { refusal };
       return;
     }
-    yield { runId };
+    if (event !== CREDENTIALS_CHANGED) yield { runId: run.id };
   }
+}
+
+const CREDENTIALS_CHANGED = Symbol('credentials changed');
+
+/**
+ * A signal each time a key or a session may have changed (the verified caches were
+ * invalidated). Changes in a burst are one signal: the buffer keeps only the latest.
+ */
+function credentialChanges(): Repeater<typeof CREDENTIALS_CHANGED> {
+  return new Repeater<typeof CREDENTIALS_CHANGED>(async (push, stop) => {
+    const signal = () => void push(CREDENTIALS_CHANGED);
+    const unsubscribe = [keyCache.onInvalidation(signal), sessionCache.onInvalidation(signal)];
+    await stop;
+    for (const stopListening of unsubscribe) stopListening();
+  }, new SlidingBuffer(1));
 }
 
 export { WebhookEndpoint };

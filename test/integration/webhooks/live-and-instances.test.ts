@@ -121,25 +121,47 @@ describe('workflowRunUpdated checks the credential again before every event', ()
     expect(stream.events.map((event) => event.status)).toEqual(['QUEUED']);
   }
 
-  it('a revoked key gets UNAUTHENTICATED (REVOKED) instead of the next event, and the stream ends', async () => {
+  /** Without any change of the run: the credential's change alone ends the stream. */
+  async function expectEndedAtOnce(stream: Awaited<ReturnType<typeof subscribe>>, refusal: Record<string, unknown>) {
+    await stream.ended;
+    expect(stream.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining(refusal) })]);
+    expect(stream.events.map((event) => event.status)).toEqual(['QUEUED']);
+  }
+
+  it('a revoked key gets UNAUTHENTICATED (REVOKED) at once, without waiting for the run, and the stream ends', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();
     const run = await runOf(seed);
     const stream = await subscribe(run.id, key.secret);
     await eventually(async () => stream.events.length >= 1 || null);
     await ok(`mutation($id: ID!) { revokeApiKey(id: $id) { status } }`, { id: key.id }, { token: seed.admin.token });
-    await expectEndedBy(stream, run.id, { code: 'UNAUTHENTICATED', reason: 'REVOKED' });
+    await expectEndedAtOnce(stream, { code: 'UNAUTHENTICATED', reason: 'REVOKED' });
     expect(await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).toMatchObject({ status: 'REVOKED' });
   });
 
-  it('a deactivated user’s session gets UNAUTHENTICATED, and the stream ends', async () => {
+  it('a deactivated user’s session gets UNAUTHENTICATED at once, and the stream ends', async () => {
     const seed = await seedTenant();
     const member = await signedIn(seed.tenant.id, 'MEMBER');
     const run = await runOf(seed);
     const stream = await subscribe(run.id, { token: member.token });
     await eventually(async () => stream.events.length >= 1 || null);
     await ok(`mutation($id: ID!) { deactivateUser(id: $id) { id } }`, { id: member.user.id }, { token: seed.admin.token });
-    await expectEndedBy(stream, run.id, { code: 'UNAUTHENTICATED' });
+    await expectEndedAtOnce(stream, { code: 'UNAUTHENTICATED' });
+  });
+
+  it('another key’s change does not disturb the stream', async () => {
+    const seed = await seedTenant();
+    const [watcher, other] = await Promise.all([seed.createKey(), seed.createKey()]);
+    const run = await runOf(seed);
+    const stream = await subscribe(run.id, watcher.secret);
+    await eventually(async () => stream.events.length >= 1 || null);
+    await ok(`mutation($id: ID!) { revokeApiKey(id: $id) { status } }`, { id: other.id }, { token: seed.admin.token });
+    await db.workflowRun.update({ where: { id: run.id }, data: { status: 'DELIVERED' } });
+    await publishRunUpdate(run.id);
+    await eventually(async () => stream.events.length >= 2 || null);
+    expect(stream.events.map((event) => event.status)).toEqual(['QUEUED', 'DELIVERED']);
+    expect(stream.errors).toEqual([]);
+    await stream.close();
   });
 
   it('a key whose group lost the permission gets FORBIDDEN, and the stream ends', async () => {
