@@ -41,6 +41,7 @@ import { describeMachine } from './lib/machine.js';
 import { openLoop, openLoopAlternating } from './lib/open-loop.js';
 import { BENCH_ADMIN, keygateEnv, repoRoot, startServer, type Server } from './lib/processes.js';
 import { signIn } from './lib/seed-http.js';
+import { writeReport } from './lib/write-report.js';
 
 type Options = { duration?: string; warmup?: string; connections?: string; rounds?: string; out?: string };
 /** `servers`: the processes serving the scenario, by name, whose CPU time per request is measured (Linux /proc). */
@@ -144,7 +145,7 @@ export async function runGatewayBenchmark(options: Options): Promise<string> {
       `- the ceiling of /auth/verify in a keygate process (i″, no checks): ${(iKeygate.rps / i.rps).toFixed(2)} of (i); /auth/verify reaches ${(j.rps / iKeygate.rps).toFixed(2)} of it`,
     ];
     const report = lines.join('\n') + '\n';
-    if (options.out) writeFileSync(options.out, report);
+    if (options.out) writeReport(options.out, report);
     return report;
   } finally {
     await Promise.all(servers.map((server) => server.stop()));

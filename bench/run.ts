@@ -22,7 +22,6 @@
  * Node handler; see bench/gateway.ts), --usage-counting (the key path with and without usage
  * counting, in process: see bench/usage-counting.ts).
  */
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { tempPostgres, tempSqlite, type TempDatabase } from './lib/databases.js';
 import { gql } from './lib/graphql.js';
@@ -30,6 +29,7 @@ import { measure, type LoadOptions, type LoadSpec, type Measurement } from './li
 import { describeMachine } from './lib/machine.js';
 import { BENCH_ADMIN, keygateEnv, startServer, type Server } from './lib/processes.js';
 import { seedOverHttp, signIn } from './lib/seed-http.js';
+import { writeReport } from './lib/write-report.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -73,7 +73,7 @@ if (args['usage-counting']) {
   const { runWebhookBenchmark } = await import('./webhooks.js');
   const report = (await runWebhookBenchmark({ ...args, connections: process.argv.includes('--connections') ? args.connections : undefined })).join('\n') + '\n';
   console.log('\n' + report);
-  if (args.out) writeFileSync(args.out, report);
+  if (args.out) writeReport(args.out, report);
   process.exit(0);
 } else if (args.gateway) {
   const { runGatewayBenchmark } = await import('./gateway.js');
@@ -114,7 +114,7 @@ async function main() {
   }
   const report = lines.join('\n') + '\n';
   console.log('\n' + report);
-  if (args.out) writeFileSync(args.out, report);
+  if (args.out) writeReport(args.out, report);
 }
 
 async function benchDatabase(database: TempDatabase, load: LoadOptions): Promise<string[]> {

@@ -14,7 +14,7 @@
  * Options: --keys, --tenants, --big-tenant-keys (seed size); --database-url <url> to use
  * (and keep) an existing database, seeded once; otherwise a temp database is made and dropped.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { cacheFillNumbers, keyId, scaleSecret, SCALE_DEFAULTS, seedScale, type ScaleOptions } from '../scripts/seed-scale.js';
 import { tempPostgres, type TempDatabase } from './lib/databases.js';
@@ -23,6 +23,7 @@ import { measure, type LoadOptions, type Measurement } from './lib/load.js';
 import { describeMachine } from './lib/machine.js';
 import { BENCH_ADMIN, keygateEnv, startServer, type Server } from './lib/processes.js';
 import { signIn } from './lib/seed-http.js';
+import { writeReport } from './lib/write-report.js';
 
 type Args = Record<string, string | boolean | undefined>;
 
@@ -168,7 +169,7 @@ export async function runScaleBenchmark(args: Args): Promise<void> {
       ...plans,
     ].join('\n') + '\n';
     console.log('\n' + report);
-    if (typeof args.out === 'string') writeFileSync(args.out, report);
+    if (typeof args.out === 'string') writeReport(args.out, report);
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
     await database.drop();
