@@ -26,7 +26,8 @@ export function createDb(url: string): Db {
     // intMode 'bigint': a JSON column has NUMERIC affinity in SQLite, so a payload that is one
     // whole number past 2^53 is stored as a 64-bit INTEGER, which libsql's default mode refuses
     // to read. As bigints the adapter hands every integer to Prisma as text, which reads it
-    // exactly (and Int columns, which never pass 2^31, the same as before).
+    // exactly (and Int columns, which never pass 2^31, the same as before). One difference:
+    // an integer expression of a raw query (`SELECT count(*)`) now comes back as a BigInt.
     return new PrismaClient({ adapter: new ConfiguredLibSql({ url, timeout: SQLITE_BUSY_TIMEOUT_MS, intMode: 'bigint' }) });
   }
   return new PgPrismaClient({ adapter: new PrismaPg({ connectionString: url }) }) as unknown as Db;

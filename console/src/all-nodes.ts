@@ -41,7 +41,9 @@ export function useAllNodes<Data, Variables extends { after?: string | null }, N
         const connection = connectionOf(answer.data);
         nodes.push(...connection.edges.map((edge) => edge.node));
         if (!connection.pageInfo.hasNextPage) return setState({ nodes, complete: true, fetching: false });
-        after = connection.pageInfo.endCursor ?? null;
+        // A next page without a new cursor would be this page again.
+        if (!connection.pageInfo.endCursor || connection.pageInfo.endCursor === after) break;
+        after = connection.pageInfo.endCursor;
       }
       setState({ nodes, complete: false, fetching: false });
     })();

@@ -30,7 +30,9 @@ export function errorText(error: CombinedError | undefined): string | null {
 /** RATE_LIMITED carries `retryAfter` (seconds): say when, not only "too many". */
 function whenToRetry(retryAfter: unknown): string {
   if (typeof retryAfter !== 'number' || retryAfter <= 0) return '';
-  return retryAfter < 90 ? ` Try again in ${Math.ceil(retryAfter)} seconds.` : ` Try again in ${Math.ceil(retryAfter / 60)} minutes.`;
+  if (retryAfter >= 90) return ` Try again in ${Math.ceil(retryAfter / 60)} minutes.`;
+  const seconds = Math.ceil(retryAfter);
+  return ` Try again in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`;
 }
 
 function capitalize(text: string): string {

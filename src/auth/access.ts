@@ -278,12 +278,13 @@ export function assertMayGrantRole(principal: AuthenticatedPrincipal, role: User
 }
 
 /**
- * ADMIN keys act across every tenant: only a platform administrator's session creates or
- * rotates one, whatever permissions another user of the system tenant holds.
+ * ADMIN keys act across every tenant: only a platform administrator's session creates,
+ * rotates or edits one, whatever permissions another user of the system tenant holds
+ * (revoking one is anyone's who manages the system tenant's keys).
  */
-export function assertMayIssueKeyRole(principal: AuthenticatedPrincipal, role: 'API_USER' | 'ADMIN', action: 'create or rotate' | 'edit' = 'create or rotate'): void {
+export function assertMayIssueKeyRole(principal: AuthenticatedPrincipal, role: 'API_USER' | 'ADMIN', purpose: 'create' | 'rotate' | 'edit' = 'create'): void {
   if (role === 'ADMIN' && !isPlatformAdminSession(principal)) {
-    throw forbidden(`Only platform administrators may ${action} ADMIN keys.`);
+    throw forbidden(purpose === 'edit' ? 'Only platform administrators may edit ADMIN keys.' : 'Only platform administrators may create or rotate ADMIN keys.');
   }
 }
 

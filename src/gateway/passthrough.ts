@@ -92,28 +92,8 @@ export function sendWhole(route: Route, request: { document: DocumentNode; varia
 
 export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: PrincipalTokens, plans: PassthroughPlans): Plugin {
   if (routes.size === 0) return {};
-  // Per parsed document (Yoga's parser cache hands out the same node for the same text) and operation name.
-  const planned = new WeakMap<DocumentNode, Map<string, Route | null>>();
-
-  function routeOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): Route | null {
-    let byName = planned.get(document);
-    if (!byName) planned.set(document, (byName = new Map()));
-    const name = operationName ?? '';
-    let route = byName.get(name);
-    if (route === undefined) byName.set(name, (route = plan(schema, document, operationName, routes)));
-    return route;
-  }
-
-  // Per parsed document and operation name, as above.
-  const nestedByDocument = new WeakMap<DocumentNode, Map<string, NestedRootField[]>>();
-  function nestedOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): NestedRootField[] {
-    let byName = nestedByDocument.get(document);
-    if (!byName) nestedByDocument.set(document, (byName = new Map()));
-    const name = operationName ?? '';
-    let nested = byName.get(name);
-    if (!nested) byName.set(name, (nested = nestedRootFields(schema, document, operationName)));
-    return nested;
-  }
+  const routeOf = perOperation((schema, document, operationName) => plan(schema, document, operationName, routes));
+  const nestedOf = perOperation(nestedRootFields);
 
   return {
     onExecute({ args, setExecuteFn }) {
@@ -139,9 +119,25 @@ export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: Principal
 }
 
 /**
+ * `compute` once per parsed document (Yoga's parser cache hands out the same node for the
+ * same text) and operation name.
+ */
+function perOperation<T>(compute: (schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined) => T) {
+  const byDocument = new WeakMap<DocumentNode, Map<string, T>>();
+  return (schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): T => {
+    let byName = byDocument.get(document);
+    if (!byName) byDocument.set(document, (byName = new Map()));
+    const name = operationName ?? '';
+    if (!byName.has(name)) byName.set(name, compute(schema, document, operationName));
+    return byName.get(name)!;
+  };
+}
+
+/**
  * Refuses the whole operation when it selects, below the top level, an upstream root field
- * the principal may not call (nested-root-fields.ts): FORBIDDEN at that field's path, and
- * nothing sent to any upstream.
+ * the principal may not call (nested-root-fields.ts): the access policy's own refusal
+ * (FORBIDDEN, or UNAUTHENTICATED without a credential) at that field's path, and nothing
+ * sent to any upstream.
  */
 function assertMayCallNested(principal: Principal, nested: readonly NestedRootField[]): void {
   for (const { typeName, fieldName, path } of nested) {
@@ -160,7 +156,10 @@ function assertMayCallNested(principal: Principal, nested: readonly NestedRootFi
  * The operation's variables as graphql-js's execute would coerce them: only the declared
  * ones, with their defaults, each of its type; or the errors execute would answer for them
  * (keygate's error handling then answers them as BAD_USER_INPUT without their values). What
- * the upstream gets is what stitching would have sent for the same operation.
+ * the upstream gets is what stitching would have sent for the same operation. These are
+ * internal values: sent as JSON, they equal what was sent because an upstream's scalars and
+ * enums (from its SDL or introspection) parse to themselves, and start-up refuses an upstream
+ * type named like one of keygate's (whose DateTime, say, parses to a Date).
  */
 export function coercedVariables(
   schema: GraphQLSchema,

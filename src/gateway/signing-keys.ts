@@ -41,6 +41,8 @@ export const SIGNING_KEY_REFRESH_MS = 30_000;
  * a retired key is listed (retiredListingMs) only for the tokens signed within this window.
  */
 const STALE_SIGNING_GRACE_MS = 60_000;
+/** After a failed refresh, how long requests sign with the loaded key before the database is asked again. */
+const REFRESH_RETRY_MS = 5_000;
 const DEVELOPMENT_SECRET = 'keygate-development-only-signing-key-secret-not-for-production';
 
 export type SigningKeysOptions = {
@@ -53,6 +55,8 @@ export type SigningKeysOptions = {
 export class SigningKeys {
   private active: { key: SigningKey; loadedAt: number } | null = null;
   private loading: Promise<SigningKey> | null = null;
+  /** When a refresh last failed (0: never): the loaded key keeps signing for REFRESH_RETRY_MS. */
+  private refreshFailedAt = 0;
   private readonly fromEnvironment: SigningKey | null;
 
   constructor(private readonly options: SigningKeysOptions) {
@@ -71,41 +75,43 @@ export class SigningKeys {
 
   /**
    * The key that signs now. Waits for the database for the first load, and when the loaded
-   * key is too old to sign with unchecked (an instance idle since before a rotation); if that
-   * refresh fails, the loaded key still signs (an upstream refuses its tokens only if it was
-   * rotated away in the meantime).
+   * key is too old to sign with unchecked (an instance idle since before a rotation).
    */
   async current(): Promise<SigningKey> {
-    const loaded = this.loaded();
-    if (loaded) return loaded;
-    const stale = this.active?.key;
-    return stale ? this.load().catch((error: unknown) => this.refreshFailed(error, stale)) : this.load();
+    return this.loaded() ?? this.load();
   }
 
   /**
    * The key that signs now, without waiting, once one is loaded (null before). A key older
    * than SIGNING_KEY_REFRESH_MS is still returned while its refresh runs in the background,
    * so requests never queue behind the database for it; one older by STALE_SIGNING_GRACE_MS
-   * more is not (null: current() waits for the refresh).
+   * more is not (null: current() waits for the refresh), unless the database just failed to
+   * answer: then the loaded key keeps signing, and the database is asked again shortly.
    */
   loaded(): SigningKey | null {
     if (this.fromEnvironment) return this.fromEnvironment;
     if (!this.active) return null;
-    const age = Date.now() - this.active.loadedAt;
-    if (age >= SIGNING_KEY_REFRESH_MS && !this.loading) {
-      const stale = this.active.key;
-      this.load().catch((error: unknown) => this.refreshFailed(error, stale));
-    }
-    return age < this.switchWithinMs ? this.active.key : null;
+    const now = Date.now();
+    const age = now - this.active.loadedAt;
+    const refreshJustFailed = now - this.refreshFailedAt < REFRESH_RETRY_MS;
+    if (age >= SIGNING_KEY_REFRESH_MS && !this.loading && !refreshJustFailed) void this.load();
+    return age < this.switchWithinMs || refreshJustFailed ? this.active.key : null;
   }
 
-  private refreshFailed(error: unknown, stillSigning: SigningKey): SigningKey {
-    this.options.logger.warn('could not refresh the signing key; still signing with the loaded one', { error: (error as Error).message });
-    return stillSigning;
-  }
-
+  /**
+   * Reads (or first creates) the signing key, once for every caller waiting. A refresh that
+   * fails keeps the key already loaded (said once in the log); a first load that fails fails.
+   */
   private load(): Promise<SigningKey> {
-    this.loading ??= this.loadOrCreate().finally(() => (this.loading = null));
+    const loaded = this.active?.key;
+    this.loading ??= this.loadOrCreate()
+      .catch((error: unknown) => {
+        if (!loaded) throw error;
+        this.refreshFailedAt = Date.now();
+        this.options.logger.warn('could not refresh the signing key; still signing with the loaded one', { error: (error as Error).message });
+        return loaded;
+      })
+      .finally(() => (this.loading = null));
     return this.loading;
   }
 

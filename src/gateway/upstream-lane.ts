@@ -47,7 +47,7 @@ import { attachPrincipalToken, type GatewayContext } from './upstreams.js';
 export type UpstreamLaneOptions = Pick<GatewayEndpointsOptions, 'tokens' | 'rateLimitCheck' | 'credentialFailures' | 'usage' | 'trustedProxies' | 'logger'> & {
   plans: PassthroughPlans;
   authenticator: Pick<Authenticator, 'contextFor'>;
-  /** The schema Yoga serves, for the maximum cost. */
+  /** The schema Yoga serves: for the variables' coercion and the maximum cost. */
   schema: GraphQLSchema;
   maxCost: number;
   maxBodyBytes: number;
@@ -142,7 +142,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, m
     return toYoga(req, res, body, options, { authentication });
   }
   const principal = auth.auth;
-  if (!admits(principal, plan, params, options)) return toYoga(req, res, body, options, { authentication });
+  if (!admits(principal, plan, params.operationName, variables.coerced, options)) return toYoga(req, res, body, options, { authentication });
   try {
     await options.rateLimitCheck?.(principal);
   } catch (refusal) {
@@ -173,12 +173,12 @@ function laneParams(body: string): Params | null {
 }
 
 /** Whether this principal's request is one the lane answers (otherwise Yoga refuses or answers it). */
-function admits(principal: Principal, plan: Plan, params: Params, options: UpstreamLaneOptions): principal is AuthenticatedPrincipal {
+function admits(principal: Principal, plan: Plan, operationName: string | null | undefined, variables: Record<string, unknown>, options: UpstreamLaneOptions): principal is AuthenticatedPrincipal {
   if (principal.kind === 'ANONYMOUS') return false;
   if (principal.kind === 'API_KEY' && principal.apiKey.controls) return false;
   const { route } = plan;
   if (!route.fields.every((field) => mayCallUpstream(principal, route.upstream, route.typeName, field))) return false;
-  return operationCost(options.schema, plan.document, params.operationName, params.variables) <= options.maxCost;
+  return operationCost(options.schema, plan.document, operationName, variables) <= options.maxCost;
 }
 
 /**

@@ -23,8 +23,8 @@ export function upstreamFieldPermissions(upstream: string, typeName: string, fie
  * for the field itself; any other permission only by itself.
  */
 export function permissionsGranting(permission: string): string[] {
-  const field = /^upstream:([^:]+):(?:Query|Mutation)\./.exec(permission);
-  return field ? [permission, upstreamPermission(field[1]!)] : [permission];
+  const field = /^upstream:([^:]+):(Query|Mutation)\.(.+)$/.exec(permission);
+  return field ? upstreamFieldPermissions(field[1]!, field[2]!, field[3]!) : [permission];
 }
 
 /** Root field (`Query.orders`) → the upstream that serves it, for the composed schema in use. */

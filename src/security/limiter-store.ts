@@ -51,13 +51,14 @@ export function createLimiterStore({ redis, logger }: LimiterStoreOptions): Limi
     // without a timeout its commands, and the requests counting with them, would wait forever.
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
   });
-  const watchdog = watchForSilence(client, logger);
   let warned = false;
-  // The URL may carry a password: log the error's message only.
-  client.on('error', (error: Error) => {
-    if (!warned) logger.warn('rate-limit store (Redis) unavailable; counting in memory meanwhile', { error: error.message });
+  // Once per outage. The URL may carry a password: log the error's message only.
+  const unavailable = (error: string) => {
+    if (!warned) logger.warn('rate-limit store (Redis) unavailable; counting in memory meanwhile', { error });
     warned = true;
-  });
+  };
+  client.on('error', (error: Error) => unavailable(error.message));
+  const watchdog = watchForSilence(client, () => unavailable('Redis stopped answering'));
   client.on('ready', () => (warned = false));
   const ready = new Promise<void>((resolve) => {
     client.once('ready', resolve);
@@ -85,21 +86,33 @@ export function createLimiterStore({ redis, logger }: LimiterStoreOptions): Limi
 /** How long a request's counting waits for Redis before the in-memory insurance answers. */
 const REDIS_COMMAND_TIMEOUT_MS = 500;
 const REDIS_HEALTH_CHECK_MS = 1_000;
+/** PINGs in a row left unanswered before the connection is dropped: one slow answer is no outage. */
+const SILENT_PINGS_TO_DISCONNECT = 2;
 
 /**
- * PINGs Redis every second; one left unanswered past the command timeout drops the
- * connection. Until a reconnect is answered the client is not ready, and the limiters
- * (rejectIfRedisNotReady) count in memory at once: only requests in flight when Redis went
- * silent wait, and at most the command timeout.
+ * PINGs Redis every second; when SILENT_PINGS_TO_DISCONNECT in a row are not answered within
+ * the command timeout, drops the connection. Until a reconnect is answered the client is not
+ * ready, and the limiters (rejectIfRedisNotReady) count in memory at once: only requests in
+ * flight meanwhile wait, each at most the command timeout. Any other answer, even an error
+ * (LOADING, NOAUTH), shows Redis is there, and ioredis itself deals with it.
  */
-function watchForSilence(client: Redis, logger: Logger): NodeJS.Timeout {
+function watchForSilence(client: Redis, onSilent: () => void): NodeJS.Timeout {
+  let silentPings = 0;
   const timer = setInterval(() => {
-    if (client.status !== 'ready') return;
-    client.ping().catch((error: Error) => {
-      if (client.status !== 'ready') return;
-      logger.warn('rate-limit store (Redis) stopped answering; counting in memory until it answers again', { error: error.message });
-      client.disconnect(true);
-    });
+    if (client.status !== 'ready') {
+      silentPings = 0;
+      return;
+    }
+    client.ping().then(
+      () => (silentPings = 0),
+      (error: Error) => {
+        if (!/timed out/i.test(error.message)) return void (silentPings = 0);
+        if (++silentPings < SILENT_PINGS_TO_DISCONNECT || client.status !== 'ready') return;
+        silentPings = 0;
+        onSilent();
+        client.disconnect(true);
+      },
+    );
   }, REDIS_HEALTH_CHECK_MS);
   timer.unref();
   return timer;

@@ -77,12 +77,15 @@ export async function serve(config: Config): Promise<void> {
     // A keep-alive connection goes idle once its last response is sent; closing idle ones
     // again and again ends each as soon as its request finishes, instead of after the
     // keep-alive timeout.
-    const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
+    // Subscriptions never finish by themselves: they are ended (their clients reconnect to
+    // another instance) once they have streamed a moment past the signal.
+    const closeIdle = setInterval(() => {
+      server.closeIdleConnections();
+      eventStreams.endLasting();
+    }, 50);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
-      // Subscriptions never finish by themselves: their clients reconnect to another instance.
-      eventStreams.endAll();
     });
     clearInterval(closeIdle);
     await dispatcher.stop();
@@ -101,26 +104,38 @@ export async function serve(config: Config): Promise<void> {
 }
 
 /**
- * The responses streaming Server-Sent Events (subscriptions such as workflowRunUpdated), so
- * that shutdown can end them. Only requests that accept an event stream are tracked.
+ * The responses that may be streams (subscriptions over Server-Sent Events or multipart), so
+ * that shutdown can end them. Tracked: requests that accept a stream (urql's console asks so
+ * of every request, hence the check below).
  */
 class EventStreams {
-  private readonly open = new Set<ServerResponse>();
+  /** Each tracked response, and when its headers were first seen sent (0: not yet). */
+  private readonly open = new Map<ServerResponse, number>();
 
   track(req: IncomingMessage, res: ServerResponse): void {
-    if (!req.headers.accept?.includes('text/event-stream')) return;
-    this.open.add(res);
+    if (!STREAM_ACCEPT.test(req.headers.accept ?? '')) return;
+    this.open.set(res, 0);
     res.once('close', () => this.open.delete(res));
   }
 
-  /** Ends every stream already started; a request not yet answered is left to finish. */
-  endAll(): void {
-    for (const res of this.open) {
+  /**
+   * Ends each response still open STREAM_END_GRACE_MS after its headers were sent: a plain
+   * answer is written at once after its headers, a stream never ends. A request not yet
+   * answered is left to finish. Called repeatedly during shutdown, so a stream that starts
+   * late is ended too.
+   */
+  endLasting(now = Date.now()): void {
+    for (const [res, headersSeenAt] of this.open) {
+      if (!res.headersSent) continue;
+      if (headersSeenAt === 0) this.open.set(res, now);
       // Closing the connection is what a client going away does: Yoga ends the subscription.
-      if (res.headersSent) res.socket?.destroy();
+      else if (now - headersSeenAt >= STREAM_END_GRACE_MS) res.socket?.destroy();
     }
   }
 }
+
+const STREAM_ACCEPT = /text\/event-stream|multipart\/mixed/;
+const STREAM_END_GRACE_MS = 500;
 
 /** Before the app is ready (migrations, bootstrap): 503, so a load balancer waits. */
 function answerStarting(_req: IncomingMessage, res: ServerResponse): void {

@@ -203,10 +203,10 @@ export function StructurePage() {
   );
 }
 
-/** "105"; "…" while the first answer is awaited; "5000+" when the list stopped at its page limit. */
+/** "105"; "…" while the first answer is awaited; "100+" when the list stopped early (its page limit, an error). */
 function countOf(list: AllNodes<unknown>): string {
   if (list.fetching && !list.complete && list.nodes.length === 0) return '…';
-  return `${list.nodes.length}${list.complete || list.error || list.fetching ? '' : '+'}`;
+  return `${list.nodes.length}${list.complete || list.fetching ? '' : '+'}`;
 }
 
 function DeleteDialog({ deleting, onClose, onDeleted }: { deleting: Deleting; onClose: () => void; onDeleted: () => void }) {
@@ -281,9 +281,9 @@ function CreateForm(props: {
 }) {
   const { id, title, parentLabel, parents, onCreate, onCreated } = props;
   const [name, setName] = useState('');
-  const [picked, setParent] = useState(parents?.[0]?.value ?? '');
+  const [pickedParent, setPickedParent] = useState(parents?.[0]?.value ?? '');
   // What the select shows: the pick while it is still listed (it may have been deleted since), else the first.
-  const parent = parents?.some((option) => option.value === picked) ? picked : (parents?.[0]?.value ?? '');
+  const parent = parents?.some((option) => option.value === pickedParent) ? pickedParent : (parents?.[0]?.value ?? '');
   const [error, setError] = useState<CombinedError | undefined>();
   const errors = formErrors(error);
   async function submit(event: FormEvent) {
@@ -298,7 +298,7 @@ function CreateForm(props: {
   return (
     <form className="inline-form" onSubmit={submit} aria-label={title} noValidate>
       <FormAlert message={errors.general} />
-      {parents && parentLabel ? <SelectField id={`${id}-parent`} label={parentLabel} value={parent} onChange={setParent} options={parents} /> : null}
+      {parents && parentLabel ? <SelectField id={`${id}-parent`} label={parentLabel} value={parent} onChange={setPickedParent} options={parents} /> : null}
       <TextField id={`${id}-name`} label={`${title}: name`} required value={name} onChange={setName} error={errors.fields.name ?? errors.fields.slug} />
       <button type="submit">Create</button>
     </form>

@@ -187,10 +187,11 @@ export function WebhooksPage() {
 function CreateEndpointDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (signingSecret: string) => void }) {
   const scope = useScope();
   // Every organization, asked when the dialog opens: one made on another page is offered.
-  const organizations = useAllNodes(OrganizationChoicesQuery, { tenantId: scope.tenantId }, (d) => d.organizations).nodes;
+  const organizationChoices = useAllNodes(OrganizationChoicesQuery, { tenantId: scope.tenantId }, (d) => d.organizations);
+  const organizations = organizationChoices.nodes;
   const [url, setUrl] = useState('');
-  const [picked, setOrganizationId] = useState('');
-  const organizationId = organizations.some((o) => o.id === picked) ? picked : (organizations[0]?.id ?? '');
+  const [pickedOrganizationId, setOrganizationId] = useState('');
+  const organizationId = organizations.some((o) => o.id === pickedOrganizationId) ? pickedOrganizationId : (organizations[0]?.id ?? '');
   const [events, setEvents] = useState<string[]>(['workflow.run.triggered']);
   const [description, setDescription] = useState('');
   const [result, create] = useMutation(CreateEndpointMutation);
@@ -246,7 +247,7 @@ function CreateEndpointDialog({ onClose, onCreated }: { onClose: () => void; onC
           <button type="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" className="primary" disabled={result.fetching}>
+          <button type="submit" className="primary" disabled={result.fetching || organizationChoices.fetching}>
             Add endpoint
           </button>
         </div>

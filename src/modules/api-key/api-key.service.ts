@@ -193,7 +193,7 @@ async function findManagedKey(principal: Principal, id: string, purpose: 'edit' 
   });
   if (!key) throw notFound('API key');
   if (purpose !== 'revoke') {
-    assertMayIssueKeyRole(actor, key.role, purpose === 'edit' ? 'edit' : 'create or rotate');
+    assertMayIssueKeyRole(actor, key.role, purpose);
     assertMayGrant(actor, toPermissions(key.authorizationGroup.permissions));
   }
   return { actor, key };

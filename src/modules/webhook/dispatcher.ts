@@ -246,8 +246,9 @@ export class WebhookDispatcher {
     const startedAt = new Date();
     if (!delivery.endpoint) return this.record(delivery, startedAt, { httpStatus: null, error: 'the endpoint was deleted', durationMs: 0 }, true);
     const secret = this.secretOf(delivery.endpoint);
-    // Hopeless until someone acts (another attempt would fail the same way): recorded, and the run FAILED, so it shows.
-    if (secret === null) return this.record(delivery, startedAt, { httpStatus: null, error: undecryptableSecretMessage(this.config), durationMs: 0 }, true);
+    // A failed attempt like any other, with its reason: retried later, perhaps by an instance
+    // holding the right key (a rolling deploy), and FAILED after the last attempt.
+    if (secret === null) return this.record(delivery, startedAt, { httpStatus: null, error: undecryptableSecretMessage(this.config), durationMs: 0 }, false);
     const outcome = await sendSigned({
       url: delivery.endpoint.url,
       messageId: delivery.message.id,
@@ -260,10 +261,15 @@ export class WebhookDispatcher {
     await this.record(delivery, startedAt, outcome, false);
   }
 
-  /** The endpoint's signing secret, or null when this server's webhook key cannot decrypt it. */
+  /**
+   * The endpoint's signing secret, or null when this server's webhook key cannot decrypt it.
+   * A key that cannot be read at all (an unreadable key file) throws: the attempt is then not
+   * recorded, and made again once its lease passes.
+   */
   private secretOf(endpoint: { id: string; secretCiphertext: string }): string | null {
+    const key = encryptionKey(this.config);
     try {
-      return decryptSecret(endpoint.secretCiphertext, encryptionKey(this.config));
+      return decryptSecret(endpoint.secretCiphertext, key);
     } catch {
       this.logger?.error('webhook delivery failed: undecryptable signing secret', { endpointId: endpoint.id, error: undecryptableSecretMessage(this.config) });
       return null;
@@ -278,8 +284,9 @@ export class WebhookDispatcher {
   private async checkSecretKey(): Promise<void> {
     const endpoint = await db.webhookEndpoint.findFirst({ orderBy: { createdAt: 'desc' }, select: { id: true, secretCiphertext: true } });
     if (!endpoint) return;
+    const key = encryptionKey(this.config);
     try {
-      decryptSecret(endpoint.secretCiphertext, encryptionKey(this.config));
+      decryptSecret(endpoint.secretCiphertext, key);
     } catch {
       this.logger?.error(`webhook signing secrets in the database cannot be decrypted with ${encryptionKeySource(this.config)}: deliveries fail until the key they were stored with is restored, or each endpoint's secret is rotated`);
     }

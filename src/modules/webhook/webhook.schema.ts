@@ -180,37 +180,57 @@ type RunEvent = { runId: string } | { refusal: unknown };
 /**
  * Checks access first (an error ends the subscription before it starts), then yields the run
  * at every change. The stream outlives its request, so the credential is checked again, and
- * the run's access with it, before each event and whenever any key or session changes (here
- * or on another instance): once either fails (a revoked key, an ended session, a lost
- * permission or project), the refusal is the stream's last event, without waiting for the run.
+ * the run's access with it, before each event and whenever a key or session changes (here or
+ * on another instance): once either fails (a revoked key, an ended session, a lost permission
+ * or project), the refusal is the stream's last event, without waiting for the run.
+ *
+ * A Repeater rather than an async generator: a generator waiting for its next event cannot be
+ * stopped until that event comes, and the client that went away would keep its listeners.
  */
-async function* watchRun(context: { auth: Principal; reauthenticate(): Promise<Principal>; workspaceId: string | null }, id: string): AsyncGenerator<RunEvent> {
-  const run = await findReadableRun(context.auth, id, 'workflow:read', context.workspaceId);
-  const events = Repeater.merge([runUpdates.subscribe(`run:${run.id}`), credentialChanges()]);
-  yield { runId: run.id };
-  for await (const event of events) {
-    try {
-      await findReadableRun(await context.reauthenticate(), run.id, 'workflow:read', context.workspaceId);
-    } catch (refusal) {
-      yield { refusal };
-      return;
+function watchRun(context: { auth: Principal; reauthenticate(): Promise<Principal>; workspaceId: string | null }, id: string): Repeater<RunEvent> {
+  return new Repeater<RunEvent>(async (push, stop) => {
+    const run = await findReadableRun(context.auth, id, 'workflow:read', context.workspaceId);
+    // Listening before the first event, and checking once more at once (credentialChanges
+    // starts with a signal): a change made while the first check ran is not missed.
+    const events = Repeater.merge([runUpdates.subscribe(`run:${run.id}`), credentialChanges()]);
+    await push({ runId: run.id });
+    const stopped: Promise<typeof STOPPED> = stop.then(() => STOPPED);
+    let checkedAs: Principal | null = null;
+    for (;;) {
+      const next = await Promise.race([events.next(), stopped]);
+      if (next === STOPPED || next.done) break;
+      const runChanged = next.value !== CREDENTIALS_CHANGED;
+      try {
+        const principal = await context.reauthenticate();
+        // The caches hand out the same principal until its credential changes: another key's
+        // or user's change costs this stream no query.
+        if (runChanged || principal !== checkedAs) await findReadableRun(principal, run.id, 'workflow:read', context.workspaceId);
+        checkedAs = principal;
+      } catch (refusal) {
+        await push({ refusal });
+        break;
+      }
+      if (runChanged) await push({ runId: run.id });
     }
-    if (event !== CREDENTIALS_CHANGED) yield { runId: run.id };
-  }
+    await events.return();
+    stop();
+  });
 }
 
 const CREDENTIALS_CHANGED = Symbol('credentials changed');
+const STOPPED = Symbol('stopped');
 
 /**
- * A signal each time a key or a session may have changed (the verified caches were
- * invalidated). Changes in a burst are one signal: the buffer keeps only the latest.
+ * A signal at once, then each time a key or a session may have changed (the verified caches
+ * were invalidated). Changes in a burst are one signal: the buffer keeps only the latest.
  */
 function credentialChanges(): Repeater<typeof CREDENTIALS_CHANGED> {
   return new Repeater<typeof CREDENTIALS_CHANGED>(async (push, stop) => {
     const signal = () => void push(CREDENTIALS_CHANGED);
-    const unsubscribe = [keyCache.onInvalidation(signal), sessionCache.onInvalidation(signal)];
+    const unsubscribers = [keyCache.onInvalidation(signal), sessionCache.onInvalidation(signal)];
+    signal();
     await stop;
-    for (const stopListening of unsubscribe) stopListening();
+    for (const unsubscribe of unsubscribers) unsubscribe();
   }, new SlidingBuffer(1));
 }
 

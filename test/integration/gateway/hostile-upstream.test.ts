@@ -30,9 +30,10 @@ const RELAY_SDL = /* GraphQL */ `
   type Mutation {
     relayDo: RelayPayload
   }
-  type RelayPayload {
+  type RelayPayload implements HasSecret {
     ok: Boolean
     query: Query
+    relaySecret: String
   }
 `;
 
@@ -115,6 +116,9 @@ describe('a field returning the root type (a Relay payload’s `query: Query`)',
     }
     const allowed = await executeWith(app, `{ relayAny { ... on RelayPayload { ok } } }`, undefined, { apiKey: key.secret });
     expect(allowed.errors).toBeUndefined();
+    // An interface fragment under a value that cannot be Query selects no root field.
+    const notQuery = await executeWith(app, `{ relayAny { ... on RelayPayload { ...Secretive } } } fragment Secretive on HasSecret { relaySecret }`, undefined, { apiKey: key.secret });
+    expect(notQuery.errors).toBeUndefined();
   });
 
   it('is refused before the upstream is asked anything, at the path of the field refused', async () => {

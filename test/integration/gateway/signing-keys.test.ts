@@ -119,6 +119,28 @@ describe('signing keys', () => {
     }
   });
 
+  it('while the database does not answer, the loaded key keeps signing, and the database is asked again only every few seconds', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const lines: string[] = [];
+    const instance = createGatewayRuntime(loadConfig(process.env), createLogger('info', (line) => lines.push(line)));
+    try {
+      const loaded = await instance.keys.current();
+      const down = vi.spyOn(db.signingKey, 'findFirst').mockRejectedValue(new Error('database down'));
+      vi.setSystemTime(Date.now() + instance.keys.switchWithinMs + 1_000);
+      expect(instance.keys.loaded()).toBeNull(); // too old to sign unchecked: asked
+      const [first, second, token] = await Promise.all([instance.keys.current(), instance.keys.current(), instance.tokens.sign(principal)]);
+      expect([first.kid, second.kid, decodeProtectedHeader(token).kid]).toEqual([loaded.kid, loaded.kid, loaded.kid]);
+      expect(down).toHaveBeenCalledTimes(1);
+      expect(lines.filter((line) => line.includes('could not refresh the signing key'))).toHaveLength(1);
+      // Within the retry interval, no request waits and none asks.
+      expect(instance.keys.loaded()?.kid).toBe(loaded.kid);
+      expect(down).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.restoreAllMocks();
+      vi.useRealTimers();
+    }
+  });
+
   it('KEYGATE_SIGNING_KEY: that key signs, the JWKS lists only it, nothing is stored', async () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     const pem = (privateKey.export({ format: 'pem', type: 'pkcs8' }) as string).replace(/\n/g, '\\n');

@@ -98,14 +98,16 @@ describe('delivering workflow runs', () => {
     expect(delivered.attempts.map((a) => a.number)).toEqual([1, 2, 3, 4]);
   });
 
-  it('an endpoint secret stored under another webhook key fails the run at once, saying so; after a rotation it is delivered', async () => {
+  it('an endpoint secret stored under another webhook key fails each attempt, saying so; after a rotation it is delivered', async () => {
     const { seed, receiver, endpoint, trigger, view } = await setup();
     const anotherKey = randomBytes(32);
     await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { secretCiphertext: encryptSecret(generateSigningSecret(), anotherKey) } });
     const run = await trigger();
     const failed = await settled(view, run.id, 'FAILED');
-    expect(failed.attempts).toHaveLength(1);
-    expect(failed.attempts[0]!.error).toMatch(/signing secret cannot be decrypted with this server's webhook key \(.*\): restore the key it was stored with, or rotate the endpoint's secret/);
+    expect(failed.attempts.length).toBeGreaterThan(1); // retried like any failure: another instance may hold the key
+    for (const attempt of failed.attempts) {
+      expect(attempt.error).toMatch(/signing secret cannot be decrypted with this server's webhook key \(.*\): restore the key it was stored with, or rotate the endpoint's secret/);
+    }
     expect(receiver.received).toHaveLength(0);
     // A dispatcher starting now says so once, naming where its key comes from.
     await dispatcher.stop();
