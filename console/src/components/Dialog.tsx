@@ -4,6 +4,7 @@
  * that opened it.
  */
 import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { FormAlert } from './fields';
 
 export function Dialog({ title, onClose, children, className }: { title: string; onClose: () => void; children: ReactNode; className?: string }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -31,5 +32,35 @@ export function Dialog({ title, onClose, children, className }: { title: string;
       <h2 id={titleId}>{title}</h2>
       {children}
     </dialog>
+  );
+}
+
+/**
+ * A confirmation: the warning, the API's error if the action failed, Cancel, and the action
+ * (a submit, disabled while `busy`). For actions that take no input (deactivate, delete, rotate).
+ */
+export function ConfirmDialog(props: { title: string; formLabel: string; warning: string; confirmLabel: string; error: string | null; busy: boolean; onConfirm: () => void; onClose: () => void }) {
+  const { title, formLabel, warning, confirmLabel, error, busy, onConfirm, onClose } = props;
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <form
+        aria-label={formLabel}
+        onSubmit={(event) => {
+          event.preventDefault();
+          onConfirm();
+        }}
+      >
+        <p className="warning">{warning}</p>
+        <FormAlert message={error} />
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="danger" disabled={busy}>
+            {confirmLabel}
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }

@@ -1,6 +1,6 @@
 /** Users of the tenant: list, create (with a role and an optional group), deactivate. */
 import { useMemo, useState, type FormEvent } from 'react';
-import { Dialog } from '../components/Dialog';
+import { ConfirmDialog, Dialog } from '../components/Dialog';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { Badge } from '../components/Badge';
 import { FormAlert, SelectField, TextField } from '../components/fields';
@@ -160,25 +160,19 @@ export function UsersPage() {
 
 function DeactivateDialog({ user, onClose, onDeactivated }: { user: User; onClose: () => void; onDeactivated: () => void }) {
   const [result, deactivate] = useMutation(DeactivateUser);
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    if (!(await deactivate({ id: user.id })).error) onDeactivated();
-  }
   return (
-    <Dialog title={`Deactivate ${user.email}`} onClose={onClose}>
-      <form onSubmit={submit} aria-label="Deactivate user">
-        <p className="warning">{user.email} is signed out at once and can no longer sign in. The user, and what they did, stays listed.</p>
-        <FormAlert message={errorText(result.error)} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="danger" disabled={result.fetching}>
-            Deactivate
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <ConfirmDialog
+      title={`Deactivate ${user.email}`}
+      formLabel="Deactivate user"
+      warning={`${user.email} is signed out at once and can no longer sign in. The user, and what they did, stays listed.`}
+      confirmLabel="Deactivate"
+      error={errorText(result.error)}
+      busy={result.fetching}
+      onConfirm={async () => {
+        if (!(await deactivate({ id: user.id })).error) onDeactivated();
+      }}
+      onClose={onClose}
+    />
   );
 }
 

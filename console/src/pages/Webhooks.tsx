@@ -7,7 +7,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { useAllNodes } from '../all-nodes';
 import { OrganizationChoicesQuery } from '../choices';
-import { Dialog } from '../components/Dialog';
+import { ConfirmDialog, Dialog } from '../components/Dialog';
 import { FormAlert, SelectField, TextArea, TextField } from '../components/fields';
 import { errorText, formErrors } from '../errors';
 import { dateTime } from '../format';
@@ -258,50 +258,37 @@ function CreateEndpointDialog({ onClose, onCreated }: { onClose: () => void; onC
 
 function RotateSecretDialog({ endpoint, onClose, onRotated }: { endpoint: Endpoint; onClose: () => void; onRotated: (signingSecret: string) => void }) {
   const [result, rotate] = useMutation(RotateEndpointSecretMutation);
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    const answer = await rotate({ id: endpoint.id });
-    if (answer.data) onRotated(answer.data.rotateWebhookEndpointSecret.signingSecret);
-  }
   return (
-    <Dialog title={`Rotate the signing secret of ${endpoint.url}`} onClose={onClose}>
-      <form onSubmit={submit} aria-label="Rotate signing secret">
-        <p className="warning">Every later delivery is signed with the new secret at once: update the receiver right after, or it will reject keygate’s events.</p>
-        <FormAlert message={errorText(result.error)} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="danger" disabled={result.fetching}>
-            Rotate
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <ConfirmDialog
+      title={`Rotate the signing secret of ${endpoint.url}`}
+      formLabel="Rotate signing secret"
+      warning="Every later delivery is signed with the new secret at once: update the receiver right after, or it will reject keygate’s events."
+      confirmLabel="Rotate"
+      error={errorText(result.error)}
+      busy={result.fetching}
+      onConfirm={async () => {
+        const answer = await rotate({ id: endpoint.id });
+        if (answer.data) onRotated(answer.data.rotateWebhookEndpointSecret.signingSecret);
+      }}
+      onClose={onClose}
+    />
   );
 }
 
 function DeleteEndpointDialog({ endpoint, onClose, onDeleted }: { endpoint: Endpoint; onClose: () => void; onDeleted: () => void }) {
   const [result, remove] = useMutation(DeleteEndpointMutation);
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    const answer = await remove({ id: endpoint.id });
-    if (!answer.error) onDeleted();
-  }
   return (
-    <Dialog title={`Delete endpoint ${endpoint.url}`} onClose={onClose}>
-      <form onSubmit={submit} aria-label="Delete endpoint">
-        <p className="warning">It receives no more events, and workflows that deliver their runs to it stop doing so. This cannot be undone.</p>
-        <FormAlert message={errorText(result.error)} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="danger" disabled={result.fetching}>
-            Delete
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <ConfirmDialog
+      title={`Delete endpoint ${endpoint.url}`}
+      formLabel="Delete endpoint"
+      warning="It receives no more events, and workflows that deliver their runs to it stop doing so. This cannot be undone."
+      confirmLabel="Delete"
+      error={errorText(result.error)}
+      busy={result.fetching}
+      onConfirm={async () => {
+        if (!(await remove({ id: endpoint.id })).error) onDeleted();
+      }}
+      onClose={onClose}
+    />
   );
 }

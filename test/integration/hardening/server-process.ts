@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import { getConfig } from '../../../src/config.js';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -37,6 +38,15 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts the server with `settings` only (the worker's environment does not leak in). */
+/**
+ * A server on this test worker's database, with the tests' administrator (so it bootstraps
+ * nothing new), and `settings` on top: its writes are read back through `db`.
+ */
+export function startServerOnThisDatabase(settings: Record<string, string> = {}): Promise<ServerProcess> {
+  const config = getConfig();
+  return startServer({ DATABASE_URL: process.env.DATABASE_URL!, KEYGATE_ADMIN_EMAIL: config.adminEmail, KEYGATE_ADMIN_PASSWORD: config.adminPassword!, ...settings });
+}
+
 export async function startServer(settings: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
   const env = {

@@ -7,10 +7,9 @@
 import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { getConfig } from '../../../src/config.js';
 import { db } from '../../../src/db.js';
 import { seedTenant } from '../../helpers/seed.js';
-import { dataOf, graphqlOverHttp, startServer, withinMs, type ServerProcess } from './server-process.js';
+import { dataOf, graphqlOverHttp, startServerOnThisDatabase, withinMs, type ServerProcess } from './server-process.js';
 
 const VIEWER = `query HardeningShutdownViewer { viewer { kind } }`;
 const TRIGGER = `mutation HardeningShutdownTrigger($input: TriggerWorkflowInput!) { triggerWorkflow(input: $input) { id } }`;
@@ -55,11 +54,7 @@ describe('graceful shutdown', () => {
   it('on SIGTERM: stops accepting, finishes a large deliverData in flight, flushes last-used, exits 0 within 10 s, without waiting for keep-alive connections', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();
-    const config = getConfig();
-    const server = await startServer({
-      DATABASE_URL: process.env.DATABASE_URL!,
-      KEYGATE_ADMIN_EMAIL: config.adminEmail,
-      KEYGATE_ADMIN_PASSWORD: config.adminPassword!,
+    const server = await startServerOnThisDatabase({
       // Longer than the test: only the flush on shutdown can write lastUsedAt.
       KEYGATE_LAST_USED_FLUSH_MS: '60000',
     });
@@ -111,11 +106,7 @@ describe('graceful shutdown', () => {
     const seed = await seedTenant();
     const watcher = await seed.createKey();
     const user = await seed.createKey();
-    const config = getConfig();
-    const server = await startServer({
-      DATABASE_URL: process.env.DATABASE_URL!,
-      KEYGATE_ADMIN_EMAIL: config.adminEmail,
-      KEYGATE_ADMIN_PASSWORD: config.adminPassword!,
+    const server = await startServerOnThisDatabase({
       KEYGATE_LAST_USED_FLUSH_MS: '60000',
     });
     const run = await dataOf(

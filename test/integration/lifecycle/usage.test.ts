@@ -6,12 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/app.js';
-import { getConfig } from '../../../src/config.js';
 import { db } from '../../../src/db.js';
 import { HOUR_MS, hourStart, pruneUsage } from '../../../src/auth/usage.js';
 import { app, errorOf, execute, executeWith, ok } from '../../helpers/app.js';
 import { seedTenant } from '../../helpers/seed.js';
-import { graphqlOverHttp, startServer, stopServer } from '../hardening/server-process.js';
+import { graphqlOverHttp, startServerOnThisDatabase, stopServer } from '../hardening/server-process.js';
 import { DAY_MS, RotateWithGrace, Usage, Viewer } from './documents.js';
 
 const FORBIDDEN_QUERY = 'query { auditEvents(first: 1) { edges { node { id } } } }'; // the key lacks audit:read
@@ -116,11 +115,7 @@ describe('usage counts and SIGTERM', () => {
   it('a real server counts in memory only (flush interval longer than the test) and writes the counts when stopped with SIGTERM', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();
-    const config = getConfig();
-    const server = await startServer({
-      DATABASE_URL: process.env.DATABASE_URL!,
-      KEYGATE_ADMIN_EMAIL: config.adminEmail,
-      KEYGATE_ADMIN_PASSWORD: config.adminPassword!,
+    const server = await startServerOnThisDatabase({
       KEYGATE_LAST_USED_FLUSH_MS: '60000',
     });
     const headers = { 'x-api-key': key.secret };
