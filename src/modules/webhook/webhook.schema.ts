@@ -190,8 +190,8 @@ type RunEvent = { runId: string } | { refusal: unknown };
 function watchRun(context: { auth: Principal; reauthenticate(): Promise<Principal>; workspaceId: string | null }, id: string): Repeater<RunEvent> {
   return new Repeater<RunEvent>(async (push, stop) => {
     const run = await findReadableRun(context.auth, id, 'workflow:read', context.workspaceId);
-    // Listening before the first event, and checking once more at once (credentialChanges
-    // starts with a signal): a change made while the first check ran is not missed.
+    // credentialChanges starts with a signal, so the credential is checked again as soon as
+    // its listeners are in place: a change made before that is not missed.
     const events = Repeater.merge([runUpdates.subscribe(`run:${run.id}`), credentialChanges()]);
     await push({ runId: run.id });
     const stopped: Promise<typeof STOPPED> = stop.then(() => STOPPED);
