@@ -19,26 +19,20 @@
  * Everything else runs through stitching as before, which answers field by field: keygate's
  * own fields, several upstreams in one operation, a document with several operations,
  * `__typename` or introspection at the root, fragments or directives at the root, any root
- * field the principal may not call, and any field returning a root type (a Relay payload's
- * `query: Query`), whose fields are root fields with permissions of their own.
+ * field the principal may not call, and any operation selecting root fields below the top
+ * level (a Relay payload's `query { … }`, `... on Query` under a union), which may belong to
+ * keygate or another upstream.
  */
 import type { Executor } from '@graphql-tools/utils';
 import {
-  BREAK,
-  getNamedType,
   getOperationAST,
   getVariableValues,
   GraphQLError,
-  isAbstractType,
   Kind,
-  TypeInfo,
-  visit,
-  visitWithTypeInfo,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type FieldNode,
-  type GraphQLNamedType,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
@@ -92,8 +86,8 @@ export function sendWhole(route: Route, request: { document: DocumentNode; varia
 
 export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: PrincipalTokens, plans: PassthroughPlans): Plugin {
   if (routes.size === 0) return {};
-  const routeOf = perOperation((schema, document, operationName) => plan(schema, document, operationName, routes));
   const nestedOf = perOperation(nestedRootFields);
+  const routeOf = perOperation((schema, document, operationName) => plan(document, operationName, routes, nestedOf(schema, document, operationName)));
 
   return {
     onExecute({ args, setExecuteFn }) {
@@ -184,7 +178,7 @@ function withRootFieldPath(result: ExecutionResult, route: Route): ExecutionResu
 }
 
 /** The one upstream serving every root field of the operation, or null when stitching must plan it. */
-function plan(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, routes: UpstreamRoutes): Route | null {
+function plan(document: DocumentNode, operationName: string | null | undefined, routes: UpstreamRoutes, nested: readonly NestedRootField[]): Route | null {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   // The document goes as it is: with other operations in it (keygate's signIn with its
   // password, say), the upstream would read them too. Stitching sends the chosen fields only.
@@ -200,30 +194,7 @@ function plan(schema: GraphQLSchema, document: DocumentNode, operationName: stri
     route ??= { ...served, typeName, fields: [] };
     route.fields.push(selection.name.value);
   }
-  return route && !selectsRootType(schema, document) ? route : null;
-}
-
-/**
- * Whether any field of the document returns a root type, like a Relay mutation payload's
- * `query: Query`, or a union or interface that includes one (`... on Query` below it): the fields selected below it are root fields, each with its own permission,
- * which only the top-level fields' check here would miss. Stitching's guarded resolvers ask
- * for them wherever they appear.
- */
-function selectsRootType(schema: GraphQLSchema, document: DocumentNode): boolean {
-  const roots = new Set<GraphQLNamedType>([schema.getQueryType(), schema.getMutationType()].filter((type) => type != null));
-  const typeInfo = new TypeInfo(schema);
-  let found = false;
-  visit(
-    document,
-    visitWithTypeInfo(typeInfo, {
-      Field() {
-        const type = typeInfo.getType() && getNamedType(typeInfo.getType()!);
-        if (type && (roots.has(type) || (isAbstractType(type) && schema.getPossibleTypes(type).some((possible) => roots.has(possible))))) {
-          found = true;
-          return BREAK;
-        }
-      },
-    }),
-  );
-  return found;
+  // Root fields below the top level (a Relay payload's `query { … }`) may be keygate's or
+  // another upstream's: stitching sends each where it belongs.
+  return route && nested.length === 0 ? route : null;
 }
