@@ -25,7 +25,7 @@ import { purgeExpiredIdempotencyRecords } from './idempotency.js';
 import { enqueueEvent, apiKeyEventData } from './events.js';
 import { outboxSignal } from './outbox.js';
 import { publishRunUpdate } from './run-updates.js';
-import { decryptSecret, encryptionKey, encryptionKeySource, undecryptableSecretMessage } from './secrets.js';
+import { decryptSecretOrNull, encryptionKey, encryptionKeySource, undecryptableSecretMessage } from './secrets.js';
 import { sendSigned, type AttemptOutcome } from './sender.js';
 
 export type DispatcherOptions = {
@@ -267,13 +267,9 @@ export class WebhookDispatcher {
    * recorded, and made again once its lease passes.
    */
   private secretOf(endpoint: { id: string; secretCiphertext: string }): string | null {
-    const key = encryptionKey(this.config);
-    try {
-      return decryptSecret(endpoint.secretCiphertext, key);
-    } catch {
-      this.logger?.error('webhook delivery failed: undecryptable signing secret', { endpointId: endpoint.id, error: undecryptableSecretMessage(this.config) });
-      return null;
-    }
+    const secret = decryptSecretOrNull(endpoint.secretCiphertext, encryptionKey(this.config));
+    if (secret === null) this.logger?.error('webhook delivery failed: undecryptable signing secret', { endpointId: endpoint.id, error: undecryptableSecretMessage(this.config) });
+    return secret;
   }
 
   /**
@@ -284,10 +280,7 @@ export class WebhookDispatcher {
   private async checkSecretKey(): Promise<void> {
     const endpoint = await db.webhookEndpoint.findFirst({ orderBy: { createdAt: 'desc' }, select: { id: true, secretCiphertext: true } });
     if (!endpoint) return;
-    const key = encryptionKey(this.config);
-    try {
-      decryptSecret(endpoint.secretCiphertext, key);
-    } catch {
+    if (decryptSecretOrNull(endpoint.secretCiphertext, encryptionKey(this.config)) === null) {
       this.logger?.error(`webhook signing secrets in the database cannot be decrypted with ${encryptionKeySource(this.config)}: deliveries fail until the key they were stored with is restored, or each endpoint's secret is rotated`);
     }
   }

@@ -40,6 +40,18 @@ export function decryptSecret(stored: string, key = encryptionKey()): string {
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64')), decipher.final()]).toString('utf8');
 }
 
+/**
+ * The secret, or null when `key` cannot decrypt it (another key sealed it, or it is not in this
+ * format). A key that cannot be had at all (encryptionKey throws) is the caller's error, not null.
+ */
+export function decryptSecretOrNull(stored: string, key: Buffer): string | null {
+  try {
+    return decryptSecret(stored, key);
+  } catch {
+    return null;
+  }
+}
+
 /** Where this server's webhook key comes from, for messages: the variable, or the key file's path. */
 export function encryptionKeySource(config: Config = getConfig()): string {
   return config.webhooks.secretKey ? 'KEYGATE_WEBHOOK_SECRET_KEY' : keyFilePath(config.databaseUrl);
