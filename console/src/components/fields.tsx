@@ -2,7 +2,7 @@
  * Labelled form controls. Each control has a <label>; an error is tied to it with
  * aria-describedby and aria-invalid, so a screen reader reads it with the field.
  */
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 
 type Common = { id: string; label: string; error?: string | undefined; hint?: string; required?: boolean };
 
@@ -87,4 +87,13 @@ export function FormAlert({ message }: { message: string | null }) {
       {message}
     </p>
   );
+}
+
+/**
+ * A select's value that stays one of `values`: the pick while it is still offered (it may have
+ * been deleted since), else the first. For choices that load or change while the form is open.
+ */
+export function useListedChoice(values: readonly string[]): [string, (value: string) => void] {
+  const [picked, setPicked] = useState(values[0] ?? '');
+  return [values.includes(picked) ? picked : (values[0] ?? ''), setPicked];
 }

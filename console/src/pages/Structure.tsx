@@ -3,7 +3,7 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { Dialog } from '../components/Dialog';
 import { useMutation, type CombinedError } from 'urql';
 import { useAllNodes, type AllNodes } from '../all-nodes';
-import { FormAlert, SelectField, TextField } from '../components/fields';
+import { FormAlert, SelectField, TextField, useListedChoice } from '../components/fields';
 import { errorText, formErrors } from '../errors';
 import { date } from '../format';
 import { graphql } from '../gql';
@@ -281,9 +281,7 @@ function CreateForm(props: {
 }) {
   const { id, title, parentLabel, parents, onCreate, onCreated } = props;
   const [name, setName] = useState('');
-  const [pickedParent, setPickedParent] = useState(parents?.[0]?.value ?? '');
-  // What the select shows: the pick while it is still listed (it may have been deleted since), else the first.
-  const parent = parents?.some((option) => option.value === pickedParent) ? pickedParent : (parents?.[0]?.value ?? '');
+  const [parent, setParent] = useListedChoice(parents?.map((option) => option.value) ?? []);
   const [error, setError] = useState<CombinedError | undefined>();
   const errors = formErrors(error);
   async function submit(event: FormEvent) {
@@ -298,7 +296,7 @@ function CreateForm(props: {
   return (
     <form className="inline-form" onSubmit={submit} aria-label={title} noValidate>
       <FormAlert message={errors.general} />
-      {parents && parentLabel ? <SelectField id={`${id}-parent`} label={parentLabel} value={parent} onChange={setPickedParent} options={parents} /> : null}
+      {parents && parentLabel ? <SelectField id={`${id}-parent`} label={parentLabel} value={parent} onChange={setParent} options={parents} /> : null}
       <TextField id={`${id}-name`} label={`${title}: name`} required value={name} onChange={setName} error={errors.fields.name ?? errors.fields.slug} />
       <button type="submit">Create</button>
     </form>

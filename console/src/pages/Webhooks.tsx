@@ -8,7 +8,7 @@ import { useMutation, useQuery } from 'urql';
 import { useAllNodes } from '../all-nodes';
 import { OrganizationChoicesQuery } from '../choices';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
-import { FormAlert, SelectField, TextArea, TextField } from '../components/fields';
+import { FormAlert, SelectField, TextArea, TextField, useListedChoice } from '../components/fields';
 import { errorText, formErrors } from '../errors';
 import { dateTime } from '../format';
 import { graphql } from '../gql';
@@ -190,8 +190,7 @@ function CreateEndpointDialog({ onClose, onCreated }: { onClose: () => void; onC
   const organizationChoices = useAllNodes(OrganizationChoicesQuery, { tenantId: scope.tenantId }, (d) => d.organizations);
   const organizations = organizationChoices.nodes;
   const [url, setUrl] = useState('');
-  const [pickedOrganizationId, setOrganizationId] = useState('');
-  const organizationId = organizations.some((o) => o.id === pickedOrganizationId) ? pickedOrganizationId : (organizations[0]?.id ?? '');
+  const [organizationId, setOrganizationId] = useListedChoice(organizations.map((o) => o.id));
   const [events, setEvents] = useState<string[]>(['workflow.run.triggered']);
   const [description, setDescription] = useState('');
   const [result, create] = useMutation(CreateEndpointMutation);

@@ -1,7 +1,7 @@
 /** The one-time secret, rotate and revoke dialogs, worded as the seeds word them. */
 import { useState, type FormEvent } from 'react';
 import { useMutation } from 'urql';
-import { Dialog } from '../../components/Dialog';
+import { ConfirmDialog, Dialog } from '../../components/Dialog';
 import { FormAlert, SelectField } from '../../components/fields';
 import { errorText } from '../../errors';
 import type { ExpiresIn } from '../../gql/graphql';
@@ -94,27 +94,18 @@ export function RotateDialog({ apiKey, onClose, onRotated }: { apiKey: Key; onCl
 
 export function RevokeDialog({ apiKey, onClose, onRevoked }: { apiKey: Key; onClose: () => void; onRevoked: () => void }) {
   const [result, revoke] = useMutation(RevokeKeyMutation);
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    const answer = await revoke({ id: apiKey.id });
-    if (answer.data) onRevoked();
-  }
   return (
-    <Dialog title="Revoke API Key" onClose={onClose}>
-      <form onSubmit={submit} aria-label="Revoke API Key">
-        <p className="warning">
-          Are you sure you want to revoke the API key {apiKey.name}? This action cannot be undone and any applications using this key will lose access immediately.
-        </p>
-        <FormAlert message={errorText(result.error)} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="danger" disabled={result.fetching}>
-            Revoke
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <ConfirmDialog
+      title="Revoke API Key"
+      formLabel="Revoke API Key"
+      warning={`Are you sure you want to revoke the API key ${apiKey.name}? This action cannot be undone and any applications using this key will lose access immediately.`}
+      confirmLabel="Revoke"
+      error={errorText(result.error)}
+      busy={result.fetching}
+      onConfirm={async () => {
+        if ((await revoke({ id: apiKey.id })).data) onRevoked();
+      }}
+      onClose={onClose}
+    />
   );
 }
