@@ -1,0 +1,156 @@
+/**
+ * `npx tsx bench/instructions.ts [targets]`: machine instructions per request, counted by
+ * valgrind's callgrind, for the gateway's two hot paths and their references. Instructions do
+ * not depend on what else the machine is doing, so a few percent of difference shows here that
+ * a throughput run on a shared two-core VM hides in its noise (bench/gateway.ts), and the
+ * functions they are spent in name the slow path (V8's `Runtime_*` functions, a regular
+ * expression's generic path…).
+ *
+ * Targets (comma-separated, default `bare,verify`):
+ *   bare      a bare Node handler sending /auth/verify's answer headers (bench/gateway-targets.mjs)
+ *   verify    GET /auth/verify with an API key, in a keygate that has served nothing else
+ *   verify-after-lane  the same after 3,000 `{ benchItem }` through the upstream lane first,
+ *            as a gateway serving both sees it (Node's own functions then have more shapes)
+ *   lane      POST `{ benchItem }` through keygate to an upstream
+ *
+ * Each target runs under `valgrind --tool=callgrind` with instrumentation off; after a warm-up
+ * (--warmup requests, default 5,000) it is switched on for --requests requests (default
+ * 3,000), sent one at a time over one keep-alive connection. JIT compilation and garbage
+ * collection still land in the counted window now and then: compare a target with itself run
+ * twice before trusting a difference of less than ~10 %, and read the function lists.
+ * Needs valgrind (Debian's `valgrind` package); keygate is built first, as bench/gateway.ts does.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { tempSqlite } from './lib/databases.js';
+import { gql } from './lib/graphql.js';
+import { BENCH_ADMIN, freePort, keygateEnv, repoRoot, startServer } from './lib/processes.js';
+import { signIn } from './lib/seed-http.js';
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { requests: { type: 'string', default: '3000' }, warmup: { type: 'string', default: '5000' }, top: { type: 'string', default: '15' } },
+});
+const REQUESTS = Number(args.requests);
+const LANE_BODY = JSON.stringify({ query: '{ benchItem }' });
+// valgrind names its control pipes after HOST, which every server here is given: the
+// controlling callgrind_control must see the same value to find them.
+const SERVER_HOST = '127.0.0.1';
+const VGDB_PREFIX = path.join(tmpdir(), 'keygate-bench-vgdb');
+
+type Target = { name: string; entry: string; env: Record<string, string>; path: string; body?: string; headers: Record<string, string>; readyPath: string; afterLane?: boolean };
+
+execFileSync(path.join(repoRoot, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'inherit' });
+const database = tempSqlite();
+const dir = mkdtempSync(path.join(tmpdir(), 'keygate-bench-instructions-'));
+const upstream = await startServer('upstream', 'bench/gateway-targets.mjs', { BENCH_TARGET: 'upstream', NODE_ENV: 'production' }, '/health');
+try {
+  const upstreams = path.join(dir, 'upstreams.json');
+  writeFileSync(upstreams, JSON.stringify({ upstreams: [{ name: 'bench', url: `${upstream.url}/graphql` }] }));
+  const env = keygateEnv(database.url, { KEYGATE_UPSTREAMS: upstreams, KEYGATE_SIGNING_KEY_SECRET: 'bench-signing-key-secret-of-32-characters' });
+  const { key, answerHeaders } = await seed(env);
+  const asKey = { 'x-api-key': key };
+  const targets: Record<string, Target> = {
+    bare: { name: 'bare', entry: 'bench/gateway-targets.mjs', env: { BENCH_TARGET: 'bare-node', BENCH_ANSWER_HEADERS: answerHeaders }, path: '/', headers: {}, readyPath: '/' },
+    verify: { name: 'verify', entry: 'dist/index.js', env, path: '/auth/verify', headers: asKey, readyPath: '/ready' },
+    'verify-after-lane': { name: 'verify-after-lane', entry: 'dist/index.js', env, path: '/auth/verify', headers: asKey, readyPath: '/ready', afterLane: true },
+    lane: { name: 'lane', entry: 'dist/index.js', env, path: '/graphql', body: LANE_BODY, headers: asKey, readyPath: '/ready' },
+  };
+  for (const name of (positionals[0] ?? 'bare,verify').split(',')) {
+    const target = targets[name];
+    if (!target) throw new Error(`unknown target ${name}; one of ${Object.keys(targets).join(', ')}`);
+    console.log(await count(target));
+  }
+} finally {
+  await upstream.stop();
+  await database.drop();
+}
+
+/** A key holding `upstream:bench`, and the headers of its /auth/verify answer (what `bare` sends). */
+async function seed(env: Record<string, string>): Promise<{ key: string; answerHeaders: string }> {
+  const keygate = await startServer('keygate', 'dist/index.js', env, '/ready');
+  try {
+    const root = { authorization: `Bearer ${await signIn(keygate.url, BENCH_ADMIN.email, BENCH_ADMIN.password)}` };
+    const call = (query: string, input: Record<string, unknown>) => gql(keygate.url, query, { input }, root);
+    const { createAuthorizationGroup } = await call('mutation($input: CreateAuthorizationGroupInput!) { createAuthorizationGroup(input: $input) { id } }', {
+      name: 'Instructions bench',
+      type: 'TENANT_API_KEY',
+      permissions: ['upstream:bench'],
+    });
+    const { createApiKey } = await call('mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', {
+      name: 'Instructions bench key',
+      authorizationGroupId: createAuthorizationGroup.id,
+    });
+    const answer = await fetch(`${keygate.url}/auth/verify`, { headers: { 'x-api-key': createApiKey.secret } });
+    const nodeWritesItself = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
+    return { key: createApiKey.secret, answerHeaders: JSON.stringify(Object.fromEntries([...answer.headers].filter(([name]) => !nodeWritesItself.has(name)))) };
+  } finally {
+    await keygate.stop();
+  }
+}
+
+/** One target under callgrind: instructions per request, and the functions that spent the most. */
+async function count(target: Target): Promise<string> {
+  const port = await freePort();
+  const out = path.join(dir, `callgrind.${target.name}.out`);
+  const log = openSync(`${out}.log`, 'w');
+  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--vgdb-prefix=${VGDB_PREFIX}`, `--callgrind-out-file=${out}`, process.execPath, target.entry], {
+    cwd: repoRoot,
+    env: { ...process.env, ...target.env, PORT: String(port), HOST: SERVER_HOST },
+    stdio: ['ignore', log, log],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `http://${SERVER_HOST}:${port}`;
+  try {
+    await untilReady(url + target.readyPath, () => child.exitCode !== null);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    if (target.afterLane) await send(agent, `${url}/graphql`, target.headers, LANE_BODY, 3000);
+    await send(agent, url + target.path, target.headers, target.body, Number(args.warmup));
+    instrumentation(child.pid!, 'on');
+    await send(agent, url + target.path, target.headers, target.body, REQUESTS);
+    instrumentation(child.pid!, 'off');
+    agent.destroy();
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  const total = Number(/^totals: (\d+)/m.exec(readFileSync(out, 'utf8'))?.[1]);
+  const annotated = execFileSync('callgrind_annotate', [out], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const functions = annotated
+    .split('\n')
+    .filter((line) => /^\s*[\d,]+ \(\s*[\d.]+%\)\s+\S/.test(line) && !line.includes('PROGRAM TOTALS'))
+    .slice(0, Number(args.top))
+    .map((line) => `    ${line.trim().slice(0, 150)}`);
+  return [`${target.name}: ${(total / REQUESTS / 1000).toFixed(1)} k instructions/request`, ...functions, ''].join('\n');
+}
+
+async function untilReady(url: string, exited: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10 * 60_000; // start-up under valgrind takes a minute or two
+  while (!(await fetch(url).then((response) => response.ok, () => false))) {
+    if (Date.now() > deadline || exited()) throw new Error(`${url} did not become ready under valgrind`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+function instrumentation(pid: number, state: 'on' | 'off'): void {
+  execFileSync('callgrind_control', [`--vgdb-prefix=${VGDB_PREFIX}`, '-i', state, String(pid)], { env: { ...process.env, HOST: SERVER_HOST }, stdio: 'ignore' });
+}
+
+/** `count` requests, one at a time (a request alone in its event-loop turn, as counted). */
+async function send(agent: http.Agent, url: string, headers: Record<string, string>, body: string | undefined, count: number): Promise<void> {
+  for (let sent = 0; sent < count; sent++) {
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = http.request(url, { agent, method: body ? 'POST' : 'GET', headers: body ? { ...headers, 'content-type': 'application/json' } : headers }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode!));
+      });
+      request.on('error', reject);
+      request.end(body);
+    });
+    if (status !== 200) throw new Error(`${url} answered ${status}`);
+  }
+}
