@@ -188,7 +188,7 @@ async function alternate([direct, through]: [Spec, Spec], load: Load & { rate: n
 }
 
 /** A key whose group holds `upstream:bench`, made over HTTP as the bench administrator. */
-async function keyWithUpstreamPermission(url: string): Promise<string> {
+export async function keyWithUpstreamPermission(url: string): Promise<string> {
   const root = { authorization: `Bearer ${await signIn(url, BENCH_ADMIN.email, BENCH_ADMIN.password)}` };
   const call = (query: string, input: Record<string, unknown>) => gql(url, query, { input }, root);
   const { createAuthorizationGroup } = await call('mutation($input: CreateAuthorizationGroupInput!) { createAuthorizationGroup(input: $input) { id } }', {
@@ -204,7 +204,7 @@ async function keyWithUpstreamPermission(url: string): Promise<string> {
 }
 
 /** The headers of one real answer, without those Node writes itself. */
-async function answerHeadersOf(spec: Spec): Promise<Record<string, string>> {
+export async function answerHeadersOf(spec: Pick<Spec, 'label' | 'url' | 'method' | 'headers'>): Promise<Record<string, string>> {
   const response = await fetch(spec.url, { method: spec.method, headers: spec.headers });
   if (response.status !== 200) throw new Error(`${spec.label} does not answer 200 (${response.status})`);
   const own = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);

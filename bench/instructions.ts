@@ -27,9 +27,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tempSqlite } from './lib/databases.js';
-import { gql } from './lib/graphql.js';
-import { BENCH_ADMIN, freePort, keygateEnv, repoRoot, startServer } from './lib/processes.js';
-import { signIn } from './lib/seed-http.js';
+import { answerHeadersOf, keyWithUpstreamPermission } from './gateway.js';
+import { freePort, keygateEnv, repoRoot, startServer } from './lib/processes.js';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -74,20 +73,9 @@ try {
 async function seed(env: Record<string, string>): Promise<{ key: string; answerHeaders: string }> {
   const keygate = await startServer('keygate', 'dist/index.js', env, '/ready');
   try {
-    const root = { authorization: `Bearer ${await signIn(keygate.url, BENCH_ADMIN.email, BENCH_ADMIN.password)}` };
-    const call = (query: string, input: Record<string, unknown>) => gql(keygate.url, query, { input }, root);
-    const { createAuthorizationGroup } = await call('mutation($input: CreateAuthorizationGroupInput!) { createAuthorizationGroup(input: $input) { id } }', {
-      name: 'Instructions bench',
-      type: 'TENANT_API_KEY',
-      permissions: ['upstream:bench'],
-    });
-    const { createApiKey } = await call('mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', {
-      name: 'Instructions bench key',
-      authorizationGroupId: createAuthorizationGroup.id,
-    });
-    const answer = await fetch(`${keygate.url}/auth/verify`, { headers: { 'x-api-key': createApiKey.secret } });
-    const nodeWritesItself = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
-    return { key: createApiKey.secret, answerHeaders: JSON.stringify(Object.fromEntries([...answer.headers].filter(([name]) => !nodeWritesItself.has(name)))) };
+    const key = await keyWithUpstreamPermission(keygate.url);
+    const answer = await answerHeadersOf({ label: '/auth/verify', url: `${keygate.url}/auth/verify`, method: 'GET', headers: { 'x-api-key': key } });
+    return { key, answerHeaders: JSON.stringify(answer) };
   } finally {
     await keygate.stop();
   }
