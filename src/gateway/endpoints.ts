@@ -187,7 +187,7 @@ function accepted(actor: AuthenticatedPrincipal, token: string, options: Gateway
   if (actor.kind === 'API_KEY') options.usage.recordAccepted(actor.apiKey.id, actor.apiKey.usedPreviousSecret === true);
   // Literal keys only (PRINCIPAL_HEADER spelled out): after a computed key or a spread, V8
   // defines each remaining property of a literal through its runtime, a slow path that cost
-  // this answer about a fifth of its instructions (bench/gateway.ts, README "Performance").
+  // this answer about a fifth of its instructions (bench/instructions.ts, README "Gateway mode").
   const headers: Record<string, string> =
     actor.kind === 'API_KEY'
       ? { 'x-keygate-principal': token, 'x-keygate-tenant-id': actor.tenantId, 'x-keygate-key-id': actor.apiKey.id, 'cache-control': 'no-store' }
