@@ -154,8 +154,12 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     await page.getByRole('dialog', { name: 'Generate API Key' }).waitFor();
     expect(await focusedName(page)).toBe('Key Name'); // showModal moved focus into the form
     await page.keyboard.type('Keyboard key');
+    // The groups arrive by their own query after the dialog opens: a keyboard user waits for them too.
+    const groupSelect = page.getByRole('dialog', { name: 'Generate API Key' }).getByLabel('Authorization Group');
+    await expect.poll(() => groupSelect.locator('option').count()).toBeGreaterThan(1);
     await tabTo(page, 'Authorization Group');
     await page.keyboard.press('ArrowDown'); // the first group after the placeholder
+    expect(await groupSelect.inputValue()).toBe(seed.keyGroup.id);
     await tabTo(page, 'Generate');
     await page.keyboard.press('Enter');
 
