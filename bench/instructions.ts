@@ -7,7 +7,11 @@
  * expression's generic path…).
  *
  * Targets (comma-separated, default `bare,verify`):
- *   bare      a bare Node handler sending /auth/verify's answer headers (bench/gateway-targets.mjs)
+ *   empty     a bare Node handler answering /auth/verify's request with an empty 200
+ *   bare      a bare Node handler answering /auth/verify's request with its answer headers
+ *            (bench/gateway-targets.mjs)
+ *   constant  keygate's app in its process, answering /auth/verify with those headers without
+ *            checking anything (bench/gateway.ts's i″): what the process costs before any check
  *   verify    GET /auth/verify with an API key, in a keygate that has served nothing else
  *   verify-after-lane  the same after 3,000 `{ benchItem }` through the upstream lane first,
  *            as a gateway serving both sees it (Node's own functions then have more shapes)
@@ -19,6 +23,12 @@
  * collection still land in the counted window now and then: compare a target with itself run
  * twice before trusting a difference of less than ~10 %, and read the function lists.
  * Needs valgrind (Debian's `valgrind` package); keygate is built first, as bench/gateway.ts does.
+ *
+ * `--names` names JIT-compiled JavaScript functions (`JS:*answerVerify file:…`, `RegExp:…`)
+ * instead of `???:0x…`, from the perf map V8 writes with --perf-basic-prof; `--inclusive`
+ * counts each function with everything it calls, which is how to see what one step of a request
+ * costs (divide by --requests). With both, the noise is visible too: TurboFan compiling
+ * (`OptimizingCompileDispatcher`) and keygate's background jobs (Prisma) in the window.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,7 +42,15 @@ import { freePort, keygateEnv, repoRoot, startServer } from './lib/processes.js'
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
-  options: { requests: { type: 'string', default: '3000' }, warmup: { type: 'string', default: '5000' }, top: { type: 'string', default: '15' } },
+  options: {
+    requests: { type: 'string', default: '3000' },
+    warmup: { type: 'string', default: '5000' },
+    top: { type: 'string', default: '15' },
+    // Name JIT-compiled JavaScript functions (otherwise `???:0x…`) from V8's perf map.
+    names: { type: 'boolean', default: false },
+    // Each function with what the functions it calls spent (callgrind_annotate --inclusive).
+    inclusive: { type: 'boolean', default: false },
+  },
 });
 const REQUESTS = Number(args.requests);
 const LANE_BODY = JSON.stringify({ query: '{ benchItem }' });
@@ -54,7 +72,16 @@ try {
   const { key, answerHeaders } = await seed(env);
   const asKey = { 'x-api-key': key };
   const targets: Record<string, Target> = {
-    bare: { name: 'bare', entry: 'bench/gateway-targets.mjs', env: { BENCH_TARGET: 'bare-node', BENCH_ANSWER_HEADERS: answerHeaders }, path: '/', headers: {}, readyPath: '/' },
+    empty: { name: 'empty', entry: 'bench/gateway-targets.mjs', env: { BENCH_TARGET: 'bare-node' }, path: '/auth/verify', headers: asKey, readyPath: '/' },
+    bare: { name: 'bare', entry: 'bench/gateway-targets.mjs', env: { BENCH_TARGET: 'bare-node', BENCH_ANSWER_HEADERS: answerHeaders }, path: '/auth/verify', headers: asKey, readyPath: '/' },
+    constant: {
+      name: 'constant',
+      entry: 'bench/gateway-targets.mjs',
+      env: { ...env, BENCH_TARGET: 'keygate-constant', BENCH_ANSWER_HEADERS: answerHeaders },
+      path: '/auth/verify',
+      headers: asKey,
+      readyPath: '/ready',
+    },
     verify: { name: 'verify', entry: 'dist/index.js', env, path: '/auth/verify', headers: asKey, readyPath: '/ready' },
     'verify-after-lane': { name: 'verify-after-lane', entry: 'dist/index.js', env, path: '/auth/verify', headers: asKey, readyPath: '/ready', afterLane: true },
     lane: { name: 'lane', entry: 'dist/index.js', env, path: '/graphql', body: LANE_BODY, headers: asKey, readyPath: '/ready' },
@@ -86,7 +113,9 @@ async function count(target: Target): Promise<string> {
   const port = await freePort();
   const out = path.join(dir, `callgrind.${target.name}.out`);
   const log = openSync(`${out}.log`, 'w');
-  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--vgdb-prefix=${VGDB_PREFIX}`, `--callgrind-out-file=${out}`, process.execPath, target.entry], {
+  // The perf map turns V8's own log on as well: into the temporary directory, not the repository.
+  const nodeFlags = args.names ? ['--perf-basic-prof', `--logfile=${out}.v8.log`, '--no-logfile-per-isolate'] : [];
+  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--vgdb-prefix=${VGDB_PREFIX}`, `--callgrind-out-file=${out}`, process.execPath, ...nodeFlags, target.entry], {
     cwd: repoRoot,
     env: { ...process.env, ...target.env, PORT: String(port), HOST: SERVER_HOST },
     stdio: ['ignore', log, log],
@@ -107,13 +136,39 @@ async function count(target: Target): Promise<string> {
     await exited;
   }
   const total = Number(/^totals: (\d+)/m.exec(readFileSync(out, 'utf8'))?.[1]);
-  const annotated = execFileSync('callgrind_annotate', [out], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const annotated = execFileSync('callgrind_annotate', [`--inclusive=${args.inclusive ? 'yes' : 'no'}`, out], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const nameOf = args.names ? jitNames(`/tmp/perf-${child.pid}.map`) : (line: string) => line;
   const functions = annotated
     .split('\n')
     .filter((line) => /^\s*[\d,]+ \(\s*[\d.]+%\)\s+\S/.test(line) && !line.includes('PROGRAM TOTALS'))
     .slice(0, Number(args.top))
-    .map((line) => `    ${line.trim().slice(0, 150)}`);
+    .map((line) => `    ${nameOf(line.trim()).slice(0, 150)}`);
   return [`${target.name}: ${(total / REQUESTS / 1000).toFixed(1)} k instructions/request`, ...functions, ''].join('\n');
+}
+
+/**
+ * Replaces `???:0x…` in an annotated line with the JavaScript function V8's perf map (written
+ * by --perf-basic-prof: start, size and name of each compiled function) places there.
+ */
+function jitNames(mapFile: string): (line: string) => string {
+  const entries = readFileSync(mapFile, 'utf8')
+    .split('\n')
+    .map((line) => /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line))
+    .filter((match) => match !== null)
+    .map(([, start, size, name]) => ({ start: parseInt(start!, 16), end: parseInt(start!, 16) + parseInt(size!, 16), name: name! }))
+    .sort((a, b) => a.start - b.start);
+  const find = (address: number) => {
+    let [low, high] = [0, entries.length - 1];
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const entry = entries[middle]!;
+      if (address < entry.start) high = middle - 1;
+      else if (address >= entry.end) low = middle + 1;
+      else return entry.name;
+    }
+    return null;
+  };
+  return (line) => line.replace(/\?\?\?:0x([0-9a-f]+) \[\?\?\?\]/, (unnamed, address: string) => find(parseInt(address, 16)) ?? unnamed);
 }
 
 async function untilReady(url: string, exited: () => boolean): Promise<void> {
