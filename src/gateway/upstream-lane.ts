@@ -201,7 +201,7 @@ function toYoga(req: IncomingMessage, res: ServerResponse, body: Buffer, options
  * A stream giving `body` as one chunk, then its end. A plain Readable rather than
  * `Readable.from([body])`: with that one, young-generation collections promoted about 260 KB
  * more each at 450 of keygate's own operations a second in gateway mode (364 KB against 101,
- * pauses of 2.7 ms against 2.1; `--trace-gc-nvp`, bench/RESULTS.md session 11). Which of its
+ * pauses of 2.7 ms against 1.9; `--trace-gc-nvp`, bench/RESULTS.md session 11). Which of its
  * per-request objects outlived the collections was not traced.
  */
 function replayOf(body: Buffer): Readable {
