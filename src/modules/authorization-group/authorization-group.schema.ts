@@ -126,7 +126,7 @@ const UpdateAuthorizationGroupInput = builder.inputType('UpdateAuthorizationGrou
   fields: (t) => ({
     name: t.string({ description: '2–200 characters, unique within the tenant.' }),
     description: t.string({ description: 'At most 1000 characters.' }),
-    permissions: t.stringList({ description: 'Replaces the permissions; what it adds must be yours to grant.' }),
+    permissions: t.stringList({ description: 'Replaces the permissions; the group’s permissions once edited must all be yours to grant.' }),
     operationPolicy: t.field({ type: OperationPolicy, description: 'TENANT_API_KEY groups: which operations the keys may run.' }),
     costBudget: t.field({ type: CostBudgetInput, description: 'TENANT_API_KEY groups: a query-cost budget per key; null removes it.' }),
   }),
@@ -145,7 +145,8 @@ builder.mutationFields((t) => ({
   }),
   updateAuthorizationGroup: t.prismaField({
     type: 'AuthorizationGroup',
-    description: 'Edits a group; every key in it does what the group allows from the next request. Needs a session with authorization_groups:manage.',
+    description:
+      'Edits a group; every key in it does what the group allows from the next request. Needs a session with authorization_groups:manage, holding every permission the group grants once edited (FORBIDDEN names what you lack): you may remove a permission you lack, not rename or loosen a group that keeps one.',
     args: {
       id: t.arg.id({ required: true, description: 'The group to edit.' }),
       input: t.arg({ type: UpdateAuthorizationGroupInput, required: true, description: 'The changes.' }),

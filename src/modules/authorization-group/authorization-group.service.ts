@@ -84,13 +84,17 @@ export async function findGroupInTenant(actor: AuthenticatedPrincipal, id: strin
 }
 
 /**
- * A group the actor may change (its permissions, controls or trusted documents). ADMIN keys
+ * A group the actor may change (its permissions, controls or trusted documents). Whoever
+ * edits a group holds every permission it grants once edited (product.md §2): loosening the
+ * controls or trusting documents of a group whose power one lacks would hand that power on,
+ * while removing a permission one lacks, leaving only held ones, takes power away. ADMIN keys
  * act in every tenant, so what their group lets them do is a platform administrator's to
  * change, as only a platform administrator issues them (`assertMayIssueKeyRole`): another
  * administrator of the system tenant gets FORBIDDEN.
  */
-export async function findEditableGroup(actor: AuthenticatedPrincipal, id: string) {
+export async function findEditableGroup(actor: AuthenticatedPrincipal, id: string, permissionsAfterEdit?: readonly Permission[]) {
   const group = await findGroupInTenant(actor, id);
+  assertMayGrant(actor, permissionsAfterEdit ?? toPermissions(group.permissions));
   if (!isPlatformAdminSession(actor) && (await db.apiKey.count({ where: { authorizationGroupId: id, role: 'ADMIN', status: 'ACTIVE' } })) > 0) {
     throw forbidden('Only platform administrators may change a group that ADMIN keys use.');
   }
@@ -127,18 +131,14 @@ export async function createAuthorizationGroup(principal: Principal, input: Crea
 
 export async function updateAuthorizationGroup(principal: Principal, id: string, input: UpdateGroupInput) {
   const actor = assertCan(principal, 'authorization_group:manage');
-  const group = await findEditableGroup(actor, id);
+  const permissions = input.permissions != null ? validPermissions(input.permissions) : undefined;
+  const group = await findEditableGroup(actor, id, permissions);
   const data = {
     ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
     ...(input.description != null ? { description: optionalText('description', input.description, 1000) } : {}),
-    ...(input.permissions != null ? { permissions: validPermissions(input.permissions) } : {}),
+    ...(permissions ? { permissions } : {}),
     ...controlsData(group.type, input),
   };
-  // Only what the edit adds is granted: removing a permission one does not hold is no escalation.
-  if (data.permissions) {
-    const before = new Set(toPermissions(group.permissions));
-    assertMayGrant(actor, data.permissions.filter((permission) => !before.has(permission)));
-  }
   const updated = await writeUnique('name', duplicateName(data.name ?? group.name), () =>
     db.$transaction(async (tx) => {
       const result = await tx.authorizationGroup.update({ where: { id }, data });

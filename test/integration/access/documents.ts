@@ -196,3 +196,11 @@ export const TriggerWorkflow = graphql(`
     }
   }
 `);
+
+export const AddTrustedDocuments = graphql(`
+  mutation AccessAddTrustedDocuments($authorizationGroupId: ID!, $documents: [String!]) {
+    addTrustedDocuments(authorizationGroupId: $authorizationGroupId, documents: $documents) {
+      id
+    }
+  }
+`);

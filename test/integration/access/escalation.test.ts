@@ -10,7 +10,7 @@ import { db } from '../../../src/db.js';
 import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
 import { errorOf, execute, ok } from '../../helpers/app.js';
 import { seedTenant, signedIn, unique, type Seed } from '../../helpers/seed.js';
-import { CreateGroup, CreateKey, CreateUser, DeleteWorkspace, RevokeKey, RotateKey, UpdateGroup, UpdateKey } from './documents.js';
+import { AddTrustedDocuments, CreateGroup, CreateKey, CreateUser, DeleteWorkspace, RevokeKey, RotateKey, UpdateGroup, UpdateKey } from './documents.js';
 
 async function group(seed: Seed, type: 'USER' | 'TENANT_API_KEY', permissions: Permission[]) {
   return createAuthorizationGroup(seed.platform.principal, { tenantId: seed.tenant.id, name: unique('Group'), type, permissions });
@@ -96,6 +96,27 @@ describe('authorization groups: the actor holds every permission it puts in a gr
     const wide = await group(seed, 'TENANT_API_KEY', ['projects:manage', 'users:manage']);
     const { updateAuthorizationGroup: narrowed } = await ok(UpdateGroup, { id: wide.id, input: { permissions: ['projects:manage'] } }, { token: actor.token });
     expect(narrowed.permissions).toEqual(['projects:manage']);
+  });
+
+  it('cannot rename, loosen or trust documents for a group that keeps a permission it lacks', async () => {
+    const seed = await seedTenant();
+    const actor = await memberHolding(seed, ['authorization_groups:manage', 'projects:read']);
+    const guarded = await group(seed, 'TENANT_API_KEY', ['projects:read', 'data:deliver']);
+    await db.authorizationGroup.update({ where: { id: guarded.id }, data: { operationPolicy: 'TRUSTED_ONLY' } });
+    const credentials = { token: actor.token };
+    const controlsBefore = await db.authorizationGroup.findUniqueOrThrow({ where: { id: guarded.id } });
+
+    await expectRefusedWithoutWrites(seed, () => execute(UpdateGroup, { id: guarded.id, input: { name: unique('Renamed') } }, credentials), 'data:deliver');
+    await expectRefusedWithoutWrites(seed, () => execute(UpdateGroup, { id: guarded.id, input: { operationPolicy: 'ANY' } }, credentials), 'data:deliver');
+    const documents = ['query Trusted { viewer { kind } }'];
+    await expectRefusedWithoutWrites(seed, () => execute(AddTrustedDocuments, { authorizationGroupId: guarded.id, documents }, credentials), 'data:deliver');
+    expect(await db.authorizationGroup.findUniqueOrThrow({ where: { id: guarded.id } })).toEqual(controlsBefore);
+    expect(await db.trustedDocument.count({ where: { authorizationGroupId: guarded.id } })).toBe(0);
+
+    // Once what it lacks is gone, the rest is its own to edit.
+    await ok(UpdateGroup, { id: guarded.id, input: { permissions: ['projects:read'] } }, credentials);
+    await ok(UpdateGroup, { id: guarded.id, input: { operationPolicy: 'ANY' } }, credentials);
+    expect(await db.authorizationGroup.findUniqueOrThrow({ where: { id: guarded.id } })).toMatchObject({ operationPolicy: 'ANY' });
   });
 });
 
