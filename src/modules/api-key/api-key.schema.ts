@@ -171,7 +171,7 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
     role: t.field({ type: ApiKeyRole, description: 'Default API_USER; ADMIN only in the system tenant.' }),
     expiresAt: t.field({ type: 'DateTime', description: 'A future instant. Exclusive with expiresIn.' }),
     expiresIn: t.field({ type: ExpiresIn, description: 'An expiration policy. Default: never.' }),
-    ipAllowlist: t.stringList({ description: 'IPv4/IPv6 addresses or CIDR ranges; empty allows any address.' }),
+    ipAllowlist: t.stringList({ description: 'IPv4/IPv6 addresses or CIDR ranges; an empty list allows any address (an empty entry is refused).' }),
     organizationId: t.id({ description: "Binds the key to one organization; others' resources are FORBIDDEN to it." }),
     projectAccess: t.field({ type: ProjectAccess, description: 'Default ALL.' }),
     projectIds: t.idList({ description: 'With projectAccess SELECTED: the projects the key may act on.' }),
@@ -184,7 +184,7 @@ const UpdateApiKeyInput = builder.inputType('UpdateApiKeyInput', {
     name: t.string({ description: '2–200 characters, trimmed.' }),
     description: t.string({ description: 'At most 1000 characters.' }),
     authorizationGroupId: t.id({ description: 'A TENANT_API_KEY group of the key’s tenant, holding nothing you do not hold.' }),
-    ipAllowlist: t.stringList({ description: 'Replaces the allowlist; empty allows any address.' }),
+    ipAllowlist: t.stringList({ description: 'Replaces the allowlist; an empty list allows any address (an empty entry is refused).' }),
   }),
 });
 

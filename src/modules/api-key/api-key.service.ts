@@ -139,10 +139,16 @@ function validExpiry(expiresAt: Date | null | undefined, expiresIn: ExpiresIn | 
   return days === null ? null : new Date(Date.now() + days * 24 * 3600_000);
 }
 
-/** Each entry parsed by ipaddr.js; the first bad one is named in the error. */
+/**
+ * Each entry parsed by ipaddr.js; the first bad one is named in the error. A blank entry is
+ * refused too, not dropped: dropping it from `[""]` would leave an empty list, which opens
+ * the key to every address.
+ */
 function validAllowlist(entries: readonly string[]): string[] {
   if (entries.length > MAX_ALLOWLIST_ENTRIES) throw badInput('ipAllowlist', `at most ${MAX_ALLOWLIST_ENTRIES} entries`);
-  const cleaned = entries.map((e) => e.trim()).filter(Boolean);
+  const cleaned = entries.map((e) => e.trim());
+  const blank = cleaned.indexOf('');
+  if (blank >= 0) throw badInput('ipAllowlist', `entry ${blank + 1} is empty (an empty list, not an empty entry, allows every address)`);
   for (const entry of cleaned) {
     try {
       parseAddressRange(entry);

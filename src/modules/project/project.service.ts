@@ -26,6 +26,8 @@ export async function reachableProjectsWhere(
 ) {
   const context = await workspaceContext(actor, contextWorkspaceId);
   const tenantId = actingTenantId(actor, args.tenantId);
+  // X-Workspace-Id names the only workspace the request acts in: another one asked for is refused, as everywhere.
+  if (args.workspaceId && context && args.workspaceId !== context.id) throw forbidden('The workspace is not the one named by X-Workspace-Id.');
   if (args.workspaceId) await assertWorkspaceWithinBinding(actor, tenantId, args.workspaceId);
   const workspaceId = args.workspaceId ?? context?.id;
   return { ...reach(actor).project, tenantId, ...(workspaceId ? { workspaceId } : {}) };

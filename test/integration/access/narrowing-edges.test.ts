@@ -90,6 +90,22 @@ describe('X-Workspace-Id on operations that take an id', () => {
   });
 });
 
+describe('X-Workspace-Id with a list filtered by another workspace', () => {
+  it('projects(workspaceId:) naming a workspace other than the header’s is FORBIDDEN; the same one lists its projects', async () => {
+    const seed = await seedTenant();
+    const other = await otherOrganization(seed);
+    const PROJECTS = 'query ($w: ID) { projects(workspaceId: $w) { totalCount edges { node { id } } } }';
+    for (const caller of [{ token: seed.admin.token }, { apiKey: (await seed.createKey()).secret }]) {
+      const refused = await execute(PROJECTS, { w: other.workspace.id }, { ...caller, workspaceId: seed.workspace.id });
+      expect(refused.data).toBeNull();
+      expect(errorOf(refused)).toMatchObject({ code: 'FORBIDDEN' });
+      expect(errorOf(refused).message).toContain('X-Workspace-Id');
+      const same = await ok<{ projects: { totalCount: number; edges: { node: { id: string } }[] } }, unknown>(PROJECTS, { w: seed.workspace.id }, { ...caller, workspaceId: seed.workspace.id });
+      expect(same.projects.edges.map((edge) => edge.node.id)).toEqual([seed.project.id]);
+    }
+  });
+});
+
 describe('who triggered a run', () => {
   it('the deprecated id fields show no more than triggeredBy: no platform administrator, no key out of reach', async () => {
     const seed = await seedTenant();

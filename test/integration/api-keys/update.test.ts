@@ -62,6 +62,18 @@ describe('updateApiKey', () => {
     expect((await ok(KeyViewer, {}, { apiKey: key.secret, ip: '192.0.2.1' })).viewer.apiKey?.id).toBe(key.id);
   });
 
+  it('updateApiKey: an empty entry is refused, not dropped into an empty list that would allow any address', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey({ ipAllowlist: ['10.1.2.3'] });
+    for (const ipAllowlist of [[''], ['   '], ['10.1.2.3', '']]) {
+      const result = await execute(UpdateKey, { id: key.id, input: { ipAllowlist } }, { token: seed.admin.token });
+      expect(errorOf(result)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'ipAllowlist' });
+      expect(errorOf(result).message).toMatch(/entry \d is empty/);
+    }
+    expect((await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).ipAllowlist).toEqual(['10.1.2.3']);
+    expect((await execute(KeyViewer, {}, { apiKey: key.secret, ip: '192.0.2.1' })).status).toBe(403);
+  });
+
   it.each<[string, UpdateApiKeyInput]>([
     ['name', { name: 'x' }],
     ['description', { description: 'd'.repeat(1001) }],
