@@ -37,11 +37,14 @@ export function sendSigned(request: SignedRequest): Promise<AttemptOutcome> {
   return new Promise((resolve) => {
     let settled = false;
     let deadline: NodeJS.Timeout | undefined;
+    // Set once a request is under way; a URL refused before that (invalid, a literal
+    // non-public address) finishes without one.
+    let onAbort: (() => void) | undefined;
     const finish = (httpStatus: number | null, error: string | null) => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
-      request.signal?.removeEventListener('abort', onAbort);
+      if (onAbort) request.signal?.removeEventListener('abort', onAbort);
       resolve({ httpStatus, error, durationMs: elapsed() });
     };
     let url: URL;
@@ -69,7 +72,7 @@ export function sendSigned(request: SignedRequest): Promise<AttemptOutcome> {
     deadline = setTimeout(() => {
       outgoing.destroy(new Error(`timed out after ${request.timeoutMs} ms`));
     }, request.timeoutMs);
-    const onAbort = () => outgoing.destroy(new Error('interrupted: the dispatcher is stopping'));
+    onAbort = () => outgoing.destroy(new Error('interrupted: the dispatcher is stopping'));
     request.signal?.addEventListener('abort', onAbort, { once: true });
     // The status is the answer; the body is not read (no connection is reused: agent false).
     outgoing.on('response', (response) => {

@@ -1,6 +1,7 @@
 import '../../helpers/own-database/webhook-events.js';
 import './env.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { getConfig } from '../../../src/config.js';
 import { db } from '../../../src/db.js';
 import { revokeApiKey } from '../../../src/modules/api-key/api-key.service.js';
 import { WebhookDispatcher } from '../../../src/modules/webhook/dispatcher.js';
@@ -9,7 +10,7 @@ import { sendSigned } from '../../../src/modules/webhook/sender.js';
 import { assertDeliverableUrl } from '../../../src/modules/webhook/url-guard.js';
 import { errorOf, execute, logLines, ok } from '../../helpers/app.js';
 import { seedTenant, signedIn } from '../../helpers/seed.js';
-import { eventually, Receiver } from './support.js';
+import { endpointFor, eventually, Receiver, routedWorkflow } from './support.js';
 
 const CREATE = `mutation Create($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { signingSecret endpoint { id url events projectIds description organization { id } } } }`;
 const LIST = `query List { webhookEndpoints { id url events } }`;
@@ -17,6 +18,7 @@ const UPDATE = `mutation Update($id: ID!, $input: UpdateWebhookEndpointInput!) {
 const ROTATE = `mutation Rotate($id: ID!) { rotateWebhookEndpointSecret(id: $id) { signingSecret endpoint { id secretRotatedAt } } }`;
 const DELETE = `mutation Delete($id: ID!) { deleteWebhookEndpoint(id: $id) }`;
 const CREATE_WORKFLOW = `mutation CreateWorkflow($input: CreateWorkflowInput!) { createWorkflow(input: $input) { id endpointId } }`;
+const TRIGGER = `mutation Trigger($input: TriggerWorkflowInput!) { triggerWorkflow(input: $input) { id } }`;
 const DELIVER = `mutation Deliver($input: DeliverDataInput!) { deliverData(input: $input) { id } }`;
 
 type Created = { createWebhookEndpoint: { signingSecret: string; endpoint: { id: string; url: string; events: string[]; projectIds: string[] } } };
@@ -145,12 +147,45 @@ describe('the SSRF guard (KEYGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS off)', () => {
 
   it('refuses at delivery too, for literal addresses and for names resolving to them', async () => {
     const { receiver, url } = await newReceiver();
-    const request = { messageId: 'msg_test', body: '{}', secret: 'whsec_' + Buffer.alloc(32, 1).toString('base64'), timeoutMs: 1000, allowPrivateNetworks: false };
+    // With a stop signal, as the dispatcher sends: a refusal before any request must still settle.
+    const request = {
+      messageId: 'msg_test',
+      body: '{}',
+      secret: 'whsec_' + Buffer.alloc(32, 1).toString('base64'),
+      timeoutMs: 1000,
+      allowPrivateNetworks: false,
+      signal: new AbortController().signal,
+    };
     const literal = await sendSigned({ ...request, url });
     expect(literal).toMatchObject({ httpStatus: null, error: expect.stringMatching(/refused/) });
     const byName = await sendSigned({ ...request, url: url.replace('127.0.0.1', 'localhost') });
     expect(byName).toMatchObject({ httpStatus: null, error: expect.stringMatching(/refused/) });
+    expect(await sendSigned({ ...request, url: 'not a url' })).toMatchObject({ httpStatus: null, error: 'invalid URL' });
     expect(receiver.received).toHaveLength(0);
+  });
+
+  it('an endpoint registered while private networks were allowed: each attempt is recorded as refused, and the run ends FAILED', async () => {
+    const seed = await seedTenant();
+    const { receiver } = await newReceiver();
+    const { endpoint } = await endpointFor(seed, ['workflow.run.triggered'], receiver);
+    const workflow = await routedWorkflow(seed, endpoint.id);
+    const key = await seed.createKey();
+    const { triggerWorkflow: run } = await ok<{ triggerWorkflow: { id: string } }, unknown>(
+      TRIGGER,
+      { input: { projectId: seed.project.id, workflowId: workflow.id, input: {} } },
+      { apiKey: key.secret },
+    );
+    const config = getConfig();
+    const dispatcher = new WebhookDispatcher({ instanceId: 'ssrf-test', config: { ...config, webhooks: { ...config.webhooks, allowPrivateNetworks: false } } }).start();
+    try {
+      await eventually(async () => (await db.workflowRun.findUniqueOrThrow({ where: { id: run.id } })).status === 'FAILED');
+      const attempts = await db.webhookAttempt.findMany({ where: { workflowRunId: run.id }, orderBy: { number: 'asc' } });
+      expect(attempts.map((attempt) => attempt.number)).toEqual(Array.from({ length: config.webhooks.maxAttempts }, (_, i) => i + 1));
+      for (const attempt of attempts) expect(attempt).toMatchObject({ httpStatus: null, error: expect.stringMatching(/^refused: /) });
+      expect(receiver.received).toHaveLength(0);
+    } finally {
+      await dispatcher.stop();
+    }
   });
 });
 
