@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { createYoga, maskError, type Plugin } from 'graphql-yoga';
+import { createYoga, maskError, useExtendContext, type Plugin } from 'graphql-yoga';
 import { keyCache, sessionCache } from './auth/invalidation.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { apiKeyStrategy } from './auth/strategies/api-key.js';
@@ -119,6 +119,7 @@ export function createApp(options: AppOptions = {}) {
       useGatewayEndpoints(gatewayEndpoints),
       useSchemaView({ authenticator, introspection: config.introspection, schema, rateLimitCheck: security.rateLimitCheck }),
       ...useOperationPolicy({ authenticator, logger }),
+      useExtendContext(() => ({ servedSchema: schema })),
       useAuth(authenticator),
       useUsageCounting(usage, authenticator),
       ...security.afterAuth,
@@ -205,10 +206,14 @@ async function writePreviousSecretUses(uses: { id: string; at: Date }[]): Promis
   }
 }
 
-/** `coded` where `error` was in the response (its path and locations): clients see which field failed. */
+/**
+ * `coded` where `error` was in the response (its path and locations): clients see which field
+ * failed. The message is the response's: a plugin may have reworded it (suggestions hidden
+ * with introspection off, security/introspection.ts), and the rewording must stand.
+ */
 function atPlaceOf(error: unknown, coded: GraphQLError): GraphQLError {
   if (!(error instanceof GraphQLError) || error === coded || !error.path) return coded;
-  return new GraphQLError(coded.message, { nodes: error.nodes, path: error.path, originalError: coded.originalError, extensions: coded.extensions });
+  return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, originalError: coded.originalError, extensions: coded.extensions });
 }
 
 function hasErrorCode(value: unknown): boolean {

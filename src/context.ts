@@ -1,4 +1,5 @@
 /** The one context type shared by Yoga and the Pothos builder. */
+import type { GraphQLSchema } from 'graphql';
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Principal } from './auth/principal.js';
 import type { AuthContext, Reauthentication } from './auth/use-auth.js';
@@ -28,4 +29,10 @@ export type Context = YogaInitialContext &
     workspaceId: string | null;
     /** The failed-credential throttle, asked by signIn for every password it verifies. */
     signInAttempts: SignInAttempts;
+    /**
+     * The schema clients' documents are validated against: keygate's own, or in gateway mode
+     * the one composed with the upstreams'. A resolver's `info.schema` is keygate's alone
+     * there (stitching delegates its fields to it), so trusted documents are checked on this.
+     */
+    servedSchema: GraphQLSchema;
   } & Reauthentication;

@@ -28,6 +28,7 @@ import {
   getOperationAST,
   getVariableValues,
   GraphQLError,
+  isNonNullType,
   Kind,
   type DocumentNode,
   type ExecutionArgs,
@@ -47,7 +48,10 @@ import { attachPrincipalToken, type GatewayContext } from './upstreams.js';
 /** `Query.orders` → the upstream serving it and its executor. */
 export type UpstreamRoutes = ReadonlyMap<string, { upstream: string; executor: Executor }>;
 
-export type Route = { upstream: string; executor: Executor; typeName: 'Query' | 'Mutation'; fields: string[] };
+/** Where the operation goes, and its root fields: their names, and their answers' keys (aliases) with whether each may be null. */
+export type Route = { upstream: string; executor: Executor; typeName: 'Query' | 'Mutation'; fields: string[]; answers: RootAnswer[] };
+
+type RootAnswer = { key: string; nullable: boolean };
 
 /** An operation that went to one upstream whole: its parsed document and route. */
 export type Plan = { document: DocumentNode; route: Route };
@@ -81,13 +85,13 @@ export class PassthroughPlans {
 
 /** The whole operation to its upstream, through the route's executor-http executor. */
 export function sendWhole(route: Route, request: { document: DocumentNode; variables: Record<string, unknown>; operationName?: string; context: GatewayContext }): Promise<ExecutionResult> {
-  return (route.executor(request) as Promise<ExecutionResult>).then((result) => withRootFieldPath(result, route));
+  return (route.executor(request) as Promise<ExecutionResult>).then((result) => withRootFieldPaths(result, route));
 }
 
 export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: PrincipalTokens, plans: PassthroughPlans): Plugin {
   if (routes.size === 0) return {};
   const nestedOf = perOperation(nestedRootFields);
-  const routeOf = perOperation((schema, document, operationName) => plan(document, operationName, routes, nestedOf(schema, document, operationName)));
+  const routeOf = perOperation((schema, document, operationName) => plan(schema, document, operationName, routes, nestedOf(schema, document, operationName)));
 
   return {
     onExecute({ args, setExecuteFn }) {
@@ -167,18 +171,38 @@ export function coercedVariables(
 }
 
 /**
- * Without data (a transport failure, or the upstream's null), an error without a path gets
- * the first root field's, as stitching gives it: a path-less error would read as the whole
- * request's, as keygate's own refusals are (the credential throttle counts those).
+ * Without data (a transport failure, or the upstream's null), errors without a path are
+ * answered as stitching answers them, since it delegates each root field on its own: each
+ * field gets the error at its own path and is null, or data is null once a field that may not
+ * be null failed (a mutation's later fields then never ran). A path-less error would read as
+ * the whole request's, as keygate's own refusals are (the credential throttle counts those).
  */
-function withRootFieldPath(result: ExecutionResult, route: Route): ExecutionResult {
+function withRootFieldPaths(result: ExecutionResult, route: Route): ExecutionResult {
   if (result.data != null || !result.errors?.some((error) => !error.path)) return result;
-  const path = [route.fields[0]!];
-  return { data: null, errors: result.errors?.map((error) => new GraphQLError(error.message, { path: error.path ?? path, extensions: error.extensions })) };
+  const pathless = result.errors.filter((error) => !error.path);
+  const errors: GraphQLError[] = result.errors.filter((error) => error.path);
+  const data: Record<string, null> = {};
+  let dataLost = false;
+  for (const { key, nullable } of route.answers) {
+    for (const error of pathless) errors.push(new GraphQLError(error.message, { path: [key], extensions: error.extensions }));
+    if (nullable) {
+      data[key] = null;
+      continue;
+    }
+    dataLost = true;
+    if (route.typeName === 'Mutation') break;
+  }
+  return { data: dataLost ? null : data, errors };
 }
 
 /** The one upstream serving every root field of the operation, or null when stitching must plan it. */
-function plan(document: DocumentNode, operationName: string | null | undefined, routes: UpstreamRoutes, nested: readonly NestedRootField[]): Route | null {
+function plan(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  routes: UpstreamRoutes,
+  nested: readonly NestedRootField[],
+): Route | null {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   // The document goes as it is: with other operations in it (keygate's signIn with its
   // password, say), the upstream would read them too. Stitching sends the chosen fields only.
@@ -186,13 +210,17 @@ function plan(document: DocumentNode, operationName: string | null | undefined, 
   const operation = operations[0]!;
   if ((operationName && operation.name?.value !== operationName) || operation.operation === 'subscription') return null;
   const typeName = operation.operation === 'query' ? 'Query' : 'Mutation';
+  const rootType = typeName === 'Query' ? schema.getQueryType() : schema.getMutationType();
   let route: Route | null = null;
   for (const selection of operation.selectionSet.selections) {
     if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
     const served = routes.get(`${typeName}.${(selection as FieldNode).name.value}`);
     if (!served || (route && route.upstream !== served.upstream)) return null;
-    route ??= { ...served, typeName, fields: [] };
+    route ??= { ...served, typeName, fields: [], answers: [] };
     route.fields.push(selection.name.value);
+    const key = selection.alias?.value ?? selection.name.value;
+    const field = rootType?.getFields()[selection.name.value];
+    if (!route.answers.some((answer) => answer.key === key)) route.answers.push({ key, nullable: !!field && !isNonNullType(field.type) });
   }
   // Root fields below the top level (a Relay payload's `query { … }`) may be keygate's or
   // another upstream's: stitching sends each where it belongs.

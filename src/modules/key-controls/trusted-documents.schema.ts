@@ -30,7 +30,7 @@ builder.mutationFields((t) => ({
   addTrustedDocuments: t.prismaField({
     type: ['TrustedDocument'],
     description:
-      'Adds documents to a TENANT_API_KEY group’s trusted set: each is parsed and validated against the schema (one that does not is refused, named, and nothing is stored) and stored under `sha256:<hex of its text>`. Adding one again is harmless. Returns the documents given. Needs a session with authorization_groups:manage.',
+      'Adds documents to a TENANT_API_KEY group’s trusted set: each is parsed and validated against the schema this server serves, upstream fields included in gateway mode (one that does not is refused, named, and nothing is stored) and stored under `sha256:<hex of its text>`. Adding one again is harmless. Returns the documents given. Needs a session with authorization_groups:manage.',
     args: {
       authorizationGroupId: t.arg.id({ required: true, description: 'The group.' }),
       documents: t.arg.stringList({ description: 'Document texts, each with exactly one operation (and its fragments).' }),
@@ -41,8 +41,8 @@ builder.mutationFields((t) => ({
       }),
     },
     authScopes: { can: 'trusted_document:manage' },
-    resolve: (_query, _root, args, { auth }, info) =>
-      addTrustedDocuments(auth, info.schema, { authorizationGroupId: String(args.authorizationGroupId), documents: args.documents, manifest: args.manifest }),
+    resolve: (_query, _root, args, { auth, servedSchema }) =>
+      addTrustedDocuments(auth, servedSchema, { authorizationGroupId: String(args.authorizationGroupId), documents: args.documents, manifest: args.manifest }),
   }),
   removeTrustedDocuments: t.stringList({
     description: 'Removes documents from a group’s trusted set by id (`sha256:…` or a manifest id); returns the `sha256:` ids removed. Needs a session with authorization_groups:manage.',

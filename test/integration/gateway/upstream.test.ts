@@ -10,6 +10,7 @@ import { upstreamFieldPermission } from '../../../src/gateway/index.js';
 import { errorOf, executeWith } from '../../helpers/app.js';
 import { unique } from '../../helpers/seed.js';
 import { budgetedShopKey, closeServer, tenantWithKeyPermissions, gatewayApp, listen, startShopBehindKeygate, upstreamsFile } from './support.js';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 
 let rig: Awaited<ReturnType<typeof startShopBehindKeygate>>;
@@ -141,6 +142,33 @@ describe('gateway mode: upstream GraphQL services', () => {
     expect(rig.shop.received.length).toBe(before);
   });
 
+  it('trusted documents may hold upstream fields: a TRUSTED_ONLY key runs them by documentId, and nothing else', async () => {
+    const { seed, group, createKey } = await tenantWithKeyPermissions(['upstream:shop']);
+    await db.authorizationGroup.update({ where: { id: group.id }, data: { operationPolicy: 'TRUSTED_ONLY' } });
+    const key = await createKey();
+    const alone = 'query Who { shopWhoAmI { kind keyId } }';
+    const mixed = 'query WhoAndProjects { shopWhoAmI { kind } projects(first: 1) { totalCount } }';
+    const ADD = 'mutation ($g: ID!, $d: [String!]) { addTrustedDocuments(authorizationGroupId: $g, documents: $d) { id } }';
+    const added = await executeWith<{ addTrustedDocuments: { id: string }[] }, unknown>(rig.gateway.app, ADD, { g: group.id, d: [alone, mixed] }, { token: seed.admin.token });
+    expect(added.errors).toBeUndefined();
+    expect(added.data?.addTrustedDocuments.map((document) => document.id)).toEqual([alone, mixed].map((text) => `sha256:${createHash('sha256').update(text).digest('hex')}`));
+
+    const byId = async (documentId: string) => {
+      const response = await rig.gateway.app.yoga.fetch(
+        'http://keygate.test/graphql',
+        { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key.secret }, body: JSON.stringify({ documentId }) },
+        { req: { socket: { remoteAddress: '127.0.0.1' } } },
+      );
+      return { status: response.status, ...((await response.json()) as { data?: any; errors?: any[] }) };
+    };
+    const [who, both] = await Promise.all(added.data!.addTrustedDocuments.map((document) => byId(document.id)));
+    expect(who).toMatchObject({ status: 200, data: { shopWhoAmI: { kind: 'key', keyId: key.id } } });
+    expect(both).toMatchObject({ status: 200, data: { shopWhoAmI: { kind: 'key' }, projects: { totalCount: 1 } } });
+    const untrusted = await call('{ shopWhoAmI { subject } }', undefined, key.secret);
+    expect(untrusted.status).toBe(403);
+    expect(errorOf(untrusted).code).toBe('OPERATION_NOT_TRUSTED');
+  });
+
   it('the catalogue lists the upstream permissions, and groups accept them (unknown upstreams are refused)', async () => {
     const catalogue = await executeWith(rig.gateway.app, `{ permissionCatalogue permissions { name description } }`, undefined, {});
     const names = (catalogue.data as any).permissionCatalogue as string[];
@@ -258,16 +286,34 @@ describe('gateway mode: an upstream that is down', () => {
     expect(seed.project.id).toBeTruthy();
   });
 
-  it('an operation of its fields alone: HTTP 502, data null, the error at the first field', async () => {
+  it('an operation of its fields alone: HTTP 502 and the answer stitching gives, an error at each field', async () => {
     const local = await startShopBehindKeygate();
     await local.shop.close();
     const { createKey } = await tenantWithKeyPermissions(['upstream:shop']);
     const key = await createKey();
-    const result = await executeWith(local.gateway.app, `{ shopWhoAmI { kind } }`, undefined, { apiKey: key.secret });
-    await local.gateway.close();
-    expect(result.status).toBe(502);
-    expect(result.data).toBeNull();
-    expect(result.errors).toEqual([expect.objectContaining({ message: 'The upstream service "shop" is unavailable.', path: ['shopWhoAmI'], extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE' }) })]);
+    const unavailableAt = (path: string) =>
+      expect.objectContaining({ message: 'The upstream service "shop" is unavailable.', path: [path], extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE' }) });
+    const ask = (query: string) => executeWith(local.gateway.app, query, undefined, { apiKey: key.secret });
+    try {
+      // A field that may not be null takes data with it.
+      const nonNull = await ask(`{ shopWhoAmI { kind } }`);
+      expect(nonNull.status).toBe(502);
+      expect(nonNull.data).toBeNull();
+      expect(nonNull.errors).toEqual([unavailableAt('shopWhoAmI')]);
+      // Nullable fields are null, each with its error, under its alias; the same with __typename (through stitching).
+      for (const query of [`{ shopOutOfStock again: shopOutOfStock }`, `{ __typename shopOutOfStock again: shopOutOfStock }`]) {
+        const nullable = await ask(query);
+        expect(nullable.status, query).toBe(502);
+        expect(nullable.data, query).toMatchObject({ shopOutOfStock: null, again: null });
+        expect(nullable.errors, query).toEqual(expect.arrayContaining([unavailableAt('shopOutOfStock'), unavailableAt('again')]));
+        expect(nullable.errors, query).toHaveLength(2);
+      }
+      const both = await ask(`{ shopOutOfStock shopWhoAmI { kind } }`);
+      expect(both.data).toBeNull();
+      expect(both.errors).toEqual(expect.arrayContaining([unavailableAt('shopOutOfStock'), unavailableAt('shopWhoAmI')]));
+    } finally {
+      await local.gateway.close();
+    }
   });
 });
 

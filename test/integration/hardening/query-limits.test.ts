@@ -218,6 +218,18 @@ describe('introspection and GraphiQL', () => {
     }
   });
 
+  it('introspection off: a trusted document that does not validate is refused without suggestions', async () => {
+    const instance = appWith({ introspection: false });
+    const seed = await seedTenant();
+    const ADD = 'mutation ($g: ID!, $d: [String!]) { addTrustedDocuments(authorizationGroupId: $g, documents: $d) { id } }';
+    for (const document of ['query Q { viewr { kind } }', '{ apiKey(id: "1") { nam } }']) {
+      const result = await postQuery(instance, ADD, { variables: { g: seed.keyGroup.id, d: [document] }, headers: { authorization: `Bearer ${seed.admin.token}` } });
+      expect(result.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'documents' } });
+      expect(result.errors![0]!.message).toMatch(/^documents: documents\[0\] does not validate against the schema: Cannot query field/);
+      expect(JSON.stringify(result.errors), document).not.toMatch(/Did you mean/);
+    }
+  });
+
   it('introspection on: the schema and suggestions are served', async () => {
     const instance = appWith({ introspection: true });
     const schema = await postQuery(instance, introspect);
