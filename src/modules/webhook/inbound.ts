@@ -14,6 +14,8 @@ import { readBodyWithin } from '../../lib/bounded-body.js';
 const PATH = /^\/webhooks\/projects\/([^/]+)\/deliveries\/?$/;
 const DELIVER = 'mutation InboundWebhook($input: DeliverDataInput!) { deliverData(input: $input) { id } }';
 const FORWARDED = ['authorization', 'x-api-key', 'idempotency-key', 'x-workspace-id', 'x-forwarded-for', 'user-agent'];
+/** deliverData's answer headers the caller needs too: when to retry, and what is left of the key's cost budget. */
+const ANSWERED = ['retry-after', 'ratelimit-policy', 'ratelimit'];
 
 const STATUS: Record<string, number> = {
   BAD_USER_INPUT: 400,
@@ -67,12 +69,21 @@ async function handle(yoga: Fetcher, request: Request, url: URL, projectSegment:
     data?: { deliverData?: { id: string } | null } | null;
     errors?: { message: string; extensions?: { code?: string; field?: string } }[];
   };
+  const answered = answeredHeaders(inner.headers);
   const id = result.data?.deliverData?.id;
-  if (id) return Response.json({ id }, { status: 202 });
+  if (id) return Response.json({ id }, { status: 202, headers: answered });
   const error = result.errors?.[0];
   const code = error?.extensions?.code ?? 'INTERNAL_SERVER_ERROR';
-  const retryAfter = inner.headers.get('retry-after');
-  return failure(STATUS[code] ?? (inner.status >= 400 ? inner.status : 500), code, error?.message ?? 'Unexpected error.', retryAfter ? { 'retry-after': retryAfter } : {}, error?.extensions?.field);
+  return failure(STATUS[code] ?? (inner.status >= 400 ? inner.status : 500), code, error?.message ?? 'Unexpected error.', answered, error?.extensions?.field);
+}
+
+function answeredHeaders(headers: Headers): Record<string, string> {
+  const answered: Record<string, string> = {};
+  for (const name of ANSWERED) {
+    const value = headers.get(name);
+    if (value !== null) answered[name] = value;
+  }
+  return answered;
 }
 
 function decodedSegment(segment: string): string | null {

@@ -10,6 +10,7 @@ import type { Permission } from '../../../src/auth/permissions.js';
 import { createAuthorizationGroup, updateAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
 import { mayCallRootField, registerRootFieldRule } from '../../../src/modules/key-controls/schema-view.js';
 import { schema } from '../../../src/schema/index.js';
+import { db } from '../../../src/db.js';
 import { app, execute, executeWith } from '../../helpers/app.js';
 import { createMatrixWorld, matrixOperation } from '../../helpers/security-matrix.js';
 import { seedTenant, unique, type Seed } from '../../helpers/seed.js';
@@ -56,6 +57,37 @@ describe('cost budgets', () => {
       expect(invalid.errors?.length, document).toBeGreaterThan(0);
       expect((invalid as unknown as { extensions?: { cost?: unknown } }).extensions?.cost, document).toMatchObject({ requested: 0, remaining: 1 });
     }
+  });
+
+  it('the inbound webhook spends the budget as deliverData does, and answers its RateLimit headers (202 and 429)', async () => {
+    const seed = await seedTenant();
+    const group = await createAuthorizationGroup(seed.platform.principal, {
+      tenantId: seed.tenant.id,
+      name: unique('Budgeted inbound'),
+      type: 'TENANT_API_KEY',
+      permissions: ['data:deliver'],
+      costBudget: { points: 10, windowSeconds: 60 },
+    });
+    const key = await seed.createKey({ authorizationGroupId: group.id });
+    const post = () =>
+      app.yoga.fetch(
+        `http://keygate.test/webhooks/projects/${seed.project.id}/deliveries?source=erp`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key.secret }, body: '{"n":1}' },
+        { req: { socket: { remoteAddress: '127.0.0.1' } } },
+      );
+    const accepted = await post();
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.get('ratelimit-policy')).toBe('"cost";q=10;w=60');
+    const left = Number(/^"cost";r=(\d+);t=\d+$/.exec(accepted.headers.get('ratelimit') ?? '')?.[1]);
+    expect(left).toBeLessThan(10);
+    let refused = accepted;
+    for (let i = 0; i < 10 && refused.status === 202; i++) refused = await post();
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(refused.headers.get('ratelimit-policy')).toBe('"cost";q=10;w=60');
+    expect(refused.headers.get('ratelimit')).toMatch(/^"cost";r=\d+;t=\d+$/);
+    expect(await db.dataDelivery.count({ where: { projectId: seed.project.id, source: 'erp' } })).toBeLessThan(10);
   });
 
   it('editing the budget starts a fresh window, also when it goes back to an earlier value', async () => {
