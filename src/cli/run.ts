@@ -21,7 +21,8 @@ commands:
   rotate-signing-key             gateway mode: sign principal tokens with a new key; the old
                                  one stays in /.well-known/jwks.json until its tokens expire
   scan <paths…>                  find API keys (format and checksum) in files: prints file:line and the
-        [--format <template>]    key's display prefix; exit 1 when any is found (pre-commit, CI)
+        [--format <template>]    key's display prefix; exit 1 when any is found (pre-commit, CI),
+                                 2 when a path cannot be read or the scan cannot run
 
 Settings come from the environment (DATABASE_URL, PORT, …; see the README).`;
 
@@ -96,8 +97,17 @@ export async function runCli(argv: string[]): Promise<void> {
       await disconnect();
     }
   } catch (error) {
-    exitWithOneLine(error);
+    // scan's 1 means "keys found" to a CI step: a scan that could not run says so with 2.
+    exitWithOneLine(error, isScan(argv) ? SCAN_COULD_NOT_RUN : 1);
   }
+}
+
+const SCAN_COULD_NOT_RUN = 2;
+
+/** Whether the command asked for is scan, however malformed the rest of the line is. */
+function isScan(argv: string[]): boolean {
+  const { positionals } = parseArgs({ args: argv, strict: false, allowPositionals: true, options: { tenant: { type: 'string' }, format: { type: 'string' } } });
+  return positionals[0] === 'scan';
 }
 
 function parseFormatOption<T>(template: string, parse: (template: string) => T): T {
@@ -132,12 +142,12 @@ async function disconnect() {
 }
 
 /** Prints `keygate: <what to do>` and exits 1; never returns. */
-export function exitWithOneLine(error: unknown): never {
+export function exitWithOneLine(error: unknown, code = 1): never {
   const known = error instanceof StartupError || error instanceof ConfigError;
   const message = known ? error.message : `unexpected error: ${(error as Error)?.message ?? String(error)} (run with KEYGATE_LOG_LEVEL=debug for details)`;
   process.stderr.write(`keygate: ${oneLine(message)}\n`);
   if (process.env.KEYGATE_LOG_LEVEL === 'debug') process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
-  process.exit(1);
+  process.exit(code);
 }
 
 function oneLine(text: string): string {

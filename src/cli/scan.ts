@@ -3,7 +3,8 @@
  * step. A match must have the deployment's key format (KEYGATE_KEY_FORMAT, or `--format`)
  * AND a valid checksum, so look-alike strings (a test fixture with a made-up body, a key
  * with a typo) are not reported. Prints `file:line` and the key's display prefix — never
- * the secret — and exits 1 when it found any, 0 when none, 2 when a path cannot be read.
+ * the secret — and exits 1 when it found any, 0 when none, 2 when a path cannot be read (or,
+ * cli/run.ts, when the scan cannot run at all: a bad option, format or setting).
  *
  * Directories are walked recursively, without following symbolic links and skipping `.git`
  * and `node_modules`. Binary files are scanned too (a key compiled into an artifact is

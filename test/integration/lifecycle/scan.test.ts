@@ -73,6 +73,23 @@ describe('keygate scan', () => {
     expect(missing.stderr).toContain('cannot read');
   });
 
+  it('exits 2, never 1 (keys found), when the scan cannot run: no path, an unknown option, a bad format or setting', async () => {
+    const file = write('usage/clean.txt', 'nothing here\n');
+    for (const [args, env] of [
+      [['scan'], {}],
+      [['scan', '--format', 'kg_{base62:40}{checksum}'], {}],
+      [['scan', '--format', 'kg_{base62:5}', file], {}],
+      [['scan', '--bogus', file], {}],
+      [['scan', file], { KEYGATE_KEY_FORMAT: 'kg_{nonsense}' }],
+    ] as [string[], Record<string, string>][]) {
+      const result = await runKeygate(args, env);
+      expect(result.code, `${args.join(' ')} ${JSON.stringify(env)}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toMatch(/^keygate: /);
+    }
+    // Other commands keep exit code 1 for the same kind of mistake.
+    expect((await runKeygate(['migrate', '--bogus'], {})).code).toBe(1);
+  });
+
   it('follows a link it was given, to a directory or a file, but not links met while walking', async () => {
     const key = newKey();
     const target = path.join(root, 'linked-target');
