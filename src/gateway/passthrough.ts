@@ -25,8 +25,6 @@
  */
 import type { Executor } from '@graphql-tools/utils';
 import {
-  getOperationAST,
-  getVariableValues,
   GraphQLError,
   isNonNullType,
   Kind,
@@ -42,6 +40,7 @@ import { assertCanCallUpstream, mayCallUpstream, requireAuthenticated } from '..
 import type { Principal } from '../auth/principal.js';
 import { nestedRootFields, type NestedRootField } from './nested-root-fields.js';
 import type { PrincipalTokens } from './principal-token.js';
+import { coercedVariables } from '../lib/variables.js';
 import { upstreamFieldPermission } from './upstream-permissions.js';
 import { attachPrincipalToken, type GatewayContext } from './upstreams.js';
 
@@ -148,26 +147,6 @@ function assertMayCallNested(principal: Principal, nested: readonly NestedRootFi
       throw new GraphQLError(refusal.message, { path, extensions: refusal.extensions });
     }
   }
-}
-
-/**
- * The operation's variables as graphql-js's execute would coerce them: only the declared
- * ones, with their defaults, each of its type; or the errors execute would answer for them
- * (keygate's error handling then answers them as BAD_USER_INPUT without their values). What
- * the upstream gets is what stitching would have sent for the same operation. These are
- * internal values: sent as JSON, they equal what was sent because an upstream's scalars and
- * enums (from its SDL or introspection) parse to themselves, and start-up refuses an upstream
- * type named like one of keygate's (whose DateTime, say, parses to a Date).
- */
-export function coercedVariables(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operationName: string | null | undefined,
-  inputs: Record<string, unknown> | null | undefined,
-): { coerced: Record<string, unknown> } | { errors: readonly GraphQLError[] } {
-  const operation = getOperationAST(document, operationName);
-  if (!operation?.variableDefinitions?.length) return { coerced: {} };
-  return getVariableValues(schema, operation.variableDefinitions, inputs ?? {}, { maxErrors: 50 });
 }
 
 /**

@@ -41,7 +41,8 @@ import { CONTENT_LENGTH } from '../security/body-limit.js';
 import { nulCharacterIn } from '../security/nul-characters.js';
 import { operationCost } from '../security/query-cost.js';
 import type { GatewayEndpointsOptions } from './endpoints.js';
-import { coercedVariables, sendWhole, type PassthroughPlans, type Plan } from './passthrough.js';
+import { coercedVariables } from '../lib/variables.js';
+import { sendWhole, type PassthroughPlans, type Plan } from './passthrough.js';
 import { attachPrincipalToken, type GatewayContext } from './upstreams.js';
 
 export type UpstreamLaneOptions = Pick<GatewayEndpointsOptions, 'tokens' | 'rateLimitCheck' | 'credentialFailures' | 'usage' | 'trustedProxies' | 'logger'> & {

@@ -16,7 +16,7 @@
  *
  * Keys whose group has no budget pay one null check beyond the maximum's (cached) pricing.
  */
-import type { ExecutionResult } from 'graphql';
+import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { ApiKeyPrincipal, Principal } from '../../auth/principal.js';
@@ -26,6 +26,7 @@ import type { LimiterStore } from '../../security/limiter-store.js';
 import { operationCost } from '../../security/query-cost.js';
 import { queryLimitExceeded } from '../../security/query-limits.js';
 import { andThen } from '../../lib/maybe-promise.js';
+import { coercedVariables } from '../../lib/variables.js';
 import { BudgetWindows } from './budget-windows.js';
 import { costBudgetExceeded } from './refusals.js';
 
@@ -144,7 +145,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
       }
       const principal = (args.contextValue as { auth?: Principal }).auth;
       const budget = budgetOf(principal);
-      if (!budget) return;
+      if (!budget || variablesRefused(args)) return;
       const context = args.contextValue as object;
       const spent = spend(principal as ApiKeyPrincipal, budget, cost);
       if (!(spent instanceof Promise)) return settle(context, principal as ApiKeyPrincipal, spent, setResultAndStopExecution) ? ADD_COST_EXTENSION : undefined;
@@ -159,7 +160,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
       }
       const principal = (args.contextValue as { auth?: Principal }).auth;
       const budget = budgetOf(principal);
-      if (!budget) return;
+      if (!budget || variablesRefused(args)) return;
       settle(args.contextValue as object, principal as ApiKeyPrincipal, await spend(principal as ApiKeyPrincipal, budget, cost), setResultAndStopExecution);
     },
     // Results no operation of which was priced (a document that does not parse or validate, one
@@ -206,6 +207,15 @@ function setRateLimitHeaders(response: Response, budget: CostBudget, state: Budg
 function lacksCost(result: unknown): result is { extensions?: Record<string, unknown> } {
   if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return false;
   return !(result as { extensions?: { cost?: unknown } }).extensions?.cost;
+}
+
+/**
+ * Variables that execute will refuse (a string for an Int, a required one missing): nothing
+ * runs, so nothing is spent, and the result reports `requested: 0` as for a document that
+ * does not validate.
+ */
+function variablesRefused(args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null }): boolean {
+  return 'errors' in coercedVariables(args.schema, args.document, args.operationName, args.variableValues);
 }
 
 function budgetOf(principal: Principal | null | undefined): CostBudget | null {

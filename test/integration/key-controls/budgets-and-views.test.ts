@@ -51,11 +51,17 @@ describe('cost budgets', () => {
     // A refusal spends nothing: a cheap operation still fits.
     const cheap = await execute('{ __typename }', undefined, { apiKey: key.secret });
     expect(cheap.status).toBe(200);
-    // Nothing priced (a document that does not validate, or parse): the cost extension says what is left all the same.
-    for (const document of ['{ viewer { nope } }', '{ viewer {']) {
-      const invalid = await execute(document, undefined, { apiKey: key.secret });
+    // Nothing priced (a document that does not validate, or parse, or variables execute refuses): the cost extension says what is left all the same.
+    for (const [document, variables] of [
+      ['{ viewer { nope } }', undefined],
+      ['{ viewer {', undefined],
+      ['query ($n: Int) { projects(first: $n) { totalCount } }', { n: 'abc' }],
+      ['query ($n: Int!) { projects(first: $n) { totalCount } }', {}],
+    ] as const) {
+      const invalid = await execute(document, variables, { apiKey: key.secret });
       expect(invalid.errors?.length, document).toBeGreaterThan(0);
       expect((invalid as unknown as { extensions?: { cost?: unknown } }).extensions?.cost, document).toMatchObject({ requested: 0, remaining: 1 });
+      expect(invalid.headers.get('ratelimit'), document).toMatch(/^"cost";r=1;/);
     }
   });
 
