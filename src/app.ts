@@ -16,6 +16,7 @@ import { useUsageCounting } from './auth/use-usage-counting.js';
 import { useLeakReports } from './modules/api-key/leak-report.js';
 import { getConfig, type Config } from './config.js';
 import type { Context, ServerContext } from './context.js';
+import { acceptTarget } from './server/request-target.js';
 import { useConsole } from './console/index.js';
 import { db } from './db.js';
 import { createKeyUseWriter } from './db/last-used-writes.js';
@@ -147,9 +148,11 @@ export function createApp(options: AppOptions = {}) {
       : null;
   /**
    * The listener `keygate serve` hands Node's HTTP server: /auth/verify and, in gateway mode,
-   * the upstream lane ahead of Yoga; everything else through it.
+   * the upstream lane ahead of Yoga; everything else through it. A request whose target and
+   * Host make no URL is answered 400 first (server/request-target.ts).
    */
   const handleNodeRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (!acceptTarget(req, res)) return;
     if (verifyFromNode(req, res) || lane?.handle(req, res)) return;
     void yoga.handle(req, res, { req });
   };
