@@ -190,7 +190,7 @@ function maskErrorWith(logger: Logger) {
       return serviceUnavailable();
     }
     logger.error('unexpected error', { error: original });
-    return maskError(error, message, isDev);
+    return maskError(asUnexpected(error), message, isDev);
   };
 }
 
@@ -207,6 +207,21 @@ async function writePreviousSecretUses(uses: { id: string; at: Date }[]): Promis
       data: { previousSecretLastUsedAt: at },
     });
   }
+}
+
+/**
+ * Yoga's maskError passes a GraphQLError that wraps no other error (or only GraphQLErrors)
+ * through, as one written for clients; one that reaches it from here was not (stitching's "Failed to create a gateway
+ * request", say), so it goes to maskError as the unexpected error it is.
+ */
+function asUnexpected(error: unknown): unknown {
+  if (!(error instanceof GraphQLError) || !wrapsOnlyGraphQLErrors(error)) return error;
+  return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, originalError: new Error(error.message), extensions: error.extensions });
+}
+
+function wrapsOnlyGraphQLErrors(error: GraphQLError): boolean {
+  const wrapped = error.originalError;
+  return !wrapped || (wrapped instanceof GraphQLError && wrapsOnlyGraphQLErrors(wrapped));
 }
 
 /**

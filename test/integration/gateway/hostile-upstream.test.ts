@@ -142,6 +142,24 @@ describe('a field returning the root type (a Relay payload’s `query: Query`)',
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({ relayPublic: { query: { relaySecret: 'SECRET-DATA' } } });
   });
+
+  it('keygate’s own root fields below it are answered as keygate’s, with their own permission, next to one of the upstream’s', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:relay']);
+    const key = await createKey();
+    for (const document of [`{ relayPublic { query { __typename viewer { kind } } } }`, `mutation { relayDo { query { __typename viewer { kind } } } }`, `{ relayPublic { query { relaySecret viewer { kind } } } }`]) {
+      const result = await executeWith(app, document, undefined, { apiKey: key.secret });
+      expect(result.errors, document).toBeUndefined();
+      expect(JSON.stringify(result.data), document).toContain('"viewer":{"kind":"API_KEY"}');
+    }
+    // api_keys:read is not the key's: refused at its path, as at the top level.
+    const refused = await executeWith(app, `{ relayPublic { ok query { __typename apiKeys(first: 1) { totalCount } } } }`, undefined, { apiKey: key.secret });
+    expect(refused.errors).toEqual([expect.objectContaining({ path: ['relayPublic', 'query', 'apiKeys'], extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })]);
+    // Alone, they leave stitching nothing to ask the upstream: its own error is masked, as every unexpected one.
+    const alone = await executeWith(app, `{ relayPublic { query { viewer { kind } } } }`, undefined, { apiKey: key.secret });
+    expect(alone.errors).toEqual([expect.objectContaining({ message: 'Unexpected error.', path: ['relayPublic'], extensions: expect.objectContaining({ code: 'INTERNAL_SERVER_ERROR' }) })]);
+    expect(logged.some((line) => line.includes('unexpected error') && line.includes('Failed to create a gateway request'))).toBe(true);
+    expect(JSON.stringify(alone)).not.toMatch(/gateway request|CRITICAL_ERROR/);
+  });
 });
 
 describe('an upstream error with extensions.http', () => {
@@ -197,9 +215,10 @@ describe('an upstream error without a code', () => {
   it('reaches the client as the upstream wrote it, at its field, and is no keygate error in the log', async () => {
     const { createKey } = await tenantWithKeyPermissions(['upstream:relay']);
     const key = await createKey();
+    const loggedBefore = logged.length;
     const result = await executeWith(app, `{ relayCodeless viewer { kind } }`, undefined, { apiKey: key.secret });
     expect(result.errors).toEqual([{ message: 'Warehouse offline.', path: ['relayCodeless'] }]);
     expect(result.data).toEqual({ relayCodeless: null, viewer: { kind: 'API_KEY' } });
-    expect(logged.filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
+    expect(logged.slice(loggedBefore).filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
   });
 });
