@@ -10,9 +10,11 @@
  * estimate cannot be read back (it lives inside a validation rule, and Yoga caches
  * validation per document), and it takes page sizes only from literals: `first: $n` cost 1,
  * so a budget could be emptied for the price of one row. Here the page size is `first` or
- * `last`, literal or variable, and a connection asked without either costs its default page.
+ * `last`, literal or variable, and a connection asked without either costs its default page;
+ * a list whose arguments decide its length otherwise (`ApiKey.usage(from, to, interval)`)
+ * costs the rows they ask for (`registerListSize`).
  */
-import { getNamedType, isObjectType, isInterfaceType, Kind, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLField, type GraphQLNamedType, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import { getNamedType, isObjectType, isInterfaceType, Kind, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLField, type GraphQLNamedType, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 
 export const COST_WEIGHTS = {
   scalar: 1,
@@ -22,6 +24,20 @@ export const COST_WEIGHTS = {
   /** A connection asked without `first`/`last` returns this many rows (schema/pagination.ts). */
   defaultPageSize: 20,
 } as const;
+
+/** Reads one argument of a field as the request gives it (a literal, or a variable's value), undefined if absent. */
+export type ArgumentReader = (name: string) => unknown;
+
+/**
+ * List fields whose length their arguments decide rather than `first`/`last` (a range of
+ * buckets, say), by `Type.field`: the rows they return for the arguments given. Registered by
+ * the module defining the field.
+ */
+const argumentSizedLists = new Map<string, (argument: ArgumentReader) => number>();
+
+export function registerListSize(typeName: string, fieldName: string, rows: (argument: ArgumentReader) => number): void {
+  argumentSizedLists.set(`${typeName}.${fieldName}`, rows);
+}
 
 /** Costs that depend on no variable, per parsed document (Yoga's parser cache reuses the node). */
 const fixedCosts = new WeakMap<DocumentNode, Map<string, number>>();
@@ -90,7 +106,17 @@ class Pricing {
     const definition = fieldOf(parent, node.name.value);
     const type = definition ? getNamedType(definition.type) : undefined;
     const own = COST_WEIGHTS.object + this.children(node.selectionSet, type, COST_WEIGHTS.depthFactor);
-    return own * this.pageSize(node, definition);
+    const sized = parent && argumentSizedLists.get(`${parent.name}.${node.name.value}`);
+    return own * (sized ? Math.max(1, sized((name) => this.argument(node, name))) : this.pageSize(node, definition));
+  }
+
+  /** An argument's value as the request gives it: a literal, or the variable's (its default too). */
+  private argument(node: FieldNode, name: string): unknown {
+    const argument = node.arguments?.find((candidate) => candidate.name.value === name);
+    if (!argument) return undefined;
+    if (argument.value.kind !== Kind.VARIABLE) return valueFromASTUntyped(argument.value);
+    this.readVariables = true;
+    return this.variable(argument.value.name.value);
   }
 
   private fragment(name: string): number {
@@ -126,7 +152,7 @@ class Pricing {
     const sent = this.variables[name];
     if (sent !== undefined) return sent;
     const fallback = this.operation.variableDefinitions?.find((definition) => definition.variable.name.value === name)?.defaultValue;
-    return fallback?.kind === Kind.INT ? Number.parseInt(fallback.value, 10) : undefined;
+    return fallback ? valueFromASTUntyped(fallback) : undefined;
   }
 }
 

@@ -8,7 +8,8 @@ import { builder } from '../../schema/builder.js';
 import { endRotationGrace } from './api-key.service.js';
 import { keyPolicyOf, updateTenantKeyPolicy, type KeyPolicy } from './key-policy.js';
 import { reportLeakedApiKey, type LeakAction as LeakActionValue } from './leak.service.js';
-import { keyUsage, type UsageBucket } from './usage.service.js';
+import { registerListSize } from '../../security/query-cost.js';
+import { keyUsage, usageBucketCount, type UsageBucket } from './usage.service.js';
 
 // ── Rotation grace ───────────────────────────────────────────────────────────────────────
 
@@ -167,6 +168,9 @@ const UsageBucketRef = builder.objectRef<UsageBucket>('ApiKeyUsageBucket').imple
     rejectedBy: t.field({ type: UsageRejections, description: 'Refused requests by reason.', resolve: (b) => b.rejectedBy }),
   }),
 });
+
+// Priced by the rows it returns, as a page of `first` rows is.
+registerListSize('ApiKey', 'usage', (argument) => usageBucketCount(argument('from'), argument('to'), argument('interval') ?? 'HOUR'));
 
 builder.prismaObjectFields('ApiKey', (t) => ({
   usage: t.field({

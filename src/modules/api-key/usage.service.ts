@@ -26,6 +26,23 @@ function bucketStart(at: number, step: number): number {
   return Math.floor(at / step) * step;
 }
 
+/**
+ * How many buckets `keyUsage` answers for these arguments, as the cost model reads them before
+ * anything runs (security/query-cost.ts): a range it would refuse counts as one.
+ */
+export function usageBucketCount(from: unknown, to: unknown, interval: unknown): number {
+  const step = interval === 'DAY' ? DAY_MS : HOUR_MS;
+  const [start, end] = [instant(from), instant(to)];
+  if (start === null || end === null || end <= start || end - start > MAX_RANGE_MS) return 1;
+  return Math.ceil((end - bucketStart(start, step)) / step);
+}
+
+function instant(value: unknown): number | null {
+  if (!(typeof value === 'string' || value instanceof Date)) return null;
+  const at = new Date(value).getTime();
+  return Number.isNaN(at) ? null : at;
+}
+
 export async function keyUsage(apiKeyId: string, from: Date, to: Date, interval: UsageInterval): Promise<UsageBucket[]> {
   const step = interval === 'HOUR' ? HOUR_MS : DAY_MS;
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw badInput('from', 'must be a valid instant');

@@ -19,12 +19,12 @@ import { appWith, raw, readyAppWith } from '../hardening/support.js';
 const VIEWER = '{ viewer { kind } }'; // 2 + 1.5 × 1 = 3.5 points, spent as 4
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
-async function budgetedKey(seed: Seed, points: number, windowSeconds = 60) {
+async function budgetedKey(seed: Seed, points: number, windowSeconds = 60, permissions: Permission[] = ['projects:read']) {
   const group = await createAuthorizationGroup(seed.platform.principal, {
     tenantId: seed.tenant.id,
     name: unique('Budgeted'),
     type: 'TENANT_API_KEY',
-    permissions: ['projects:read'],
+    permissions,
     costBudget: { points, windowSeconds },
   });
   return seed.createKey({ authorizationGroupId: group.id });
@@ -123,6 +123,22 @@ describe('cost budgets', () => {
     expect(literal).toBe(35);
     expect(variable).toBe(35);
     expect(await fetchCost(key.secret, '{ projects { totalCount } }')).toBe(70); // default page of 20
+  });
+
+  it('ApiKey.usage costs the buckets its range asks for, literal or variable', async () => {
+    const seed = await seedTenant();
+    const key = await budgetedKey(seed, 1_000_000, 60, ['api_keys:read']);
+    const to = new Date('2026-12-01T00:00:00Z');
+    const from = (hours: number) => new Date(to.getTime() - hours * 3_600_000).toISOString();
+    const USAGE = 'query ($id: ID!, $from: DateTime!, $to: DateTime!, $i: UsageInterval) { apiKey(id: $id) { usage(from: $from, to: $to, interval: $i) { start accepted } } }';
+    const cost = (hours: number, interval?: 'HOUR' | 'DAY') => fetchCost(key.secret, USAGE, { id: key.id, from: from(hours), to: to.toISOString(), i: interval });
+    // apiKey 2 + 1.5 × (usage: (2 + 1.5 × 2 scalars) × buckets)
+    expect(await cost(1)).toBe(2 + 1.5 * 5 * 1);
+    expect(await cost(48)).toBe(2 + 1.5 * 5 * 48);
+    expect(await cost(48, 'DAY')).toBe(2 + 1.5 * 5 * 2);
+    expect(await cost(90 * 24)).toBe(2 + 1.5 * 5 * 90 * 24);
+    const literal = `{ apiKey(id: "${key.id}") { usage(from: "${from(48)}", to: "${to.toISOString()}") { start accepted } } }`;
+    expect(await fetchCost(key.secret, literal)).toBe(2 + 1.5 * 5 * 48);
   });
 
   it('a batch: each operation is priced and reports its own cost; the headers say what is left after the batch', async () => {
