@@ -175,8 +175,24 @@ function granted(principal: Principal, searchParams: URLSearchParams, options: G
 
 /** Checks every `permission` asked for now; returns the `projectId`s, which need the database. */
 function requirements(actor: AuthenticatedPrincipal, searchParams: URLSearchParams): string[] {
+  assertNoMisspelledRequirement(searchParams);
   for (const permission of required(searchParams, 'permission')) assertHolds(actor, permission);
   return required(searchParams, 'projectId');
+}
+
+const REQUIREMENT_NAMES: Record<string, 'permission' | 'projectId'> = { permission: 'permission', projectid: 'projectId' };
+
+/**
+ * Other parameters are left alone (Envoy appends the original request's path and query), but
+ * one that reads like a requirement misspelled (`Permission`, `permission[]`, `projectID`) is
+ * refused (400): taken as no requirement, a typo in a proxy's configuration would let every
+ * caller in.
+ */
+function assertNoMisspelledRequirement(searchParams: URLSearchParams): void {
+  for (const name of searchParams.keys()) {
+    const meant = REQUIREMENT_NAMES[name.toLowerCase().replace(/\[\]$/, '')];
+    if (meant && name !== meant) throw badInput(meant, `the parameter is spelled ${meant}, not ${JSON.stringify(name)}`);
+  }
 }
 
 async function reachesProjects(actor: AuthenticatedPrincipal, projectIds: string[]): Promise<void> {

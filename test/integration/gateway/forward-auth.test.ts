@@ -89,6 +89,23 @@ describe('GET /auth/verify', () => {
     expect(await verify(app, '?projectId=', asKey)).toMatchObject({ status: 400, body: { code: 'BAD_USER_INPUT' } });
   });
 
+  it('a requirement misspelled is 400, never "no requirement"; other parameters (an Envoy original query) are left alone', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const asKey = { 'x-api-key': key.secret };
+    for (const [query, field] of [
+      ['?Permission=users:manage', 'permission'],
+      ['?permission[]=users:manage', 'permission'],
+      ['?PERMISSION=users:manage&page=2', 'permission'],
+      [`?projectID=${seed.project.id}`, 'projectId'],
+      [`?projectid[]=${seed.project.id}`, 'projectId'],
+    ]) {
+      expect(await verify(app, query!, asKey), query).toMatchObject({ status: 400, body: { code: 'BAD_USER_INPUT', field } });
+    }
+    expect((await verify(app, '?page=2&sort=name', asKey)).status).toBe(200);
+    expect((await verify(app, '/orders?page=2&permissions=x', asKey)).status).toBe(200);
+  });
+
   it('projectId: 200 within the key\'s selection, 403 outside it or in another tenant', async () => {
     const seed = await seedTenant();
     const other = await seedTenant();
