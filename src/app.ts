@@ -196,14 +196,14 @@ function maskErrorWith(logger: Logger) {
 
 /**
  * previousSecretLastUsedAt of keys used with their previous secret, for the grace those uses
- * belong to: not once the grace has ended, nor after a later rotation (a use written late,
- * by the flush, must not show up in the next grace), nor over a later use another instance
- * wrote first.
+ * belong to: a use made within it, written after it ended (endRotationGrace, a revoke) too,
+ * but not after a later rotation (a use written late, by the flush, must not show up in the
+ * next grace), nor over a later use another instance wrote first.
  */
 async function writePreviousSecretUses(uses: { id: string; at: Date }[]): Promise<void> {
   for (const { id, at } of uses) {
     await db.apiKey.updateMany({
-      where: { id, previousSecretDigest: { not: null }, rotatedAt: { lte: at }, OR: [{ previousSecretLastUsedAt: null }, { previousSecretLastUsedAt: { lt: at } }] },
+      where: { id, previousSecretExpiresAt: { gte: at }, rotatedAt: { lte: at }, OR: [{ previousSecretLastUsedAt: null }, { previousSecretLastUsedAt: { lt: at } }] },
       data: { previousSecretLastUsedAt: at },
     });
   }

@@ -20,6 +20,7 @@ import { toPermissions } from '../../auth/permissions.js';
 import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
 import { getConfig } from '../../config.js';
 import { db, type Tx } from '../../db.js';
+import { stillAssignable } from '../../db/row-locks.js';
 import { badInput, keyLimitReached, notFound } from '../../errors.js';
 import { parseAddressRange } from '../../lib/ip.js';
 import { optionalText, requireText } from '../../lib/validate.js';
@@ -73,6 +74,7 @@ export async function createApiKey(principal: Principal, input: CreateApiKeyInpu
   const prefix = secret.slice(0, config.keyPrefixLength);
 
   const apiKey = await db.$transaction(async (tx) => {
+    await assertStillAssignable(tx, data.fields, data.projectIds);
     await reserveKeySlot(tx, tenant.id, tenant.apiKeyLimit);
     const created = await tx.apiKey.create({
       data: {
@@ -89,6 +91,23 @@ export async function createApiKey(principal: Principal, input: CreateApiKeyInpu
     return created;
   });
   return { apiKey, secret };
+}
+
+/**
+ * What the key is given, read again inside its transaction (db/row-locks.ts): a group,
+ * organization or project deleted since it was validated is refused as one that never was,
+ * rather than leaving an active key in a deleted group or failing on a foreign key.
+ */
+async function assertStillAssignable(tx: Tx, fields: { authorizationGroupId?: string; organizationId?: string | null }, projectIds: readonly string[] = []) {
+  if (fields.authorizationGroupId && !(await stillAssignable(tx, 'AuthorizationGroup', fields.authorizationGroupId))) {
+    throw badInput('authorizationGroupId', 'no such authorization group in this tenant');
+  }
+  if (fields.organizationId && !(await stillAssignable(tx, 'Organization', fields.organizationId))) {
+    throw badInput('organizationId', 'no such organization in this tenant');
+  }
+  for (const projectId of projectIds) {
+    if (!(await stillAssignable(tx, 'Project', projectId))) throw badInput('projectIds', `no such project in this tenant: ${projectId}`);
+  }
 }
 
 /** Takes one of the tenant's active-key slots, atomically, or fails with KEY_LIMIT_REACHED. */
@@ -216,7 +235,11 @@ export async function updateApiKey(principal: Principal, id: string, input: Upda
   };
   if (data.ipAllowlist) assertEditKeepsPolicy(keyPolicyOf(await db.tenant.findUniqueOrThrow({ where: { id: key.tenantId } })), data);
   const updated = await db.$transaction(async (tx) => {
-    const result = await tx.apiKey.update({ where: { id }, data });
+    await assertStillAssignable(tx, data);
+    // Only while ACTIVE: a revoke that committed since the check above wins (revoked keys are never edited).
+    const { count } = await tx.apiKey.updateMany({ where: { id, status: 'ACTIVE' }, data });
+    if (count === 0) throw badInput('id', 'the key is revoked; revoked keys cannot be edited');
+    const result = await tx.apiKey.findUniqueOrThrow({ where: { id } });
     await audit(tx, actor, result, 'api_key.updated', { changed: Object.keys(data) });
     return result;
   });

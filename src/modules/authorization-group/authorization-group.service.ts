@@ -8,6 +8,7 @@ import { isPermission, toPermissions, type Permission } from '../../auth/permiss
 import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js';
 import { publishKeyChange, publishSessionChange } from '../../auth/invalidation.js';
 import { db } from '../../db.js';
+import { lockForDeletion } from '../../db/row-locks.js';
 import { badInput, forbidden, notFound } from '../../errors.js';
 import { writeUnique, optionalText, requireText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -169,7 +170,8 @@ export async function deleteAuthorizationGroup(principal: Principal, id: string)
   const actor = assertCan(principal, 'authorization_group:manage');
   const group = await findGroupInTenant(actor, id);
   await db.$transaction(async (tx) => {
-    // Counted inside the transaction, so a key or user moved into the group meanwhile counts.
+    // Locked, then counted: a key or user given the group meanwhile is counted, or finds it gone (db/row-locks.ts).
+    await lockForDeletion(tx, 'AuthorizationGroup', id);
     const activeKeys = await tx.apiKey.count({ where: { authorizationGroupId: id, status: 'ACTIVE' } });
     const activeUsers = await tx.user.count({ where: { authorizationGroupId: id, deactivatedAt: null } });
     if (activeKeys > 0 || activeUsers > 0) {

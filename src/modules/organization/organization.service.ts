@@ -3,6 +3,7 @@ import { actingTenantId, assertCan, assertWithinScope, reach, requireAuthenticat
 import { publishKeyChange } from '../../auth/invalidation.js';
 import type { Principal } from '../../auth/principal.js';
 import { db } from '../../db.js';
+import { lockForDeletion } from '../../db/row-locks.js';
 import { badInput, notFound } from '../../errors.js';
 import { renameChanges, writeUnique, requireText, slugFor } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -99,7 +100,8 @@ export async function updateOrganization(principal: Principal, id: string, input
 export async function deleteOrganization(principal: Principal, id: string) {
   const { actor, organization } = await findManagedOrganization(principal, id);
   await db.$transaction(async (tx) => {
-    // Inside the transaction, so a key bound meanwhile is counted (or the RESTRICT refuses).
+    // Locked, then counted: a key bound meanwhile is counted, or finds the organization gone (db/row-locks.ts).
+    await lockForDeletion(tx, 'Organization', id);
     const active = await tx.apiKey.count({ where: { organizationId: id, status: 'ACTIVE' } });
     if (active > 0) {
       throw badInput('id', `${active} active API key(s) are bound to this organization; revoke them first`);

@@ -15,6 +15,7 @@ import type { Principal, UserRole } from '../../auth/principal.js';
 import { generateSessionToken, userPermissions } from '../../auth/strategies/session.js';
 import { getConfig } from '../../config.js';
 import { db, type Tx } from '../../db.js';
+import { stillAssignable } from '../../db/row-locks.js';
 import { badInput, forbidden, notFound, unauthenticated } from '../../errors.js';
 import { writeUnique, requireEmail } from '../../lib/validate.js';
 import { UNLIMITED_SIGN_IN_ATTEMPTS, type SignInAttempts } from '../../security/credential-throttle.js';
@@ -128,6 +129,7 @@ export async function createUser(principal: Principal, input: CreateUserInput) {
   const passwordHash = await hashPassword(input.password);
   return writeUnique('email', 'a user with this email already exists in this tenant', () =>
     db.$transaction(async (tx) => {
+      if (group) await assertGroupStillAssignable(tx, group.id);
       const user = await tx.user.create({
         data: { tenantId: tenant.id, email, passwordHash, role, authorizationGroupId: group?.id ?? null },
       });
@@ -135,6 +137,11 @@ export async function createUser(principal: Principal, input: CreateUserInput) {
       return user;
     }),
   );
+}
+
+/** The group read again inside the transaction that assigns it: one deleted meanwhile is refused (db/row-locks.ts). */
+async function assertGroupStillAssignable(tx: Tx, groupId: string) {
+  if (!(await stillAssignable(tx, 'AuthorizationGroup', groupId))) throw badInput('authorizationGroupId', 'no such group in this tenant');
 }
 
 async function validUserGroup(actor: Parameters<typeof findGroupInTenant>[0], id: string, tenantId: string) {
@@ -219,6 +226,7 @@ export async function updateUser(principal: Principal, id: string, input: Update
         : await validUserGroup(actor, input.authorizationGroupId, user.tenantId);
   assertMayGrant(actor, userPermissions(role, group));
   const result = await db.$transaction(async (tx) => {
+    if (input.authorizationGroupId && group) await assertGroupStillAssignable(tx, group.id);
     const updated = await tx.user.update({ where: { id }, data: { role, authorizationGroupId: group?.id ?? null } });
     await recordAudit(tx, actor, {
       tenantId: user.tenantId,

@@ -69,6 +69,20 @@ describe('rotateApiKey with gracePeriodMinutes', () => {
     expect(row.lastUsedAt!.getTime()).toBeGreaterThanOrEqual(usedAt - 1000);
   });
 
+  it('a use made within the grace is recorded even when endRotationGrace comes before the flush', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    await ok(RotateWithGrace, { id: key.id, input: { gracePeriodMinutes: 10 } }, { token: seed.admin.token });
+    const usedAt = Date.now();
+    expect(await works(key.secret)).toBe(true); // noted, not yet written
+    await ok(EndGrace, { id: key.id }, { token: seed.admin.token });
+    await app.lastUsed.flush();
+    const row = await db.apiKey.findUniqueOrThrow({ where: { id: key.id } });
+    expect(row.previousSecretDigest).toBeNull();
+    expect(row.previousSecretLastUsedAt?.getTime()).toBeGreaterThanOrEqual(usedAt - 1000);
+    expect(row.previousSecretLastUsedAt!.getTime()).toBeLessThanOrEqual(row.previousSecretExpiresAt!.getTime());
+  });
+
   it('a use of the previous secret written after the grace ended (by a later flush) is not shown for the next secret', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();
