@@ -67,14 +67,7 @@ describe('cost budgets', () => {
 
   it('the inbound webhook spends the budget as deliverData does, and answers its RateLimit headers (202 and 429)', async () => {
     const seed = await seedTenant();
-    const group = await createAuthorizationGroup(seed.platform.principal, {
-      tenantId: seed.tenant.id,
-      name: unique('Budgeted inbound'),
-      type: 'TENANT_API_KEY',
-      permissions: ['data:deliver'],
-      costBudget: { points: 10, windowSeconds: 60 },
-    });
-    const key = await seed.createKey({ authorizationGroupId: group.id });
+    const key = await budgetedKey(seed, 10, 60, ['data:deliver']);
     const post = () =>
       app.yoga.fetch(
         `http://keygate.test/webhooks/projects/${seed.project.id}/deliveries?source=erp`,
