@@ -211,8 +211,9 @@ async function writePreviousSecretUses(uses: { id: string; at: Date }[]): Promis
 
 /**
  * Yoga's maskError passes a GraphQLError that wraps no other error (or only GraphQLErrors)
- * through, as one written for clients; one that reaches it from here was not (stitching's "Failed to create a gateway
- * request", say), so it goes to maskError as the unexpected error it is.
+ * through, as one written for clients; one that reaches it from here was not (stitching's
+ * "Failed to create a gateway request", say), so it goes to maskError as the unexpected
+ * error it is.
  */
 function asUnexpected(error: unknown): unknown {
   if (!(error instanceof GraphQLError) || !wrapsOnlyGraphQLErrors(error)) return error;

@@ -38,9 +38,9 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import { assertCanCallUpstream, mayCallUpstream, requireAuthenticated } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
+import { coercedVariables } from '../lib/variables.js';
 import { nestedRootFields, type NestedRootField } from './nested-root-fields.js';
 import type { PrincipalTokens } from './principal-token.js';
-import { coercedVariables } from '../lib/variables.js';
 import { upstreamFieldPermission } from './upstream-permissions.js';
 import { attachPrincipalToken, type GatewayContext } from './upstreams.js';
 

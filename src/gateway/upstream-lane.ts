@@ -40,8 +40,8 @@ import type { LaneHandoff } from '../context.js';
 import { CONTENT_LENGTH } from '../security/body-limit.js';
 import { nulCharacterIn } from '../security/nul-characters.js';
 import { operationCost } from '../security/query-cost.js';
-import type { GatewayEndpointsOptions } from './endpoints.js';
 import { coercedVariables } from '../lib/variables.js';
+import type { GatewayEndpointsOptions } from './endpoints.js';
 import { sendWhole, type PassthroughPlans, type Plan } from './passthrough.js';
 import { attachPrincipalToken, type GatewayContext } from './upstreams.js';
 

@@ -7,10 +7,10 @@ import { getOperationAST, getVariableValues, type DocumentNode, type GraphQLErro
  * (keygate's error handling then answers them as BAD_USER_INPUT without their values).
  *
  * For gateway/passthrough.ts, what the upstream gets is what stitching would have sent for
- * the same operation. These are
- * internal values: sent as JSON, they equal what was sent because an upstream's scalars and
- * enums (from its SDL or introspection) parse to themselves, and start-up refuses an upstream
- * type named like one of keygate's (whose DateTime, say, parses to a Date).
+ * the same operation. These are internal values: sent as JSON, they equal what was sent
+ * because an upstream's scalars and enums (from its SDL or introspection) parse to
+ * themselves, and start-up refuses an upstream type named like one of keygate's (whose
+ * DateTime, say, parses to a Date).
  */
 export function coercedVariables(
   schema: GraphQLSchema,
