@@ -5,26 +5,27 @@ export type FormErrors = { fields: Record<string, string>; general: string | nul
 
 export const NO_ERRORS: FormErrors = { fields: {}, general: null };
 
-export function formErrors(error: CombinedError | undefined): FormErrors {
+/**
+ * `shownFields` are the fields the form has: an error naming one goes under it, any other
+ * (`id`, when the key was revoked meanwhile) on top, so that no refusal goes unseen.
+ */
+export function formErrors(error: CombinedError | undefined, shownFields: readonly string[]): FormErrors {
   if (!error) return NO_ERRORS;
   const fields: Record<string, string> = {};
   const general: string[] = [];
   for (const e of error.graphQLErrors) {
     const field = e.extensions?.field;
-    if (typeof field === 'string') {
-      // keygate writes "field: message"; the field's label already says which.
-      fields[field] = e.message.startsWith(`${field}: `) ? capitalize(e.message.slice(field.length + 2)) : e.message;
-    } else {
-      general.push(e.message + whenToRetry(e.extensions?.retryAfter));
-    }
+    // keygate writes "field: message"; the field's label (or the form, on top) already says which.
+    const message = typeof field === 'string' && e.message.startsWith(`${field}: `) ? capitalize(e.message.slice(field.length + 2)) : e.message;
+    if (typeof field === 'string' && shownFields.includes(field)) fields[field] = message;
+    else general.push(message + whenToRetry(e.extensions?.retryAfter));
   }
   if (error.networkError) general.push('keygate could not be reached. Try again.');
   return { fields, general: general.length ? general.join(' ') : null };
 }
 
 export function errorText(error: CombinedError | undefined): string | null {
-  const { fields, general } = formErrors(error);
-  return [general, ...Object.values(fields)].filter(Boolean).join(' ') || null;
+  return formErrors(error, []).general;
 }
 
 /** RATE_LIMITED carries `retryAfter` (seconds): say when, not only "too many". */

@@ -370,6 +370,34 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     await context.close();
   });
 
+  it('a refusal the form has no field for is shown on top (a key revoked while its edit dialog was open); focus stays on the page', { timeout: 60_000 }, async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey({ name: 'Meanwhile revoked' });
+    await seed.createKey({ name: 'Revoked by keyboard' });
+    const { context, page, problems } = await newPage();
+    await signInThroughForm(page, server.baseUrl, seed.admin.user.email, PASSWORD);
+    await page.getByRole('button', { name: 'Edit Meanwhile revoked' }).click();
+    const editForm = page.getByRole('dialog', { name: 'Edit API Key Meanwhile revoked' });
+    const revoked = await gql(server.baseUrl, 'mutation($id: ID!) { revokeApiKey(id: $id) { status } }', { token: seed.admin.token }, { id: key.id });
+    expect(revoked.errors).toBeUndefined();
+    await editForm.getByLabel('Description').fill('Edited too late');
+    await editForm.getByRole('button', { name: 'Save' }).click();
+    await editForm.getByRole('alert').filter({ hasText: 'The key is revoked; revoked keys cannot be edited' }).waitFor();
+    expect((await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).description).toBe('');
+    await editForm.getByRole('button', { name: 'Cancel' }).click();
+
+    // Revoked from the keyboard, a key's row (and the button that opened the dialog) leaves the Active list: focus goes to the page, not <body>.
+    await page.getByRole('button', { name: 'Revoke Revoked by keyboard' }).focus();
+    await page.keyboard.press('Enter');
+    const revokeDialog = page.getByRole('dialog', { name: 'Revoke API Key' });
+    await revokeDialog.getByRole('button', { name: 'Revoke' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('button', { name: 'Revoke Revoked by keyboard' }).count()).toBe(0);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    expect(await problems()).toEqual([]);
+    await context.close();
+  });
+
   it('keeps the session in sessionStorage only, sends what the CSRF rule asks, signs out, and ends at the TTL', { timeout: 90_000 }, async () => {
     const seed = await seedTenant();
     const { context, page } = await newPage();

@@ -1,7 +1,7 @@
 /**
  * A modal on the native <dialog>: showModal() makes the rest of the page inert, moves focus
  * into the dialog, and closes on Escape, all without a library. Focus returns to the element
- * that opened it.
+ * that opened it, or to the page's main region when that element is gone.
  */
 import { useEffect, useId, useRef, type ReactNode } from 'react';
 import { FormAlert } from './fields';
@@ -24,7 +24,9 @@ export function Dialog({ title, onClose, children, className }: { title: string;
     return () => {
       dialog.removeEventListener('cancel', onCancel);
       if (dialog.open) dialog.close();
+      // The opener may be gone (the row of a key just revoked): then the page's main region, not <body>.
       if (opener?.isConnected) opener.focus();
+      else document.getElementById('main')?.focus();
     };
   }, []);
   return (

@@ -132,7 +132,7 @@ export function GroupsPage() {
       ) : null}
       {deleting ? (
         <Dialog title="Delete authorization group" onClose={() => setDeleting(null)}>
-          <p className="warning">Delete the group {deleting.name}? Keys and users keep working until they are given another group or revoked; it can no longer be given to new ones.</p>
+          <p className="warning">Delete the group {deleting.name}? A group that active keys or users have cannot be deleted: give them another group, or revoke or deactivate them, first.</p>
           <FormAlert message={errorText(deleted.error)} />
           <div className="actions">
             <button type="button" onClick={() => setDeleting(null)}>
@@ -167,7 +167,7 @@ function GroupDialog({ group, catalogue, onClose, onSaved }: { group: Group | nu
   const [apiError, setApiError] = useState<CombinedError | undefined>();
   const [, create] = useMutation(CreateGroupMutation);
   const [, update] = useMutation(UpdateGroupMutation);
-  const errors = formErrors(apiError);
+  const errors = formErrors(apiError, ['name', 'description', 'type', 'permissions']);
 
   async function submit(event: FormEvent) {
     event.preventDefault();

@@ -19,7 +19,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (session: Session) 
   const [password, setPassword] = useState('');
   const [tenant, setTenant] = useState('');
   const [result, signIn] = useMutation(SignInMutation);
-  const errors = formErrors(result.error);
+  const errors = formErrors(result.error, ['email', 'password', 'tenant']);
 
   async function submit(event: FormEvent) {
     event.preventDefault();

@@ -283,7 +283,7 @@ function CreateForm(props: {
   const [name, setName] = useState('');
   const [parent, setParent] = useListedChoice(parents?.map((option) => option.value) ?? []);
   const [error, setError] = useState<CombinedError | undefined>();
-  const errors = formErrors(error);
+  const errors = formErrors(error, ['name', 'slug']);
   async function submit(event: FormEvent) {
     event.preventDefault();
     const failure = await onCreate(name, parent);

@@ -188,7 +188,7 @@ function EditUserDialog({ user, groups, onClose, onSaved }: { user: User; groups
   const [group, setGroup] = useState(user.authorizationGroup?.id ?? '');
   const [error, setError] = useState<CombinedError | undefined>();
   const [, update] = useMutation(UpdateUser);
-  const errors = formErrors(error);
+  const errors = formErrors(error, ['role', 'authorizationGroupId']);
   const roles = assignableRoles(scope);
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -223,7 +223,7 @@ function NewUserForm({ groups, onCreated }: { groups: { id: string; name: string
   const [group, setGroup] = useState('');
   const [error, setError] = useState<CombinedError | undefined>();
   const [, create] = useMutation(CreateUser);
-  const errors = formErrors(error);
+  const errors = formErrors(error, ['email', 'password', 'role', 'authorizationGroupId']);
   const roles = assignableRoles(scope);
 
   async function submit(event: FormEvent) {

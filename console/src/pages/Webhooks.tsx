@@ -194,7 +194,7 @@ function CreateEndpointDialog({ onClose, onCreated }: { onClose: () => void; onC
   const [events, setEvents] = useState<string[]>(['workflow.run.triggered']);
   const [description, setDescription] = useState('');
   const [result, create] = useMutation(CreateEndpointMutation);
-  const errors = formErrors(result.error);
+  const errors = formErrors(result.error, ['url', 'organizationId', 'events', 'description']);
 
   async function submit(event: FormEvent) {
     event.preventDefault();

@@ -74,6 +74,9 @@ function endOfDay(day: string): string {
   return `${day}T23:59:59Z`;
 }
 
+/** The inputs the form has, by the API's field names: an error naming another goes on top. */
+const KEY_FORM_FIELDS = ['name', 'description', 'authorizationGroupId', 'role', 'expiresAt', 'expiresIn', 'ipAllowlist', 'organizationId', 'projectAccess', 'projectIds'];
+
 function allowlist(text: string): string[] {
   return text
     .split('\n')
@@ -93,7 +96,7 @@ export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editin
   const [created, create] = useMutation(CreateKeyMutation);
   const [updated, update] = useMutation(UpdateKeyMutation);
   const [apiError, setApiError] = useState<CombinedError | undefined>();
-  const api = formErrors(apiError);
+  const api = formErrors(apiError, KEY_FORM_FIELDS);
   const error = (field: string) => checked[field] ?? api.fields[field];
   const set = <K extends keyof Values>(field: K) => (value: Values[K]) => setValues((v) => ({ ...v, [field]: value }));
   const groups = options?.authorizationGroups ?? [];
@@ -140,7 +143,7 @@ export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editin
 
   function showApiError(e: CombinedError) {
     setApiError(e);
-    focusFirstInvalid(Object.keys(formErrors(e).fields));
+    focusFirstInvalid(Object.keys(formErrors(e, KEY_FORM_FIELDS).fields));
   }
 
   const busy = created.fetching || updated.fetching;
