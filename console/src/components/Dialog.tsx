@@ -6,11 +6,19 @@
 import { useEffect, useId, useRef, type ReactNode } from 'react';
 import { FormAlert } from './fields';
 
-export function Dialog({ title, onClose, children, className }: { title: string; onClose: () => void; children: ReactNode; className?: string }) {
+/**
+ * `focusAfter`, asked as the dialog closes: where focus goes instead of back to the opener (a
+ * page region when the action removes the opener, say), or null for the opener.
+ */
+type FocusAfter = () => HTMLElement | null;
+
+export function Dialog({ title, onClose, children, className, focusAfter }: { title: string; onClose: () => void; children: ReactNode; className?: string; focusAfter?: FocusAfter }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const close = useRef(onClose);
   close.current = onClose;
+  const focusTarget = useRef(focusAfter);
+  focusTarget.current = focusAfter;
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -24,8 +32,10 @@ export function Dialog({ title, onClose, children, className }: { title: string;
     return () => {
       dialog.removeEventListener('cancel', onCancel);
       if (dialog.open) dialog.close();
-      // The opener may be gone (the row of a key just revoked): then the page's main region, not <body>.
-      if (opener?.isConnected) opener.focus();
+      const target = focusTarget.current?.();
+      // The opener may be gone: then the page's main region, not <body>.
+      if (target) target.focus();
+      else if (opener?.isConnected) opener.focus();
       else document.getElementById('main')?.focus();
     };
   }, []);
@@ -41,10 +51,20 @@ export function Dialog({ title, onClose, children, className }: { title: string;
  * A confirmation: the warning, the API's error if the action failed, Cancel, and the action
  * (a submit, disabled while `busy`). For actions that take no input (deactivate, delete, rotate).
  */
-export function ConfirmDialog(props: { title: string; formLabel: string; warning: string; confirmLabel: string; error: string | null; busy: boolean; onConfirm: () => void; onClose: () => void }) {
-  const { title, formLabel, warning, confirmLabel, error, busy, onConfirm, onClose } = props;
+export function ConfirmDialog(props: {
+  title: string;
+  formLabel: string;
+  warning: string;
+  confirmLabel: string;
+  error: string | null;
+  busy: boolean;
+  onConfirm: () => void;
+  onClose: () => void;
+  focusAfter?: FocusAfter;
+}) {
+  const { title, formLabel, warning, confirmLabel, error, busy, onConfirm, onClose, focusAfter } = props;
   return (
-    <Dialog title={title} onClose={onClose}>
+    <Dialog title={title} onClose={onClose} focusAfter={focusAfter}>
       <form
         aria-label={formLabel}
         onSubmit={(event) => {

@@ -201,8 +201,6 @@ export function ApiKeysPage() {
             reload();
             setAnnouncement(`Key ${open.key.name} revoked.`);
             setOpen(null);
-            // Its Revoke button, the dialog's opener, goes with the reload: focus the page instead of <body>.
-            requestAnimationFrame(() => document.getElementById('main')?.focus());
           }}
         />
       ) : null}

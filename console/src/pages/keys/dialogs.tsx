@@ -1,5 +1,5 @@
 /** The one-time secret, rotate and revoke dialogs, worded as the seeds word them. */
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useMutation } from 'urql';
 import { ConfirmDialog, Dialog } from '../../components/Dialog';
 import { FormAlert, SelectField } from '../../components/fields';
@@ -94,6 +94,8 @@ export function RotateDialog({ apiKey, onClose, onRotated }: { apiKey: Key; onCl
 
 export function RevokeDialog({ apiKey, onClose, onRevoked }: { apiKey: Key; onClose: () => void; onRevoked: () => void }) {
   const [result, revoke] = useMutation(RevokeKeyMutation);
+  // Revoked, the key's Revoke button (the opener) goes with the list's reload: focus the page instead.
+  const revoked = useRef(false);
   return (
     <ConfirmDialog
       title="Revoke API Key"
@@ -103,9 +105,12 @@ export function RevokeDialog({ apiKey, onClose, onRevoked }: { apiKey: Key; onCl
       error={errorText(result.error)}
       busy={result.fetching}
       onConfirm={async () => {
-        if ((await revoke({ id: apiKey.id })).data) onRevoked();
+        if (!(await revoke({ id: apiKey.id })).data) return;
+        revoked.current = true;
+        onRevoked();
       }}
       onClose={onClose}
+      focusAfter={() => (revoked.current ? document.getElementById('main') : null)}
     />
   );
 }
