@@ -133,14 +133,8 @@ class Pricing {
   /** `first`/`last` (the larger when both), literal or variable; a connection's default page without them. */
   private pageSize(node: FieldNode, definition: GraphQLField<unknown, unknown> | undefined): number {
     let size = 0;
-    for (const argument of node.arguments ?? []) {
-      if (argument.name.value !== 'first' && argument.name.value !== 'last') continue;
-      let value: unknown = null;
-      if (argument.value.kind === Kind.INT) value = Number.parseInt(argument.value.value, 10);
-      else if (argument.value.kind === Kind.VARIABLE) {
-        this.readVariables = true;
-        value = this.variable(argument.value.name.value);
-      }
+    for (const name of ['first', 'last']) {
+      const value = this.argument(node, name);
       if (typeof value === 'number' && Number.isFinite(value)) size = Math.max(size, value);
     }
     if (size > 0) return size;
