@@ -22,6 +22,18 @@ export function optionalText(field: string, value: string | null | undefined, ma
   return text;
 }
 
+/** The longest a replaced secret (an API key's, a webhook endpoint's) may keep working. */
+export const MAX_GRACE_PERIOD_MINUTES = 1440;
+
+/** A rotation's `gracePeriodMinutes`: null for none (the old secret stops at once), else 1–1440. */
+export function optionalGracePeriod(minutes: number | null | undefined): number | null {
+  if (minutes == null) return null;
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_GRACE_PERIOD_MINUTES) {
+    throw badInput('gracePeriodMinutes', `must be a whole number of minutes from 1 to ${MAX_GRACE_PERIOD_MINUTES}`);
+  }
+  return minutes;
+}
+
 const CONTROL_CHARACTER = /\p{Cc}/u;
 const CONTROL_CHARACTER_EXCEPT_LINE_BREAKS = /(?![\t\n\r])\p{Cc}/u;
 const LONE_SURROGATE = /\p{Cs}/u;

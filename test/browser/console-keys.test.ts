@@ -135,6 +135,19 @@ describe.skipIf(skipWithoutBrowser())('console: API keys, the seed flows', () =>
     expect(await keyVerdict(base, newSecret)).toBe('API_KEY');
     expect(await page.content()).not.toContain(newSecret);
 
+    // Rotate with a grace: the secret it replaces keeps working for the hour chosen.
+    await page.getByRole('button', { name: 'Rotate ERP Integration EU' }).click();
+    await rotate.getByLabel('The current secret keeps working').selectOption('60');
+    expect(await rotate.innerText()).toContain('Applications using the current secret keep access for 1 hour, then lose it');
+    await rotate.getByRole('button', { name: 'Rotate' }).click();
+    const gracedSecretDialog = page.getByRole('dialog', { name: 'New secret for ERP Integration EU' });
+    const gracedSecret = await gracedSecretDialog.getByLabel('Secret').inputValue();
+    await gracedSecretDialog.getByRole('button', { name: 'Close' }).click();
+    expect(await keyVerdict(base, newSecret)).toBe('API_KEY');
+    expect(await keyVerdict(base, gracedSecret)).toBe('API_KEY');
+    const graced = await db.apiKey.findUniqueOrThrow({ where: { id: stored.id } });
+    expect(graced.previousSecretExpiresAt!.getTime() - Date.now()).toBeGreaterThan(55 * 60_000);
+
     // Revoke: the seeds' confirmation, then Revoked in the list with "Show revoked".
     await page.getByRole('button', { name: 'Revoke ERP Integration EU' }).click();
     const revoke = page.getByRole('dialog', { name: 'Revoke API Key' });
@@ -142,7 +155,8 @@ describe.skipIf(skipWithoutBrowser())('console: API keys, the seed flows', () =>
     await expectNoAxeViolations(page, 'the revoke dialog');
     await revoke.getByRole('button', { name: 'Revoke' }).click();
     await expect.poll(() => rowNames(page)).toEqual(['Expiring partner key']);
-    expect(await keyVerdict(base, newSecret)).toBe('UNAUTHENTICATED');
+    expect(await keyVerdict(base, newSecret)).toBe('UNAUTHENTICATED'); // the grace ends with the key
+    expect(await keyVerdict(base, gracedSecret)).toBe('UNAUTHENTICATED');
     expect((await db.apiKey.findUniqueOrThrow({ where: { id: stored.id } })).status).toBe('REVOKED');
     await page.getByLabel('Show revoked').check();
     await expect.poll(() => rowNames(page)).toEqual(['Expiring partner key', 'ERP Integration EU']);

@@ -171,11 +171,17 @@ describe.skipIf(skipWithoutBrowser())('console: webhook endpoints, live runs, de
     await page.getByRole('button', { name: `Rotate secret of ${receiver.url}` }).click();
     const rotateDialog = page.getByRole('dialog', { name: `Rotate the signing secret of ${receiver.url}` });
     await expectNoAxeViolations(page, 'the rotate-secret dialog');
+    // With a grace: the old secret keeps signing beside the new one for the hour chosen.
+    await rotateDialog.getByLabel('The current secret keeps signing').selectOption('60');
+    expect(await rotateDialog.innerText()).toContain('Deliveries are signed with both secrets for 1 hour');
     await rotateDialog.getByRole('button', { name: 'Rotate' }).click();
     const rotated = await readOneTimeSecret(page, 'New signing secret');
     expect(rotated).toMatch(/^whsec_/);
     expect(rotated).not.toBe(secret);
-    expect((await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } })).secretRotatedAt).not.toBeNull();
+    const rotatedEndpoint = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
+    expect(rotatedEndpoint.secretRotatedAt).not.toBeNull();
+    expect(rotatedEndpoint.previousSecretCiphertext).toBe(endpoint.secretCiphertext);
+    expect(rotatedEndpoint.previousSecretExpiresAt!.getTime() - Date.now()).toBeGreaterThan(55 * 60_000);
     await page.getByRole('button', { name: `Delete ${receiver.url}` }).click();
     const deleteDialog = page.getByRole('dialog', { name: `Delete endpoint ${receiver.url}` });
     await expectNoAxeViolations(page, 'the delete-endpoint dialog');

@@ -80,6 +80,28 @@ export function SelectField(props: Common & { value: string; onChange: (value: s
   );
 }
 
+/** How long a rotated secret keeps working: the API's gracePeriodMinutes (1–1440), or none. */
+const GRACE_PERIODS: Option[] = [
+  { value: '', label: 'Not at all: it stops at once' },
+  { value: '15', label: '15 minutes' },
+  { value: '60', label: '1 hour' },
+  { value: '1440', label: '24 hours' },
+];
+
+export function GracePeriodField(props: Omit<Common, 'label'> & { label?: string; value: string; onChange: (value: string) => void }) {
+  return <SelectField label="The current secret keeps working" {...props} options={GRACE_PERIODS} />;
+}
+
+/** The chosen grace for the API: minutes, or undefined for none. */
+export function graceMinutes(value: string): number | undefined {
+  return value ? Number(value) : undefined;
+}
+
+/** A grace's label in a sentence ("for 1 hour"). */
+export function graceLabel(value: string): string {
+  return GRACE_PERIODS.find((option) => option.value === value)?.label ?? '';
+}
+
 export function FormAlert({ message }: { message: string | null }) {
   if (!message) return null;
   return (

@@ -8,7 +8,7 @@ import { useMutation, useQuery } from 'urql';
 import { useAllNodes } from '../all-nodes';
 import { OrganizationChoicesQuery } from '../choices';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
-import { FormAlert, SelectField, TextArea, TextField, useListedChoice } from '../components/fields';
+import { FormAlert, GracePeriodField, graceLabel, graceMinutes, SelectField, TextArea, TextField, useListedChoice } from '../components/fields';
 import { errorText, formErrors } from '../errors';
 import { dateTime } from '../format';
 import { graphql } from '../gql';
@@ -57,8 +57,8 @@ const CreateEndpointMutation = graphql(`
 `);
 
 const RotateEndpointSecretMutation = graphql(`
-  mutation ConsoleRotateWebhookEndpointSecret($id: ID!) {
-    rotateWebhookEndpointSecret(id: $id) {
+  mutation ConsoleRotateWebhookEndpointSecret($id: ID!, $input: RotateWebhookEndpointSecretInput) {
+    rotateWebhookEndpointSecret(id: $id, input: $input) {
       signingSecret
       endpoint {
         id
@@ -256,21 +256,33 @@ function CreateEndpointDialog({ onClose, onCreated }: { onClose: () => void; onC
 }
 
 function RotateSecretDialog({ endpoint, onClose, onRotated }: { endpoint: Endpoint; onClose: () => void; onRotated: (signingSecret: string) => void }) {
+  const [grace, setGrace] = useState('');
   const [result, rotate] = useMutation(RotateEndpointSecretMutation);
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const answer = await rotate({ id: endpoint.id, input: { gracePeriodMinutes: graceMinutes(grace) } });
+    if (answer.data) onRotated(answer.data.rotateWebhookEndpointSecret.signingSecret);
+  }
   return (
-    <ConfirmDialog
-      title={`Rotate the signing secret of ${endpoint.url}`}
-      formLabel="Rotate signing secret"
-      warning="Every later delivery is signed with the new secret at once: update the receiver right after, or it will reject keygate’s events."
-      confirmLabel="Rotate"
-      error={errorText(result.error)}
-      busy={result.fetching}
-      onConfirm={async () => {
-        const answer = await rotate({ id: endpoint.id });
-        if (answer.data) onRotated(answer.data.rotateWebhookEndpointSecret.signingSecret);
-      }}
-      onClose={onClose}
-    />
+    <Dialog title={`Rotate the signing secret of ${endpoint.url}`} onClose={onClose}>
+      <form onSubmit={submit} aria-label="Rotate signing secret">
+        <p className="warning">
+          {grace
+            ? `Deliveries are signed with both secrets for ${graceLabel(grace)}, then with the new one only: update the receiver within that time.`
+            : 'Every later delivery is signed with the new secret at once: update the receiver right after, or it will reject keygate’s events.'}
+        </p>
+        <GracePeriodField id="rotate-secret-grace" label="The current secret keeps signing" value={grace} onChange={setGrace} />
+        <FormAlert message={errorText(result.error)} />
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="danger" disabled={result.fetching}>
+            Rotate
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 

@@ -23,7 +23,7 @@ import { db, type Tx } from '../../db.js';
 import { stillAssignable } from '../../db/row-locks.js';
 import { badInput, keyLimitReached, notFound } from '../../errors.js';
 import { parseAddressRange } from '../../lib/ip.js';
-import { optionalText, requireText } from '../../lib/validate.js';
+import { optionalGracePeriod, optionalText, requireText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { announceKeyEvent } from '../webhook/events.js';
 import { findReachableTenant } from '../tenant/tenant.service.js';
@@ -256,8 +256,6 @@ async function grantableGroup(actor: AuthenticatedPrincipal, id: string, tenantI
 
 export type RotateApiKeyInput = { expiresAt?: Date | null; expiresIn?: ExpiresIn | null; gracePeriodMinutes?: number | null };
 
-export const MAX_GRACE_PERIOD_MINUTES = 1440;
-
 /**
  * A new secret for the same key. Without `gracePeriodMinutes` the old one stops working the
  * moment this returns; with it (1–1440) the old one keeps working until
@@ -271,7 +269,7 @@ export async function rotateApiKey(principal: Principal, id: string, input: Rota
   const { actor, key } = await findManagedKey(principal, id, 'rotate');
   if (key.status === 'REVOKED') throw badInput('id', 'the key is revoked; revoked keys cannot be rotated');
   if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw badInput('id', 'the key has expired; create a new key instead');
-  const grace = validGracePeriod(input.gracePeriodMinutes);
+  const grace = optionalGracePeriod(input.gracePeriodMinutes);
   const newExpiry = input.expiresAt || input.expiresIn ? { expiresAt: validExpiry(input.expiresAt, input.expiresIn) } : {};
   const tenant = await db.tenant.findUniqueOrThrow({ where: { id: key.tenantId } });
   assertKeyPolicy(
@@ -311,14 +309,6 @@ async function rotationLost(tx: Tx, id: string) {
   const current = await tx.apiKey.findUnique({ where: { id }, select: { status: true } });
   if (current?.status !== 'ACTIVE') return badInput('id', 'the key is revoked; revoked keys cannot be rotated');
   return badInput('id', 'the key was rotated by another request at the same time; the secret that request returned is the key’s now (rotate again for another)');
-}
-
-function validGracePeriod(minutes: number | null | undefined): number | null {
-  if (minutes == null) return null;
-  if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_GRACE_PERIOD_MINUTES) {
-    throw badInput('gracePeriodMinutes', `must be a whole number of minutes from 1 to ${MAX_GRACE_PERIOD_MINUTES}`);
-  }
-  return minutes;
 }
 
 /**

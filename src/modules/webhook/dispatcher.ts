@@ -253,7 +253,7 @@ export class WebhookDispatcher {
       url: delivery.endpoint.url,
       messageId: delivery.message.id,
       body: JSON.stringify(delivery.message.payload),
-      secret,
+      secrets: [secret, ...this.previousSecretOf(delivery.endpoint, startedAt)],
       timeoutMs: this.config.webhooks.timeoutMs,
       allowPrivateNetworks: this.config.webhooks.allowPrivateNetworks,
       signal: this.abort.signal,
@@ -270,6 +270,17 @@ export class WebhookDispatcher {
     const secret = decryptSecretOrNull(endpoint.secretCiphertext, encryptionKey(this.config));
     if (secret === null) this.logger?.error('webhook delivery failed: undecryptable signing secret', { endpointId: endpoint.id, error: undecryptableSecretMessage(this.config) });
     return secret;
+  }
+
+  /**
+   * The secret a rotation replaced, while its grace lasts. One this server cannot decrypt is
+   * left out: the current secret alone still signs the attempt.
+   */
+  private previousSecretOf(endpoint: { previousSecretCiphertext: string | null; previousSecretExpiresAt: Date | null }, at: Date): string[] {
+    const { previousSecretCiphertext: stored, previousSecretExpiresAt: expiresAt } = endpoint;
+    if (!stored || !expiresAt || expiresAt <= at) return [];
+    const secret = decryptSecretOrNull(stored, encryptionKey(this.config));
+    return secret === null ? [] : [secret];
   }
 
   /**

@@ -8,7 +8,7 @@ import type { AuthenticatedPrincipal, Principal } from '../../auth/principal.js'
 import { getConfig } from '../../config.js';
 import { db } from '../../db.js';
 import { badInput, notFound } from '../../errors.js';
-import { optionalText } from '../../lib/validate.js';
+import { optionalGracePeriod, optionalText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { isWebhookEventType, WEBHOOK_EVENT_TYPES } from './events.js';
 import { encryptSecret, generateSigningSecret } from './secrets.js';
@@ -105,17 +105,30 @@ async function assertKeepsRoutedWorkflows(endpointId: string, projectIds: readon
   }
 }
 
-/** A new secret, effective at once for every later attempt; returned this once. */
-export async function rotateWebhookEndpointSecret(principal: Principal, id: string) {
+export type RotateWebhookEndpointSecretInput = { gracePeriodMinutes?: number | null };
+
+/**
+ * A new secret, returned this once, signing every later attempt. Without `gracePeriodMinutes`
+ * the old one signs nothing more; with it (1–1440) attempts carry a signature with each secret
+ * until `previousSecretExpiresAt` (Standard Webhooks lists several in `webhook-signature`), so a
+ * receiver verifies throughout, whichever secret it holds while it switches. Only the last
+ * replaced secret has a grace: rotating again drops the earlier one.
+ */
+export async function rotateWebhookEndpointSecret(principal: Principal, id: string, input: RotateWebhookEndpointSecretInput = {}) {
   const actor = assertCan(principal, 'webhook:manage');
   const endpoint = await findManageableEndpoint(actor, id);
+  const grace = optionalGracePeriod(input.gracePeriodMinutes);
+  const now = new Date();
   const signingSecret = generateSigningSecret();
+  const previousSecret = grace
+    ? { previousSecretCiphertext: endpoint.secretCiphertext, previousSecretExpiresAt: new Date(now.getTime() + grace * 60_000) }
+    : { previousSecretCiphertext: null, previousSecretExpiresAt: null };
   const updated = await db.$transaction(async (tx) => {
     const rotated = await tx.webhookEndpoint.update({
       where: { id: endpoint.id },
-      data: { secretCiphertext: encryptSecret(signingSecret), secretRotatedAt: new Date() },
+      data: { secretCiphertext: encryptSecret(signingSecret), secretRotatedAt: now, ...previousSecret },
     });
-    await audit(tx, actor, rotated, 'webhook_endpoint.secret_rotated');
+    await audit(tx, actor, rotated, 'webhook_endpoint.secret_rotated', grace ? { gracePeriodMinutes: grace, previousSecretExpiresAt: previousSecret.previousSecretExpiresAt?.toISOString() } : {});
     return rotated;
   });
   return { endpoint: updated, signingSecret };

@@ -16,18 +16,22 @@ export type SignedRequest = {
   messageId: string;
   /** The JSON body, exactly as signed. */
   body: string;
-  secret: string;
+  /** The endpoint's secret, then the one a rotation replaced while its grace lasts. */
+  secrets: readonly string[];
   timeoutMs: number;
   allowPrivateNetworks: boolean;
   signal?: AbortSignal;
 };
 
-export function signatureHeaders(secret: string, messageId: string, body: string, at = new Date()) {
-  const signature = new Webhook(secret).sign(messageId, at, body);
+/**
+ * The Standard Webhooks headers, with one `v1,<signature>` per secret, space-separated: the
+ * spec's way of rotating without a gap, since a receiver accepts any signature it can verify.
+ */
+export function signatureHeaders(secrets: readonly string[], messageId: string, body: string, at = new Date()) {
   return {
     'webhook-id': messageId,
     'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-    'webhook-signature': signature,
+    'webhook-signature': secrets.map((secret) => new Webhook(secret).sign(messageId, at, body)).join(' '),
   };
 }
 
@@ -64,7 +68,7 @@ export function sendSigned(request: SignedRequest): Promise<AttemptOutcome> {
       headers: {
         'content-type': 'application/json',
         'user-agent': 'keygate-webhooks/1',
-        ...signatureHeaders(request.secret, request.messageId, request.body),
+        ...signatureHeaders(request.secrets, request.messageId, request.body),
       },
       ...(request.allowPrivateNetworks ? {} : { lookup: guardedLookup as never }),
       agent: false,

@@ -53,6 +53,12 @@ const WebhookEndpoint = builder.prismaObject('WebhookEndpoint', {
       resolve: (endpoint) => endpoint.projects.map((link) => link.projectId),
     }),
     secretRotatedAt: t.expose('secretRotatedAt', { type: 'DateTime', nullable: true, description: 'When the signing secret was last rotated.' }),
+    previousSecretExpiresAt: t.expose('previousSecretExpiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'Until when attempts are also signed with the secret the last rotation replaced (its grace period); in the past once the grace is over; null when the last rotation had no grace.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the endpoint was registered.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the endpoint last changed.' }),
   }),
@@ -90,6 +96,16 @@ const UpdateWebhookEndpointInput = builder.inputType('UpdateWebhookEndpointInput
     events: t.stringList({ description: 'The new list of event types.' }),
     projectIds: t.idList({ description: 'The new list of projects (empty: all of the organization’s).' }),
     description: t.string({ description: 'A new description.' }),
+  }),
+});
+
+const RotateWebhookEndpointSecretInput = builder.inputType('RotateWebhookEndpointSecretInput', {
+  description: 'How the replaced secret bows out.',
+  fields: (t) => ({
+    gracePeriodMinutes: t.int({
+      description:
+        '1–1440: attempts are also signed with the replaced secret this many minutes (until previousSecretExpiresAt), so the receiver can switch without rejecting any. Default: the replaced secret signs nothing more.',
+    }),
   }),
 });
 
@@ -139,10 +155,14 @@ builder.mutationFields((t) => ({
   }),
   rotateWebhookEndpointSecret: t.field({
     type: WebhookEndpointWithSecret,
-    description: 'Replaces the signing secret (effective for every later attempt) and returns the new one once. Needs a session with webhooks:manage.',
-    args: { id: t.arg.id({ required: true, description: 'The endpoint.' }) },
+    description:
+      'Replaces the signing secret and returns the new one once. It signs every later attempt; the replaced one signs nothing more, or signs alongside it for gracePeriodMinutes. Needs a session with webhooks:manage.',
+    args: {
+      id: t.arg.id({ required: true, description: 'The endpoint.' }),
+      input: t.arg({ type: RotateWebhookEndpointSecretInput, description: 'A grace period for the replaced secret; omit to drop it at once.' }),
+    },
     authScopes: { can: 'webhook:manage' },
-    resolve: (_root, { id }, { auth }) => rotateWebhookEndpointSecret(auth, String(id)),
+    resolve: (_root, { id, input }, { auth }) => rotateWebhookEndpointSecret(auth, String(id), { gracePeriodMinutes: input?.gracePeriodMinutes }),
   }),
   deleteWebhookEndpoint: t.id({
     description: 'Deletes an endpoint; its workflows stop routing runs to it. Returns its id. Needs a session with webhooks:manage.',

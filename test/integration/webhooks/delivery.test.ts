@@ -1,6 +1,7 @@
 import '../../helpers/own-database/webhook-delivery.js';
 import './env.js';
 import { randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '../../../src/db.js';
 import { createLogger } from '../../../src/lib/logger.js';
@@ -149,6 +150,82 @@ describe('delivering workflow runs', () => {
     await execute(TRIGGER, { input: { projectId: seed.project.id, workflowId: 'nope', input: {} } }, { apiKey: key.secret });
     expect(await db.webhookMessage.count({ where: { tenantId: seed.tenant.id } })).toBe(before);
     expect(workflow.endpointId).toBeTruthy();
+  });
+});
+
+describe('rotating the signing secret', () => {
+  const ROTATE_WITH_GRACE = `mutation RotateSecret($id: ID!, $input: RotateWebhookEndpointSecretInput) {
+    rotateWebhookEndpointSecret(id: $id, input: $input) { signingSecret endpoint { secretRotatedAt previousSecretExpiresAt } }
+  }`;
+  type Rotated = { rotateWebhookEndpointSecret: { signingSecret: string; endpoint: { secretRotatedAt: string; previousSecretExpiresAt: string | null } } };
+  const verifiesWith = (secret: string, received: { body: string; headers: Record<string, string> }) => {
+    try {
+      new Webhook(secret).verify(received.body, received.headers);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('with gracePeriodMinutes, signs each attempt with the new and the replaced secret until the grace ends', async () => {
+    const { seed, receiver, endpoint, signingSecret: oldSecret, trigger, view } = await setup();
+    const before = Date.now();
+    const { rotateWebhookEndpointSecret: rotated } = await ok<Rotated, unknown>(ROTATE_WITH_GRACE, { id: endpoint.id, input: { gracePeriodMinutes: 30 } }, { token: seed.admin.token });
+    const graceEnd = Date.parse(rotated.endpoint.previousSecretExpiresAt!);
+    expect(graceEnd - before).toBeGreaterThanOrEqual(30 * 60_000 - 1000);
+    expect(graceEnd - Date.now()).toBeLessThanOrEqual(30 * 60_000);
+
+    const stored = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
+    expect(stored.previousSecretCiphertext).toBe(endpoint.secretCiphertext); // still sealed, never in clear
+    expect(JSON.stringify(stored)).not.toContain(oldSecret.slice(6));
+    expect(JSON.stringify(stored)).not.toContain(rotated.signingSecret.slice(6));
+
+    const run = await trigger();
+    await settled(view, run.id, 'DELIVERED');
+    const [during] = await receiver.waitFor(1);
+    expect(during!.headers['webhook-signature']).toMatch(/^v1,\S+ v1,\S+$/);
+    expect(verifiesWith(rotated.signingSecret, during!)).toBe(true); // a receiver that switched
+    expect(verifiesWith(oldSecret, during!)).toBe(true); // one that has not yet
+
+    // Once the grace is over, the replaced secret signs nothing more.
+    await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { previousSecretExpiresAt: new Date(Date.now() - 1000) } });
+    const later = await trigger();
+    await settled(view, later.id, 'DELIVERED');
+    const [, after] = await receiver.waitFor(2);
+    expect(after!.headers['webhook-signature']).toMatch(/^v1,\S+$/);
+    expect(verifiesWith(rotated.signingSecret, after!)).toBe(true);
+    expect(verifiesWith(oldSecret, after!)).toBe(false);
+  });
+
+  it('without a grace the replaced secret signs nothing more, and rotating again drops an earlier grace', async () => {
+    const { seed, receiver, endpoint, signingSecret: firstSecret, trigger, view } = await setup();
+    const rotate = async (input?: unknown) => (await ok<Rotated, unknown>(ROTATE_WITH_GRACE, { id: endpoint.id, input }, { token: seed.admin.token })).rotateWebhookEndpointSecret;
+    const second = await rotate({ gracePeriodMinutes: 60 });
+    const third = await rotate();
+    expect(third.endpoint.previousSecretExpiresAt).toBeNull();
+    expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } })).toMatchObject({ previousSecretCiphertext: null, previousSecretExpiresAt: null });
+
+    const run = await trigger();
+    await settled(view, run.id, 'DELIVERED');
+    const [received] = await receiver.waitFor(1);
+    expect(received!.headers['webhook-signature']).toMatch(/^v1,\S+$/);
+    expect(verifiesWith(third.signingSecret, received!)).toBe(true);
+    expect(verifiesWith(second.signingSecret, received!)).toBe(false);
+    expect(verifiesWith(firstSecret, received!)).toBe(false);
+  });
+
+  it('refuses a grace outside 1–1440 minutes, naming the field, and changes nothing', async () => {
+    const { seed, endpoint } = await setup();
+    const { execute } = await import('../../helpers/app.js');
+    for (const gracePeriodMinutes of [0, -5, 1441]) {
+      const result = await execute(ROTATE_WITH_GRACE, { id: endpoint.id, input: { gracePeriodMinutes } }, { token: seed.admin.token });
+      expect(result.errors?.[0]?.extensions, String(gracePeriodMinutes)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'gracePeriodMinutes' });
+    }
+    expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } })).toMatchObject({
+      secretCiphertext: endpoint.secretCiphertext,
+      secretRotatedAt: null,
+      previousSecretCiphertext: null,
+    });
   });
 });
 

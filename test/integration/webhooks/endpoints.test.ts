@@ -151,7 +151,7 @@ describe('the SSRF guard (KEYGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS off)', () => {
     const request = {
       messageId: 'msg_test',
       body: '{}',
-      secret: 'whsec_' + Buffer.alloc(32, 1).toString('base64'),
+      secrets: ['whsec_' + Buffer.alloc(32, 1).toString('base64')],
       timeoutMs: 1000,
       allowPrivateNetworks: false,
       signal: new AbortController().signal,

@@ -2,7 +2,7 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { useMutation } from 'urql';
 import { ConfirmDialog, Dialog } from '../../components/Dialog';
-import { FormAlert, SelectField } from '../../components/fields';
+import { FormAlert, GracePeriodField, graceLabel, graceMinutes, SelectField } from '../../components/fields';
 import { errorText } from '../../errors';
 import type { ExpiresIn } from '../../gql/graphql';
 import { RevokeKeyMutation, RotateKeyMutation } from './queries';
@@ -51,10 +51,12 @@ export function SecretDialog({ title, secret, onClose }: { title: string; secret
 
 export function RotateDialog({ apiKey, onClose, onRotated }: { apiKey: Key; onClose: () => void; onRotated: (secret: string) => void }) {
   const [expiry, setExpiry] = useState<ExpiresIn | 'KEEP'>('KEEP');
+  const [grace, setGrace] = useState('');
   const [result, rotate] = useMutation(RotateKeyMutation);
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const answer = await rotate({ id: apiKey.id, input: expiry === 'KEEP' ? null : { expiresIn: expiry } });
+    const input = { ...(expiry === 'KEEP' ? {} : { expiresIn: expiry }), gracePeriodMinutes: graceMinutes(grace) };
+    const answer = await rotate({ id: apiKey.id, input });
     if (answer.data) onRotated(answer.data.rotateApiKey.secret);
   }
   return (
@@ -62,8 +64,11 @@ export function RotateDialog({ apiKey, onClose, onRotated }: { apiKey: Key; onCl
       <form onSubmit={submit} aria-label="Rotate API Key">
         <p>Rotating generates a new secret for this key while keeping its name, authorization group, and other configuration unchanged.</p>
         <p className="warning">
-          All applications using the current secret will lose access immediately. Rotation is irreversible — the old secret is invalidated the moment the new one is issued.
+          {grace
+            ? `Applications using the current secret keep access for ${graceLabel(grace)}, then lose it: move them to the new secret within that time. Rotation is irreversible.`
+            : 'All applications using the current secret will lose access immediately. Rotation is irreversible — the old secret is invalidated the moment the new one is issued.'}
         </p>
+        <GracePeriodField id="rotate-grace" value={grace} onChange={setGrace} />
         <SelectField
           id="rotate-expiry"
           label="Expiration"
