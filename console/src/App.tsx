@@ -120,6 +120,7 @@ function Console({ onSignedOut }: { onSignedOut: () => void }) {
       tenant: picked,
       crossTenant: viewer.crossTenant,
       role: viewer.user?.role ?? null,
+      userId: viewer.user?.id ?? null,
       can: (permission) => permissions.has(permission),
     };
   }, [viewer, tenantsData, selected]);

@@ -11,6 +11,8 @@ export type Scope = {
   tenant: { id: string; name: string; slug: string; isSystem: boolean } | null;
   crossTenant: boolean;
   role: string | null;
+  /** The signed-in user: their own row offers no Deactivate (the API refuses it). */
+  userId: string | null;
   can: (permission: string) => boolean;
 };
 

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '../../src/db.js';
 import { isolatedContext, launchBrowser, skipWithoutBrowser } from '../helpers/browser.js';
 import { allowClipboard, expectNoAxeViolations, gql, recordPageProblems, signInThroughForm, startConsoleServer, type ConsoleServer } from '../helpers/console.js';
-import { PASSWORD, seedTenant } from '../helpers/seed.js';
+import { createAuthorizationGroup } from '../../src/modules/authorization-group/authorization-group.service.js';
+import { PASSWORD, seedTenant, signedIn } from '../helpers/seed.js';
 
 const SESSION_TTL_MINUTES = 30;
 
@@ -238,6 +239,38 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     await page.getByRole('row', { name: /Read-only view/ }).waitFor();
     expect(await problems()).toEqual([]);
     await context.close();
+  });
+
+  it('offers Edit and Rotate only on keys whose group the viewer could grant, and no one Deactivate on their own row', { timeout: 60_000 }, async () => {
+    const seed = await seedTenant();
+    const managers = await createAuthorizationGroup(seed.platform.principal, { tenantId: seed.tenant.id, name: 'Key managers', type: 'USER', permissions: ['api_keys:read', 'api_keys:manage'] });
+    const readOnlyKeys = await createAuthorizationGroup(seed.platform.principal, { tenantId: seed.tenant.id, name: 'Readers', type: 'TENANT_API_KEY', permissions: ['api_keys:read'] });
+    await seed.createKey({ name: 'Within reach', authorizationGroupId: readOnlyKeys.id });
+    const beyond = await seed.createKey({ name: 'Beyond reach' }); // its group triggers workflows, which the manager cannot
+    const manager = await signedIn(seed.tenant.id, 'MEMBER', managers.id);
+    const { context, page, problems } = await newPage();
+    await signInThroughForm(page, server.baseUrl, manager.user.email, PASSWORD);
+    await page.getByRole('row', { name: /Beyond reach/ }).waitFor();
+    for (const action of ['Edit', 'Rotate', 'Revoke']) expect(await page.getByRole('button', { name: `${action} Within reach` }).count(), action).toBe(1);
+    expect(await page.getByRole('button', { name: 'Edit Beyond reach' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Rotate Beyond reach' }).count()).toBe(0);
+    // What was not offered, the API refuses; Revoke only takes power away and stays offered.
+    const refused = await gql(server.baseUrl, 'mutation($id: ID!) { rotateApiKey(id: $id) { secret } }', { token: await sessionToken(page) }, { id: beyond.id });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    await page.getByRole('button', { name: 'Revoke Beyond reach' }).click();
+    await page.getByRole('dialog', { name: 'Revoke API Key' }).getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(async () => (await db.apiKey.findUniqueOrThrow({ where: { id: beyond.id } })).status).toBe('REVOKED');
+    expect(await problems()).toEqual([]);
+    await context.close();
+
+    const admin = await newPage();
+    await signInThroughForm(admin.page, server.baseUrl, seed.admin.user.email, PASSWORD);
+    await openPage(admin.page, 'Users');
+    await admin.page.getByRole('button', { name: `Deactivate ${seed.member.user.email}` }).waitFor();
+    expect(await admin.page.getByRole('button', { name: `Deactivate ${seed.admin.user.email}` }).count()).toBe(0);
+    expect(await admin.page.getByRole('button', { name: `Edit ${seed.admin.user.email}` }).count()).toBe(1);
+    expect(await admin.problems()).toEqual([]);
+    await admin.context.close();
   });
 
   it('a wrong password shows the sign-in error only, never "your session has ended"', { timeout: 60_000 }, async () => {

@@ -10,7 +10,7 @@ import { SelectField } from '../components/fields';
 import { errorText } from '../errors';
 import { date, dateTime } from '../format';
 import type { ApiKeyStatus, ExpirationState } from '../gql/graphql';
-import { useScope } from '../scope';
+import { useScope, type Scope } from '../scope';
 import { RevokeDialog, RotateDialog, SecretDialog } from './keys/dialogs';
 import { KeyFormDialog } from './keys/KeyForm';
 import { KeysQuery } from './keys/queries';
@@ -215,8 +215,19 @@ const EXPIRATION_BADGE = {
   EXPIRED: { tone: 'bad', label: 'Expired' },
 } as const;
 
+/**
+ * Edit and Rotate as the API allows them: on keys whose group grants nothing the viewer lacks
+ * (either would hand the viewer that power), ADMIN keys by platform administrators only.
+ * Revoke only takes power away: offered on every key.
+ */
+function mayChange(apiKey: Key, scope: Scope): boolean {
+  return apiKey.authorizationGroup.permissions.every(scope.can) && (apiKey.role !== 'ADMIN' || scope.role === 'PLATFORM_ADMIN');
+}
+
 function KeyRow({ apiKey, canManage, onAction }: { apiKey: Key; canManage: boolean; onAction: (open: Open) => void }) {
+  const scope = useScope();
   const active = apiKey.status === 'ACTIVE';
+  const changeable = mayChange(apiKey, scope);
   const expiration = EXPIRATION_BADGE[apiKey.expirationState];
   return (
     <tr>
@@ -246,10 +257,12 @@ function KeyRow({ apiKey, canManage, onAction }: { apiKey: Key; canManage: boole
         <td className="row-actions">
           {active ? (
             <>
-              <button type="button" aria-label={`Edit ${apiKey.name}`} onClick={() => onAction({ kind: 'edit', key: apiKey })}>
-                Edit
-              </button>
-              {apiKey.expirationState !== 'EXPIRED' ? (
+              {changeable ? (
+                <button type="button" aria-label={`Edit ${apiKey.name}`} onClick={() => onAction({ kind: 'edit', key: apiKey })}>
+                  Edit
+                </button>
+              ) : null}
+              {changeable && apiKey.expirationState !== 'EXPIRED' ? (
                 <button type="button" aria-label={`Rotate ${apiKey.name}`} onClick={() => onAction({ kind: 'rotate', key: apiKey })}>
                   Rotate
                 </button>

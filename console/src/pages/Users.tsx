@@ -112,7 +112,7 @@ export function UsersPage() {
                       Edit
                     </button>
                   )}
-                  {u.deactivatedAt ? null : (
+                  {u.deactivatedAt || u.id === scope.userId ? null : (
                     <button type="button" className="danger" aria-label={`Deactivate ${u.email}`} onClick={() => setDeactivating(u)}>
                       Deactivate
                     </button>

@@ -182,8 +182,8 @@ describe('the schema never exposes a secret or digest', () => {
       .filter((type) => !type.name.startsWith('__'))
       .flatMap((type) => Object.keys(type.getFields()).filter((name) => /secret|digest/i.test(name)).map((name) => `${type.name}.${name}`))
       .filter((field) => !NOT_SECRETS.has(field));
-    // Webhook signing secrets are shown once too (creation, rotation); secretRotatedAt is a date.
-    const webhooks = ['Mutation.rotateWebhookEndpointSecret', 'WebhookEndpoint.secretRotatedAt', 'WebhookEndpointWithSecret.signingSecret'];
+    // Webhook signing secrets are shown once too (creation, rotation); the other two are dates.
+    const webhooks = ['Mutation.rotateWebhookEndpointSecret', 'WebhookEndpoint.secretRotatedAt', 'WebhookEndpoint.previousSecretExpiresAt', 'WebhookEndpointWithSecret.signingSecret'];
     expect(exposing.sort()).toEqual(['CreateApiKeyPayload.secret', 'RotateApiKeyPayload.secret', ...webhooks].sort());
   });
 });

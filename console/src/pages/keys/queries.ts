@@ -34,6 +34,7 @@ export const KeysQuery = graphql(`
           authorizationGroup {
             id
             name
+            permissions
           }
           organization {
             id
