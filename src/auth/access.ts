@@ -184,8 +184,9 @@ function canReachTenant(principal: Principal, tenantId: string): boolean {
  * never FORBIDDEN, so a tenant id cannot be probed for existence.
  */
 export function actingTenantId(principal: AuthenticatedPrincipal, requested?: string | null): string {
-  if (!requested || requested === principal.tenantId) return principal.tenantId;
-  if (principal.crossTenant) return requested;
+  if (requested == null || requested === principal.tenantId) return principal.tenantId;
+  // An empty id names no tenant: never read as "my own" (the system tenant, for a platform admin).
+  if (principal.crossTenant && requested !== '') return requested;
   throw notFound('Tenant');
 }
 

@@ -5,21 +5,33 @@
 import { createHash } from 'node:crypto';
 import { badInput } from '../errors.js';
 
-/** Trims and checks a required name-like text. */
+/** Trims and checks a required name-like text: one that shows, so a list can tell it apart. */
 export function requireText(field: string, value: string, { min = 1, max = 200 } = {}): string {
   const text = value.trim();
-  if (text.length < min) throw badInput(field, min <= 1 ? 'is required' : `must be at least ${min} characters`);
-  if (text.length > max) throw badInput(field, `must be at most ${max} characters`);
+  const length = characterCount(text);
+  if (length < min) throw badInput(field, min <= 1 ? 'is required' : `must be at least ${min} characters`);
+  if (length > max) throw badInput(field, `must be at most ${max} characters`);
   assertPlainText(field, text, CONTROL_CHARACTER);
+  if (!VISIBLE_CHARACTER.test(text)) throw badInput(field, 'must contain a visible character');
   return text;
 }
 
 export function optionalText(field: string, value: string | null | undefined, max: number): string | undefined {
   if (value === null || value === undefined) return undefined;
   const text = value.trim();
-  if (text.length > max) throw badInput(field, `must be at most ${max} characters`);
+  if (characterCount(text) > max) throw badInput(field, `must be at most ${max} characters`);
   assertPlainText(field, text, CONTROL_CHARACTER_EXCEPT_LINE_BREAKS);
   return text;
+}
+
+/**
+ * Characters as people and databases count them (PostgreSQL's char_length): code points, not
+ * JavaScript's UTF-16 units, in which an emoji counts two.
+ */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }
 
 /** The longest a replaced secret (an API key's, a webhook endpoint's) may keep working. */
@@ -35,6 +47,8 @@ export function optionalGracePeriod(minutes: number | null | undefined): number 
 }
 
 const CONTROL_CHARACTER = /\p{Cc}/u;
+// Anything but spaces and invisible format characters (zero-width space, joiners, BOM…).
+const VISIBLE_CHARACTER = /[^\p{White_Space}\p{Cf}]/u;
 const CONTROL_CHARACTER_EXCEPT_LINE_BREAKS = /(?![\t\n\r])\p{Cc}/u;
 const LONE_SURROGATE = /\p{Cs}/u;
 

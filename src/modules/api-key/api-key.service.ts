@@ -130,7 +130,7 @@ async function validateNewKey(input: CreateApiKeyInput, tenant: { id: string; is
   const group = await validGroup(input.authorizationGroupId, tenant.id);
   const expiresAt = validExpiry(input.expiresAt, input.expiresIn);
   const ipAllowlist = validAllowlist(input.ipAllowlist ?? []);
-  const organizationId = input.organizationId ? await validOrganization(input.organizationId, tenant.id) : null;
+  const organizationId = input.organizationId != null ? await validOrganization(input.organizationId, tenant.id) : null;
   const projectAccess = input.projectAccess ?? 'ALL';
   const projectIds = await validProjects(projectAccess, input.projectIds ?? [], tenant.id, organizationId);
   return {
@@ -233,6 +233,7 @@ export async function updateApiKey(principal: Principal, id: string, input: Upda
     ...(input.authorizationGroupId != null ? { authorizationGroupId: await grantableGroup(actor, input.authorizationGroupId, key.tenantId) } : {}),
     ...(input.ipAllowlist != null ? { ipAllowlist: validAllowlist(input.ipAllowlist) } : {}),
   };
+  if (Object.keys(data).length === 0) return key; // nothing to change: nothing written, nothing audited
   if (data.ipAllowlist) assertEditKeepsPolicy(keyPolicyOf(await db.tenant.findUniqueOrThrow({ where: { id: key.tenantId } })), data);
   const updated = await db.$transaction(async (tx) => {
     await assertStillAssignable(tx, data);

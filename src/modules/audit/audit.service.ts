@@ -33,7 +33,7 @@ export function auditEventFilter(principal: Principal, args: { tenantId?: string
     ...reach(actor).auditEvent,
     tenantId: actingTenantId(actor, args.tenantId),
     ...(args.action ? { action: args.action } : {}),
-    ...(args.targetId ? { targetId: args.targetId } : {}),
+    ...(args.targetId != null ? { targetId: args.targetId } : {}),
   };
 }
 

@@ -78,7 +78,7 @@ export function groupFilter(principal: Principal, args: { tenantId?: string | nu
  */
 export async function findGroupInTenant(actor: AuthenticatedPrincipal, id: string, tenantId?: string) {
   const group = await db.authorizationGroup.findFirst({
-    where: { id, ...tenantReach(actor), ...(tenantId ? { tenantId } : {}), deletedAt: null },
+    where: { id, ...tenantReach(actor), ...(tenantId != null ? { tenantId } : {}), deletedAt: null },
   });
   if (!group) throw notFound('Authorization group');
   return group;

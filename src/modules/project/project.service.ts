@@ -27,8 +27,8 @@ export async function reachableProjectsWhere(
   const context = await workspaceContext(actor, contextWorkspaceId);
   const tenantId = actingTenantId(actor, args.tenantId);
   // X-Workspace-Id names the only workspace the request acts in: another one asked for is refused, as everywhere.
-  if (args.workspaceId && context && args.workspaceId !== context.id) throw forbidden('The workspace is not the one named by X-Workspace-Id.');
-  if (args.workspaceId) await assertWorkspaceWithinBinding(actor, tenantId, args.workspaceId);
+  if (args.workspaceId != null && context && args.workspaceId !== context.id) throw forbidden('The workspace is not the one named by X-Workspace-Id.');
+  if (args.workspaceId != null) await assertWorkspaceWithinBinding(actor, tenantId, args.workspaceId);
   const workspaceId = args.workspaceId ?? context?.id;
   return { ...reach(actor).project, tenantId, ...(workspaceId ? { workspaceId } : {}) };
 }
@@ -65,7 +65,7 @@ export async function createProject(principal: Principal, input: CreateProjectIn
   // The header is checked whenever it is sent (FORBIDDEN for a workspace out of reach, as for
   // every workspace-scoped operation), so it can neither probe ids nor be silently overridden.
   const context = await workspaceContext(actor, contextWorkspaceId);
-  if (context && input.workspaceId && input.workspaceId !== context.id) {
+  if (context && input.workspaceId != null && input.workspaceId !== context.id) {
     throw forbidden('The workspace is not the one named by X-Workspace-Id.');
   }
   const workspaceId = input.workspaceId ?? context?.id;

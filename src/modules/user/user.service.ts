@@ -124,7 +124,7 @@ export async function createUser(principal: Principal, input: CreateUserInput) {
   if (input.password.length < MIN_PASSWORD_LENGTH) {
     throw badInput('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
   }
-  const group = input.authorizationGroupId ? await validUserGroup(actor, input.authorizationGroupId, tenant.id) : null;
+  const group = input.authorizationGroupId != null ? await validUserGroup(actor, input.authorizationGroupId, tenant.id) : null;
   assertMayGrant(actor, userPermissions(role, group));
   const passwordHash = await hashPassword(input.password);
   return writeUnique('email', 'a user with this email already exists in this tenant', () =>
@@ -164,7 +164,7 @@ export function userFilter(principal: Principal, args: UserListArgs) {
     ...reach(actor).user,
     tenantId: actingTenantId(actor, args.tenantId),
     ...(args.role ? { role: args.role } : {}),
-    ...(args.authorizationGroupId ? { authorizationGroupId: args.authorizationGroupId } : {}),
+    ...(args.authorizationGroupId != null ? { authorizationGroupId: args.authorizationGroupId } : {}),
   };
 }
 

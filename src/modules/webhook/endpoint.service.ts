@@ -153,7 +153,7 @@ export async function listWebhookEndpoints(principal: Principal, args: { tenantI
   const actor = assertCan(principal, 'webhook:manage');
   const tenantId = actingTenantId(actor, args.tenantId);
   return db.webhookEndpoint.findMany({
-    where: { tenantId, ...(args.organizationId ? { organizationId: args.organizationId } : {}) },
+    where: { tenantId, ...(args.organizationId != null ? { organizationId: args.organizationId } : {}) },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
 }

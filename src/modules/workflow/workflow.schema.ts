@@ -225,7 +225,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateWorkflowInput, required: true, description: 'The new workflow.' }) },
     authScopes: { $all: { session: true, can: 'project:manage' } },
     resolve: async (query, _root, { input }, { auth, workspaceId }) => {
-      const endpointId = input.endpointId ? String(input.endpointId) : null;
+      const endpointId = input.endpointId != null ? String(input.endpointId) : null;
       const { id } = await createWorkflow(auth, { projectId: String(input.projectId), name: input.name, endpointId }, workspaceId);
       return db.workflow.findUniqueOrThrow({ ...query, where: { id } });
     },

@@ -113,7 +113,7 @@ export async function createWorkflow(
   const actor = assertCan(principal, 'project:manage');
   const project = await findAccessibleProject(actor, input.projectId, workspaceId);
   const name = requireText('name', input.name, { min: 2, max: 200 });
-  const endpointId = input.endpointId ? await routableEndpointId(actor, input.endpointId, project) : null;
+  const endpointId = input.endpointId != null ? await routableEndpointId(actor, input.endpointId, project) : null;
   return writeUnique('name', `a workflow named "${name}" already exists in this project`, () =>
     db.$transaction(async (tx) => {
       const workflow = await tx.workflow.create({ data: { tenantId: project.tenantId, projectId: project.id, name, endpointId } });
@@ -260,7 +260,7 @@ export async function deliverData(
 /** The `where` of workflows and of runs: visible to whoever may read projects or trigger workflows there. */
 export async function workflowScope(principal: Principal, args: { tenantId?: string | null; projectId?: string | null }, workspaceId: string | null) {
   const actor = assertCan(principal, 'workflow:read');
-  if (args.projectId) {
+  if (args.projectId != null) {
     const project = await findAccessibleProject(actor, args.projectId, workspaceId);
     return { tenantId: project.tenantId, projectId: project.id };
   }

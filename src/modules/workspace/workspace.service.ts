@@ -14,8 +14,8 @@ export type UpdateWorkspaceInput = { name?: string | null; slug?: string | null 
 export function workspaceFilter(principal: Principal, args: { tenantId?: string | null; organizationId?: string | null }) {
   const actor = assertCan(principal, 'workspace:read');
   const tenantId = actingTenantId(actor, args.tenantId);
-  if (args.organizationId) assertWithinScope(actor, { what: 'Organization', tenantId, organizationId: args.organizationId });
-  return { ...reach(actor).workspace, tenantId, ...(args.organizationId ? { organizationId: args.organizationId } : {}) };
+  if (args.organizationId != null) assertWithinScope(actor, { what: 'Organization', tenantId, organizationId: args.organizationId });
+  return { ...reach(actor).workspace, tenantId, ...(args.organizationId != null ? { organizationId: args.organizationId } : {}) };
 }
 
 /**

@@ -54,6 +54,18 @@ describe('updateApiKey', () => {
     expect(row).toMatchObject({ name: 'Keep me', description: 'changed', ipAllowlist: ['10.1.2.3'], authorizationGroupId: seed.keyGroup.id });
   });
 
+  it('updateApiKey: an input that changes nothing answers the key as it is, writes nothing and audits nothing', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey({ name: 'Untouched' });
+    const before = await db.apiKey.findUniqueOrThrow({ where: { id: key.id } });
+    for (const input of [{}, { description: null, name: null }]) {
+      const { updateApiKey } = await ok(UpdateKey, { id: key.id, input }, { token: seed.admin.token });
+      expect(updateApiKey).toMatchObject({ id: key.id, name: 'Untouched', status: 'ACTIVE' });
+    }
+    expect(await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).toEqual(before);
+    expect(await db.auditEvent.count({ where: { targetId: key.id, action: 'api_key.updated' } })).toBe(0);
+  });
+
   it('updateApiKey: an empty IP allowlist allows any address again', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey({ ipAllowlist: ['10.1.2.3'] });

@@ -33,6 +33,9 @@ const invalidInputs: [string, string, (world: World) => Partial<CreateApiKeyInpu
   ['name longer than 200 characters', 'name', () => ({ name: 'n'.repeat(201) })],
   ['name of whitespace only', 'name', () => ({ name: '      ' })],
   ['name under 2 characters once trimmed', 'name', () => ({ name: '  a  ' })],
+  ['name of one character outside the BMP (one character, two UTF-16 units)', 'name', () => ({ name: '🔑' })],
+  ['name of invisible characters only', 'name', () => ({ name: '\u200b\u200b' }), /visible character/],
+  ['name of 201 characters outside the BMP', 'name', () => ({ name: '🔑'.repeat(201) })],
   ['description longer than 1000 characters', 'description', () => ({ description: 'd'.repeat(1001) })],
   ['authorizationGroupId of a USER group', 'authorizationGroupId', (w) => ({ authorizationGroupId: w.userGroup.id })],
   ["authorizationGroupId of another tenant's group", 'authorizationGroupId', (w) => ({ authorizationGroupId: w.other.keyGroup.id })],
@@ -47,6 +50,7 @@ const invalidInputs: [string, string, (world: World) => Partial<CreateApiKeyInpu
   ['ipAllowlist with a blank entry among good ones', 'ipAllowlist', () => ({ ipAllowlist: ['10.0.0.0/8', '   '] }), /entry 2 is empty/],
   ['ipAllowlist with one bad entry among good ones', 'ipAllowlist', () => ({ ipAllowlist: ['10.0.0.0/8', '2001:db8::/32', '1.2.3'] }), /"1\.2\.3"/],
   ["organizationId of another tenant's organization", 'organizationId', (w) => ({ organizationId: w.other.organization.id })],
+  ['organizationId empty (never read as none, which would reach the whole tenant)', 'organizationId', () => ({ organizationId: '' })],
   ['projectAccess SELECTED with no projects', 'projectIds', () => ({ projectAccess: 'SELECTED' })],
   ['projectAccess SELECTED with an empty project list', 'projectIds', () => ({ projectAccess: 'SELECTED', projectIds: [] })],
   ["projectAccess SELECTED with another tenant's project", 'projectIds', (w) => ({ projectAccess: 'SELECTED', projectIds: [w.other.project.id] })],
@@ -76,6 +80,18 @@ describe('createApiKey: validation', () => {
     expect(await db.apiKey.count({ where: { tenantId: world.other.tenant.id } })).toBe(0);
   });
 
+  it('an empty tenantId names no tenant: never read as the caller’s own (the system tenant, for a platform admin)', async () => {
+    const seed = await seedTenant();
+    const name = `Nowhere ${seed.tenant.id}`;
+    for (const token of [seed.platform.token, seed.admin.token]) {
+      const created = await execute(CreateKey, { input: { ...validInput(seed, { name }), tenantId: '' } }, { token });
+      expect(errorOf(created)).toMatchObject({ code: 'NOT_FOUND' });
+      const listed = await execute('{ apiKeys(tenantId: "") { totalCount } }', {}, { token });
+      expect(errorOf(listed)).toMatchObject({ code: 'NOT_FOUND' });
+    }
+    expect(await db.apiKey.count({ where: { name } })).toBe(0);
+  });
+
   it('createApiKey: accepts names of exactly 2 and 200 characters and a 1000-character description, trimmed', async () => {
     const seed = await seedTenant();
     const short = await ok(CreateKey, { input: validInput(seed, { name: ' ab ' }) }, { token: seed.admin.token });
@@ -86,6 +102,9 @@ describe('createApiKey: validation', () => {
       { token: seed.admin.token },
     );
     expect(long.createApiKey.apiKey.name).toHaveLength(200);
+    // Counted in characters, not UTF-16 units: 200 emoji are 200 characters.
+    const emoji = await ok(CreateKey, { input: validInput(seed, { name: '🔑'.repeat(200) }) }, { token: seed.admin.token });
+    expect((await db.apiKey.findUniqueOrThrow({ where: { id: emoji.createApiKey.apiKey.id } })).name).toBe('🔑'.repeat(200));
     expect(long.createApiKey.apiKey.description).toBe('d'.repeat(1000));
     const row = await db.apiKey.findUniqueOrThrow({ where: { id: short.createApiKey.apiKey.id } });
     expect(row.name).toBe('ab');

@@ -58,7 +58,8 @@ function initialValues(key: Key | null): Values {
 function validate(values: Values, creating: boolean): Record<string, string> {
   const errors: Record<string, string> = {};
   const name = values.name.trim();
-  if (name.length < 2 || name.length > 200) errors.name = 'Key Name must be 2–200 characters.';
+  const characters = [...name].length; // code points, as the API counts them
+  if (characters < 2 || characters > 200) errors.name = 'Key Name must be 2–200 characters.';
   if (values.description.length > 1000) errors.description = 'Description must be at most 1000 characters.';
   if (!values.authorizationGroupId) errors.authorizationGroupId = 'Select an authorization group.';
   if (creating && values.expiry === 'DATE') {
