@@ -5,8 +5,10 @@
  * (modules/key-controls/cost-budget.ts), so a client reads one number for both.
  *
  * The weights are GraphQL Armor's cost limit's (which enforced the maximum before): a scalar
- * field costs 1, a field with a selection 2 plus 1.5 × each child, a fragment spread 1 plus
- * 1.5 × the fragment, and a list field multiplies its subtree by its page size. Armor's
+ * field costs 1, a field with a selection 2 plus 1.5 × each child, and a list field multiplies
+ * its subtree by its page size. Unlike Armor, fragments (spread or inline) cost nothing of
+ * their own and add no level: their fields are priced as if written in place, so a typed
+ * client's fragment-per-type layout costs what the same selection written out does. Armor's
  * estimate cannot be read back (it lives inside a validation rule, and Yoga caches
  * validation per document), and it takes page sizes only from literals: `first: $n` cost 1,
  * so a budget could be emptied for the price of one row. Here the page size is `first` or
@@ -86,15 +88,18 @@ class Pricing {
     }
   }
 
-  /** The children of a selection set, each weighted by `factor` (1 at the root, 1.5 below). */
+  /**
+   * The children of a selection set, each weighted by `factor` (1 at the root, 1.5 below).
+   * A fragment's fields count as children of the set it is spread or written in.
+   */
   children(selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, factor: number): number {
     let cost = 0;
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) cost += factor * this.field(selection, parent);
       else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const typed = selection.typeCondition ? this.schema.getType(selection.typeCondition.name.value) : parent;
-        cost += factor * (COST_WEIGHTS.object + this.children(selection.selectionSet, typed ?? undefined, COST_WEIGHTS.depthFactor));
-      } else cost += factor * (COST_WEIGHTS.scalar + COST_WEIGHTS.depthFactor * this.fragment(selection.name.value));
+        const typed = selection.typeCondition ? (this.schema.getType(selection.typeCondition.name.value) ?? undefined) : parent;
+        cost += this.children(selection.selectionSet, typed, factor);
+      } else cost += factor * this.fragment(selection.name.value);
     }
     return cost;
   }
@@ -119,13 +124,18 @@ class Pricing {
     return this.variable(argument.value.name.value);
   }
 
+  /**
+   * A named fragment's fields at weight 1 (children() scales linearly with its factor). A
+   * fragment spread inside itself (refused by validation) counts 0 instead of looping.
+   */
   private fragment(name: string): number {
     const known = this.fragmentCosts.get(name);
     if (known !== undefined) return known;
     const fragment = this.fragments.get(name);
     if (!fragment) return 0;
+    this.fragmentCosts.set(name, 0);
     const type = this.schema.getType(fragment.typeCondition.name.value) ?? undefined;
-    const cost = COST_WEIGHTS.object + this.children(fragment.selectionSet, type, COST_WEIGHTS.depthFactor);
+    const cost = this.children(fragment.selectionSet, type, 1);
     this.fragmentCosts.set(name, cost);
     return cost;
   }

@@ -40,7 +40,8 @@ export function useQueryLimits(limits: QueryLimits, { hideSuggestions }: { hideS
   return EnvelopArmorPlugin({
     blockFieldSuggestion: { enabled: hideSuggestions, mask: '' },
     maxTokens: { n: limits.maxTokens, ...refuseWith('MAX_TOKENS', limits.maxTokens) },
-    maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, ...refuseWith('MAX_DEPTH', limits.maxDepth) },
+    // Fragments add no level: a typed client's fragment-per-type layout is as deep as the fields it selects.
+    maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...refuseWith('MAX_DEPTH', limits.maxDepth) },
     // The maximum cost is enforced with the cost budgets' model (query-cost.ts,
     // modules/key-controls/cost-budget.ts): Armor's estimate cannot be read back for pricing.
     costLimit: { enabled: false },

@@ -46,10 +46,22 @@ describe('query limits', () => {
     expect(over.errors![0]!.message).toContain('found 5');
   });
 
-  it('depth: fragments cannot hide nesting', async () => {
-    const instance = limited({ maxDepth: 3 });
-    const over = await postQuery(instance, '{ viewer { ...T } } fragment T on Viewer { tenant { id } }');
-    expectRefused(over, 'MAX_DEPTH', 3);
+  it('depth: fragments neither hide nesting nor add to it (a typed client spreads one per type)', async () => {
+    const seed = await seedTenant();
+    const instance = limited({ maxDepth: 4 });
+    const headers = { authorization: `Bearer ${seed.admin.token}` };
+    // viewer > tenant > keyPolicy > maxLifetimeDays: 4 levels, however the fragments are laid out.
+    for (const document of [
+      '{ viewer { tenant { keyPolicy { maxLifetimeDays } } } }',
+      '{ viewer { ...V } } fragment V on Viewer { tenant { ...T } } fragment T on Tenant { keyPolicy { ...P } } fragment P on TenantKeyPolicy { maxLifetimeDays }',
+      '{ ... on Query { viewer { ... on Viewer { tenant { ... { keyPolicy { ... on TenantKeyPolicy { maxLifetimeDays } } } } } } } }',
+    ]) {
+      expectServed(await postQuery(instance, document, { headers }));
+    }
+    // One level more is refused, however the fragments hide it.
+    const deeper = await postQuery(instance, '{ viewer { ...V } } fragment V on Viewer { user { ...U } } fragment U on User { tenant { ...T } } fragment T on Tenant { keyPolicy { maxLifetimeDays } }', { headers });
+    expectRefused(deeper, 'MAX_DEPTH', 4);
+    expect(deeper.errors![0]!.message).toContain('found 5');
   });
 
   it('cost: a page of 10 keys is served at a cost limit of 35, a page of 11 is refused (first: multiplies)', async () => {
@@ -62,6 +74,23 @@ describe('query limits', () => {
     const over = await postQuery(instance, '{ apiKeys(first: 11) { totalCount } }', { headers });
     expectRefused(over, 'MAX_COST', 35);
     expect(over.errors![0]!.message).toContain('found 38.5');
+  });
+
+  it('cost: fragments cost nothing of their own, so a fragment layout costs what the same selection written out does', async () => {
+    const seed = await seedTenant();
+    const instance = limited({ maxCost: 35 });
+    const headers = { authorization: `Bearer ${seed.admin.token}` };
+    const layouts = (n: number) => [
+      `{ apiKeys(first: ${n}) { totalCount } }`,
+      `{ apiKeys(first: ${n}) { ...Count } } fragment Count on ApiKeyConnection { totalCount }`,
+      `{ ...Keys } fragment Keys on Query { apiKeys(first: ${n}) { ... on ApiKeyConnection { totalCount } } }`,
+    ];
+    for (const document of layouts(10)) expectServed(await postQuery(instance, document, { headers }));
+    for (const document of layouts(11)) {
+      const over = await postQuery(instance, document, { headers });
+      expectRefused(over, 'MAX_COST', 35);
+      expect(over.errors![0]!.message, document).toContain('found 38.5');
+    }
   });
 
   it('cost: a page size from a variable counts, and so does a variable\'s default when the variable is not sent', async () => {
