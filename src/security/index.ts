@@ -10,7 +10,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import type { Logger } from '../lib/logger.js';
 import { useRequestBodyLimit } from './body-limit.js';
-import { corsOptions } from './cors.js';
+import { corsOptions, useVaryByOrigin } from './cors.js';
 import { createCredentialFailures, useCredentialThrottle } from './credential-throttle.js';
 import { useCsrfPrevention } from './csrf.js';
 import { useVariableErrorCodes } from './input-errors.js';
@@ -35,6 +35,7 @@ export function createSecurity(config: Config, logger: Logger) {
       ...useIntrospectionPolicy({ introspection: config.introspection }),
       useVariableErrorCodes(),
       useNoNulCharacters(),
+      ...useVaryByOrigin(config.corsOrigins),
     ] as Plugin[],
     // The body limit last: it wraps whichever request parser the plugins before it selected.
     afterAuth: [useRateLimits(rateLimitCheck), useRequestBodyLimit(config.maxBodyBytes)] as Plugin[],

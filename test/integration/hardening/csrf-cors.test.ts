@@ -89,10 +89,20 @@ describe('CORS', () => {
     expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
     expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
 
-    const refused = await preflight(instance, 'https://evil.example');
-    expect(refused.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
-    const response = await raw(instance, { body: JSON.stringify({ query: '{ viewer { kind } }' }), headers: { origin: 'https://evil.example' } });
-    expect(response.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('idempotency-key');
+    const served = await raw(instance, { body: JSON.stringify({ query: '{ viewer { kind } }' }), headers: { origin: 'https://app.example.com' } });
+    expect(served.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(served.headers.get('access-control-expose-headers')).toBe('RateLimit, RateLimit-Policy, Retry-After');
+    expect(served.headers.get('vary')).toMatch(/\bOrigin\b/);
+
+    // Any other origin gets no CORS header at all; "null" (a sandboxed iframe, a data: page) neither.
+    for (const origin of ['https://evil.example', 'null']) {
+      const refused = await preflight(instance, origin);
+      expect(refused.headers.get('access-control-allow-origin'), origin).toBeNull();
+      const response = await raw(instance, { body: JSON.stringify({ query: '{ viewer { kind } }' }), headers: { origin } });
+      expect(response.headers.get('access-control-allow-origin'), origin).toBeNull();
+      expect(response.headers.get('vary'), origin).toMatch(/\bOrigin\b/);
+    }
   });
 
   it('* allows any origin, still without credentials', async () => {
