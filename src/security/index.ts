@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../lib/logger.js';
 import { useRequestBodyLimit } from './body-limit.js';
 import { corsOptions, useVaryByOrigin } from './cors.js';
+import { useRequestParseErrors } from './request-parse-errors.js';
 import { createCredentialFailures, useCredentialThrottle } from './credential-throttle.js';
 import { useCsrfPrevention } from './csrf.js';
 import { useVariableErrorCodes } from './input-errors.js';
@@ -29,6 +30,7 @@ export function createSecurity(config: Config, logger: Logger) {
   const credentialFailures = createCredentialFailures({ ...config.authFailures, store, logger });
   return {
     beforeAuth: [
+      useRequestParseErrors(),
       useCsrfPrevention(),
       useCredentialThrottle({ ...config.authFailures, trustedProxies: config.trustedProxies, store, logger }, credentialFailures),
       useQueryLimits(config.queryLimits, { hideSuggestions: !config.introspection }),
@@ -47,6 +49,9 @@ export function createSecurity(config: Config, logger: Logger) {
       // Enforced by useRequestBodyLimit instead, with the same checks (see body-limit.ts).
       maxRequestBodySize: false as const,
       cors: corsOptions(config.corsOrigins),
+      // No Upload scalar: a multipart request's file would reach a JSON argument as the
+      // server's own File object (and be stored as such). Refused with 415 instead.
+      multipart: false,
     },
     /** The counters' store, shared with the cost budgets (modules/key-controls/cost-budget.ts). */
     store,
