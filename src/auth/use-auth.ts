@@ -1,7 +1,7 @@
 /**
  * The auth plugin: turns the request's credential into `context.auth`, the principal every
  * resolver trusts. No credential → anonymous. A credential that is present but bad fails
- * the whole request (401, or 403 for a disallowed address) before any resolver runs.
+ * the whole request (401, or 403 for a disallowed address) before its body is even parsed.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
@@ -107,6 +107,8 @@ export function createAuthenticator(options: UseAuthOptions): Authenticator {
   };
 }
 
+const noHooks = () => undefined;
+
 /** The strategies in order, as one function: the first that recognizes the credential decides. */
 function strategyChooser(strategies: readonly AuthStrategy[]) {
   return function strategyFor(credential: string): AuthStrategy {
@@ -129,6 +131,13 @@ export type Reauthentication = {
 export function useAuth(options: UseAuthOptions | Authenticator): Plugin<AuthContext & Reauthentication & ServerContext> {
   const authenticator = 'forRequest' in options ? options : createAuthenticator(options);
   return {
+    // Before the body is parsed: a credential that is present but bad fails the whole HTTP
+    // request with its 401/403, a batch too and whatever the document (an invalid one would
+    // otherwise be answered first). The answer is memoized for the rest of the request.
+    onRequestParse({ request, serverContext }) {
+      if (authenticator.settled(request)) return;
+      return authenticator.forRequest(request, serverContext as ServerContext).then(noHooks);
+    },
     onContextBuilding({ context, extendContext }) {
       const extend = (answer: AuthContext) =>
         extendContext({

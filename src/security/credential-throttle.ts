@@ -198,24 +198,24 @@ export function useCredentialThrottle(
       const address = clientAddressOf(context.request, context);
       extendContext({ signInAttempts: address ? signInAttemptsFor(address) : UNLIMITED_SIGN_IN_ATTEMPTS });
     },
-    onExecutionResult({ result, context, request }) {
-      const count = countCredentialFailures(result);
-      if (count === 0) return;
-      const address = clientAddressOf(request, context);
-      return address ? failures.failed(address, count) : undefined;
+    // The auth plugin refuses a bad credential while the request is parsed, so its 401 is in
+    // the result Yoga answers with, never in an execution's.
+    onResultProcess({ result, request, serverContext }) {
+      if (!isCredentialFailure(result)) return;
+      const address = clientAddressOf(request, serverContext as ServerContext);
+      return address ? failures.failed(address) : undefined;
     },
   };
 }
 
 /**
- * The auth plugin's refusals in one result: 401s of the whole request, which carry no path.
- * signIn's failures (with a path) were counted by `signInAttempts` already.
+ * The auth plugin's refusal: a 401 of the whole request, which carries no path. signIn's
+ * failures (with a path) were counted by `signInAttempts` already.
  */
-function countCredentialFailures(result: unknown): number {
-  if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return 0;
-  const errors = (result as ExecutionResult).errors ?? [];
-  return errors.filter((error) => {
+function isCredentialFailure(result: unknown): boolean {
+  if (!result || typeof result !== 'object' || Array.isArray(result) || Symbol.asyncIterator in result) return false;
+  return ((result as ExecutionResult).errors ?? []).some((error: GraphQLError) => {
     const extensions = error.extensions as { code?: unknown; http?: { status?: unknown } } | undefined;
     return !error.path && extensions?.code === 'UNAUTHENTICATED' && extensions.http?.status === 401;
-  }).length;
+  });
 }

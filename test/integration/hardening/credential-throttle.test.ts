@@ -87,6 +87,21 @@ describe('failed-credential throttle', () => {
     expect(bystander.errors).toBeUndefined();
   });
 
+  it('a bad key in a batch, or with a document that does not validate, counts as one failure per request', async () => {
+    const instance = await throttled(3);
+    const ip = '203.0.113.15';
+    const bodies = [Array.from({ length: 3 }, () => ({ query: '{ viewer { kind } }' })), { query: '{ nope }' }, [{ query: '{ viewer { kind } }' }]];
+    for (const body of bodies) {
+      const response = await instance.yoga.fetch(
+        'http://keygate.test/graphql',
+        { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': unknownKey() }, body: JSON.stringify(body) },
+        { req: { socket: { remoteAddress: ip } } },
+      );
+      expect(response.status, JSON.stringify(body)).toBe(401);
+    }
+    expectThrottled(await executeWith(instance, Viewer, {}, { ip }));
+  });
+
   it('under the limit nothing changes: 2 failures of 3 still let the right key through', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();

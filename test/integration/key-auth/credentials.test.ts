@@ -94,6 +94,39 @@ describe('credential extraction', () => {
   });
 });
 
+describe('a bad credential fails the whole HTTP request', () => {
+  async function post(body: unknown, headers: Record<string, string>, ip: string) {
+    const response = await app.yoga.fetch(
+      'http://keygate.test/graphql',
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) },
+      { req: { socket: { remoteAddress: ip } } },
+    );
+    return { status: response.status, body: (await response.json()) as unknown };
+  }
+
+  it('a batch, and a document that does not validate, get the credential’s 401 or 403 too, with nothing run', async () => {
+    const seed = await seedTenant();
+    const revoked = await seed.createKey();
+    await db.apiKey.update({ where: { id: revoked.id }, data: { status: 'REVOKED', revokedAt: new Date() } });
+    const fenced = await seed.createKey({ ipAllowlist: ['10.9.9.9'] });
+    const bodies = [[{ query: '{ viewer { kind } }' }], [{ query: '{ viewer { kind } }' }, { query: '{ viewer { kind } }' }], { query: '{ nope }' }];
+    for (const body of bodies) {
+      const refused = await post(body, { 'x-api-key': revoked.secret }, freshClientAddress());
+      expect(refused.status, JSON.stringify(body)).toBe(401);
+      expect(refused.body).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED', reason: 'REVOKED' } }] });
+      const badSession = await post(body, { authorization: `Bearer ${seed.admin.token.slice(0, -2)}xx` }, freshClientAddress());
+      expect(badSession.status, JSON.stringify(body)).toBe(401);
+      const outside = await post(body, { 'x-api-key': fenced.secret }, '127.0.0.1');
+      expect(outside.status, JSON.stringify(body)).toBe(403);
+      expect(outside.body).toMatchObject({ errors: [{ extensions: { code: 'FORBIDDEN' } }] });
+    }
+    // A mutation in such a batch wrote nothing.
+    const before = await db.organization.count({ where: { tenantId: seed.tenant.id } });
+    await post([{ query: 'mutation { createOrganization(input: { name: "Never made" }) { id } }' }], { 'x-api-key': revoked.secret }, freshClientAddress());
+    expect(await db.organization.count({ where: { tenantId: seed.tenant.id } })).toBe(before);
+  });
+});
+
 describe('rejected without a database query', () => {
   it('a malformed key, in either header', async () => {
     const lookups = spyOnCredentialLookups();
