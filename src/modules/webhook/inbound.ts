@@ -28,6 +28,18 @@ const STATUS: Record<string, number> = {
   SERVICE_UNAVAILABLE: 503,
 };
 
+/**
+ * The GraphQL requests this route makes itself. Operation policies govern the documents a
+ * client sends; the route's one document is keygate's own, so a TRUSTED_ONLY or AUDIT key
+ * meets no document check here (its permission and project access still apply). Identity,
+ * not a header: no client can make its request one of these.
+ */
+const routeRequests = new WeakSet<Request>();
+
+export function isInboundWebhookRequest(request: Request): boolean {
+  return routeRequests.has(request);
+}
+
 type Fetcher = { fetch: (request: Request, serverContext: Record<string, unknown>) => Promise<Response> | Response };
 
 /** `target.yoga` is set once the Yoga instance exists (the route calls back into it). */
@@ -61,10 +73,9 @@ async function handle(yoga: Fetcher, request: Request, url: URL, projectSegment:
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
-  const inner = await yoga.fetch(
-    new Request(new URL('/graphql', url), { method: 'POST', headers, body: JSON.stringify({ query: DELIVER, variables: { input: { projectId, source, payload } } }) }),
-    serverContext,
-  );
+  const deliver = new Request(new URL('/graphql', url), { method: 'POST', headers, body: JSON.stringify({ query: DELIVER, variables: { input: { projectId, source, payload } } }) });
+  routeRequests.add(deliver);
+  const inner = await yoga.fetch(deliver, serverContext);
   const result = (await inner.json().catch(() => ({}))) as {
     data?: { deliverData?: { id: string } | null } | null;
     errors?: { message: string; extensions?: { code?: string; field?: string } }[];

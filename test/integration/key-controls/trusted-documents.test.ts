@@ -216,6 +216,26 @@ describe('trusted documents', () => {
     expect(sighting?.documentId).toBe(`sha256:${sha256(untrusted)}`);
   });
 
+  it('the inbound webhook is not a document the client sends: TRUSTED_ONLY and AUDIT keys use it as their permission allows, and nothing is recorded as untrusted', async () => {
+    const seed = await seedTenant();
+    for (const policy of ['TRUSTED_ONLY', 'AUDIT'] as const) {
+      const { group, key } = await groupWithPolicy(seed, policy);
+      const response = await app.yoga.fetch(
+        `http://keygate.test/webhooks/projects/${seed.project.id}/deliveries?source=erp`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key.secret }, body: JSON.stringify({ order: 1 }) },
+        { req: { socket: { remoteAddress: '127.0.0.1' } } },
+      );
+      expect(response.status, policy).toBe(202);
+      const { id } = (await response.json()) as { id: string };
+      expect(await db.dataDelivery.findUnique({ where: { id } }), policy).toMatchObject({ projectId: seed.project.id, source: 'erp' });
+      expect(await db.auditEvent.count({ where: { tenantId: seed.tenant.id, action: 'operation.untrusted', targetId: group.id } }), policy).toBe(0);
+      // The same key's own GraphQL documents are still checked.
+      const untrusted = await send({ query: 'query Untrusted { viewer { kind } }' }, key.secret);
+      if (policy === 'TRUSTED_ONLY') expect(untrusted.errors?.[0]?.extensions?.code).toBe('OPERATION_NOT_TRUSTED');
+      else expect(await db.auditEvent.count({ where: { tenantId: seed.tenant.id, action: 'operation.untrusted', targetId: group.id } })).toBe(1);
+    }
+  });
+
   it('AUDIT: the recorded operation name is a GraphQL name of at most 128 characters, whatever operationName the client sends', async () => {
     const seed = await seedTenant();
     const { key } = await groupWithPolicy(seed, 'AUDIT');
