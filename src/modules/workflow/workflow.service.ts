@@ -164,7 +164,7 @@ export async function triggerWorkflow(
   };
   // Routed runs always go out; others only where some endpoint may listen.
   const announce = workflow.endpointId !== null || (await tenantHasEndpoints(run.tenantId, hasEndpoints));
-  const message = announce ? runTriggeredMessage(run, workflow, project.organizationId) : null;
+  const message = announce ? runTriggeredMessage(run, workflow, project.organizationId, visibleActor(actor, run.tenantId)) : null;
   const idempotency = idempotent ? idempotencyRecord(idempotent, run.id, run.createdAt) : null;
   // The row as stored: the resolver answers from it without reading it back.
   return writeIdempotently(runWrites, { row: run, message, idempotency }, idempotent, findRun);
@@ -174,8 +174,23 @@ const hasEndpoints = async (tenantId: string) => (await db.webhookEndpoint.count
 const findRun = (id: string) => db.workflowRun.findUnique({ where: { id } });
 const findDelivery = (id: string) => db.dataDelivery.findUnique({ where: { id } });
 
+/**
+ * Who acted, as the event's tenant may see it (the API's rule for `triggeredBy`): an actor of
+ * another tenant (a platform administrator, an ADMIN key of the system tenant) is its kind
+ * alone, never its id.
+ */
+function visibleActor(actor: AuthenticatedPrincipal, tenantId: string) {
+  const { actorKind, actorId, actorTenantId } = actorOf(actor);
+  return { kind: actorKind, id: actorTenantId === tenantId ? actorId : null };
+}
+
 /** The outbox message of a run: to the workflow's endpoint when it has one (see outbox.ts). */
-function runTriggeredMessage(run: WorkflowRun, workflow: { id: string; name: string; endpointId: string | null }, organizationId: string): WebhookMessage {
+function runTriggeredMessage(
+  run: WorkflowRun,
+  workflow: { id: string; name: string; endpointId: string | null },
+  organizationId: string,
+  actor: ReturnType<typeof visibleActor>,
+): WebhookMessage {
   const data = {
     run: {
       id: run.id,
@@ -183,7 +198,7 @@ function runTriggeredMessage(run: WorkflowRun, workflow: { id: string; name: str
       workflow: { id: workflow.id, name: workflow.name },
       projectId: run.projectId,
       input: run.input,
-      triggeredBy: { kind: run.triggeredByKind, apiKeyId: run.triggeredByKeyId, userId: run.triggeredByUserId },
+      triggeredBy: { kind: actor.kind, apiKeyId: actor.kind === 'API_KEY' ? actor.id : null, userId: actor.kind === 'USER' ? actor.id : null },
       createdAt: run.createdAt.toISOString(),
     },
   };
@@ -247,7 +262,7 @@ export async function deliverData(
       projectId: delivery.projectId,
       source,
       payload: delivery.payload,
-      deliveredBy: { kind: actorKind, id: actorId },
+      deliveredBy: visibleActor(actor, delivery.tenantId),
       createdAt: delivery.createdAt.toISOString(),
     },
   };

@@ -153,6 +153,29 @@ describe('delivering workflow runs', () => {
   });
 });
 
+describe('who acted, in event payloads', () => {
+  it('an actor of another tenant (the platform administrator) shows as its kind alone, as the API shows it', async () => {
+    const seed = await seedTenant();
+    const receiver = new Receiver();
+    receivers.push(receiver);
+    const { endpoint } = await endpointFor(seed, ['workflow.run.triggered', 'data.delivered'], receiver);
+    const workflow = await routedWorkflow(seed, endpoint.id);
+    const DELIVER = 'mutation($input: DeliverDataInput!) { deliverData(input: $input) { id } }';
+    const payloads = async (token: string) => {
+      const { triggerWorkflow } = await ok<{ triggerWorkflow: { id: string } }, unknown>(TRIGGER, { input: { projectId: seed.project.id, workflowId: workflow.id, input: {} } }, { token });
+      const { deliverData } = await ok<{ deliverData: { id: string } }, unknown>(DELIVER, { input: { projectId: seed.project.id, source: 'erp', payload: {} } }, { token });
+      const run = await db.webhookMessage.findFirstOrThrow({ where: { workflowRunId: triggerWorkflow.id } });
+      const delivered = (await db.webhookMessage.findMany({ where: { tenantId: seed.tenant.id, eventType: 'data.delivered' } })).find(
+        (message) => (message.payload as { data: { delivery: { id: string } } }).data.delivery.id === deliverData.id,
+      );
+      return { run: (run.payload as { data: { run: { triggeredBy: unknown } } }).data.run.triggeredBy, delivery: (delivered!.payload as { data: { delivery: { deliveredBy: unknown } } }).data.delivery.deliveredBy };
+    };
+    expect(await payloads(seed.platform.token)).toEqual({ run: { kind: 'USER', apiKeyId: null, userId: null }, delivery: { kind: 'USER', id: null } });
+    expect(JSON.stringify(await db.webhookMessage.findMany({ where: { tenantId: seed.tenant.id } }))).not.toContain(seed.platform.user.id);
+    expect(await payloads(seed.admin.token)).toEqual({ run: { kind: 'USER', apiKeyId: null, userId: seed.admin.user.id }, delivery: { kind: 'USER', id: seed.admin.user.id } });
+  });
+});
+
 describe('rotating the signing secret', () => {
   const ROTATE_WITH_GRACE = `mutation RotateSecret($id: ID!, $input: RotateWebhookEndpointSecretInput) {
     rotateWebhookEndpointSecret(id: $id, input: $input) { signingSecret endpoint { secretRotatedAt previousSecretExpiresAt } }
