@@ -42,8 +42,10 @@ export function badInput(field: string, message: string) {
   return new GraphQLError(`${field}: ${message}`, { extensions: { code: 'BAD_USER_INPUT', field } });
 }
 
-export function keyLimitReached(limit: number) {
-  return new GraphQLError(`The tenant already has ${limit} active API keys, its limit. Revoke a key or raise the limit.`, {
+/** `active` may exceed `limit`: a limit lowered below the keys a tenant already had. */
+export function keyLimitReached(limit: number, active: number) {
+  const keys = `${active} active API key${active === 1 ? '' : 's'}`;
+  return new GraphQLError(`The tenant has ${keys}; its limit is ${limit}. Revoke a key or raise the limit.`, {
     extensions: { code: 'KEY_LIMIT_REACHED', limit },
   });
 }

@@ -117,8 +117,8 @@ async function reserveKeySlot(tx: Tx, tenantId: string, limit: number) {
     data: { activeApiKeyCount: { increment: 1 } },
   });
   if (count === 0) {
-    const current = await tx.tenant.findUnique({ where: { id: tenantId }, select: { apiKeyLimit: true } });
-    throw keyLimitReached(current?.apiKeyLimit ?? limit);
+    const current = await tx.tenant.findUnique({ where: { id: tenantId }, select: { apiKeyLimit: true, activeApiKeyCount: true } });
+    throw keyLimitReached(current?.apiKeyLimit ?? limit, current?.activeApiKeyCount ?? limit);
   }
 }
 

@@ -54,6 +54,15 @@ describe('createApiKey: the tenant limit', () => {
     expect(errorOf(await createAsAdmin(seed, 'Too many again')).code).toBe('KEY_LIMIT_REACHED');
   });
 
+  it('KEY_LIMIT_REACHED says how many keys are active, also after the limit was lowered below them', async () => {
+    const seed = await seedTenant({ apiKeyLimit: 3 });
+    for (let i = 0; i < 3; i++) await seed.createKey();
+    await ok(UpdateTenantLimit, { id: seed.tenant.id, limit: 1 }, { token: seed.platform.token });
+    const refused = errorOf(await createAsAdmin(seed, 'Over the lowered limit'));
+    expect(refused).toMatchObject({ code: 'KEY_LIMIT_REACHED' });
+    expect(refused.message).toBe('The tenant has 3 active API keys; its limit is 1. Revoke a key or raise the limit.');
+  });
+
   it('updateTenant: a platform admin raises the limit, and creation works again', async () => {
     const seed = await seedTenant({ apiKeyLimit: 1 });
     await seed.createKey();
