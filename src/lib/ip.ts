@@ -15,11 +15,22 @@ export function parseAddressRange(entry: string): AddressRange {
   const text = entry.trim();
   if (ipaddr.IPv4.isValidCIDRFourPartDecimal(text) || ipaddr.IPv6.isValidCIDR(text)) {
     const [address, bits] = ipaddr.parseCIDR(text);
-    return { text, range: [address, bits] };
+    return { text, range: asIPv4Range(address, bits) };
   }
   const address = parseAddress(text);
   if (!address) throw new Error(`"${text}" is not an IP address or CIDR range`);
   return { text, range: [address, address.kind() === 'ipv4' ? 32 : 128] };
+}
+
+/**
+ * A range of IPv4-mapped addresses (`::ffff:10.0.0.0/104`) as the IPv4 range it maps: clients
+ * are compared as IPv4 (see above), so as IPv6 it would never match anyone.
+ */
+function asIPv4Range(address: Address, bits: number): [Address, number] {
+  if (address.kind() === 'ipv6' && bits >= 96 && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+    return [(address as ipaddr.IPv6).toIPv4Address(), bits - 96];
+  }
+  return [address, bits];
 }
 
 export function parseAddress(text: string | undefined | null): Address | null {

@@ -61,6 +61,13 @@ describe('IP allowlist', () => {
     expectWrongAddress(await execute(Viewer, {}, from(key.secret, '::ffff:198.51.100.9')));
   });
 
+  it('a range written in the IPv4-mapped IPv6 form is the IPv4 range it maps, for either form of client address', async () => {
+    const key = await keyAllowing('::ffff:203.0.113.0/120');
+    expectAccepted(await execute(Viewer, {}, from(key.secret, '203.0.113.9')));
+    expectAccepted(await execute(Viewer, {}, from(key.secret, '::ffff:203.0.113.10')));
+    expectWrongAddress(await execute(Viewer, {}, from(key.secret, '203.0.114.9')));
+  });
+
   it('an IPv6 address admits exactly that address, however it is written', async () => {
     const key = await keyAllowing('2001:db8::1');
     expectAccepted(await execute(Viewer, {}, from(key.secret, '2001:db8::1')));
