@@ -6,6 +6,7 @@ import { User } from '../user/user.schema.js';
 import { parseAddressRange } from '../../lib/ip.js';
 import {
   apiKeyCount,
+  apiKeyFilter,
   apiKeyListFilter,
   apiKeyUsage,
   createApiKey,
@@ -131,9 +132,13 @@ builder.queryFields((t) => ({
       },
       authScopes: { permission: 'api_keys:read' },
       resolve: async (query, _root, args, { auth }) => {
-        const where = await apiKeyListFilter(auth, { ...args, tenantId: args.tenantId?.toString() });
+        const tenantId = args.tenantId?.toString();
+        const where = await apiKeyListFilter(auth, { ...args, tenantId });
+        // The cursor row need only be a key the caller sees, of any status: a key revoked (or
+        // expired) since the last page still marks where the next one starts.
+        const visible = apiKeyFilter(auth, { tenantId, status: ['ACTIVE', 'REVOKED'] });
         return db.apiKey.findMany({
-          ...(await keysetPage(query, where, (id) => db.apiKey.findFirst({ where: { AND: [{ id }, where] }, select: CURSOR_ROW }))),
+          ...(await keysetPage(query, where, (id) => db.apiKey.findFirst({ where: { AND: [{ id }, visible] }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
       },

@@ -60,8 +60,10 @@ builder.queryFields((t) => ({
       authScopes: { can: 'user:read' },
       resolve: async (query, _root, args, { auth }) => {
         const where = usersWhere(auth, args);
+        // Any user the caller sees marks a position: one whose role or group changed since the last page too.
+        const visible = usersWhere(auth, { tenantId: args.tenantId });
         return db.user.findMany({
-          ...(await keysetPage(query, where, (id) => db.user.findFirst({ where: { AND: [{ id }, where] }, select: CURSOR_ROW }))),
+          ...(await keysetPage(query, where, (id) => db.user.findFirst({ where: { AND: [{ id }, visible] }, select: CURSOR_ROW }))),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
       },

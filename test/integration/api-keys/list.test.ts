@@ -135,6 +135,23 @@ describe('apiKeys', () => {
     expect((await listAll(seed.admin.token, { status: ['REVOKED'], expirationState: ['VALID'] })).ids).toEqual(new Set());
   });
 
+  it('apiKeys: the next page still starts after a key that was revoked since the last page (a cursor marks a position)', async () => {
+    const seed = await seedTenant();
+    const keys = [];
+    for (let i = 0; i < 4; i++) keys.push(await seed.createKey({ name: `Paged ${i}` }));
+    const token = seed.admin.token;
+    const first = (await ok(ListKeys, { first: 2 }, { token })).apiKeys;
+    const pageOne = first.edges.map((edge) => edge.node.id);
+    expect(pageOne).toEqual([keys[3]!.id, keys[2]!.id]);
+    await ok(RevokeKey, { id: keys[2]!.id }, { token });
+    const second = (await ok(ListKeys, { first: 2, after: first.pageInfo.endCursor }, { token })).apiKeys;
+    expect(second.edges.map((edge) => edge.node.id)).toEqual([keys[1]!.id, keys[0]!.id]);
+    // Another tenant's key is still no cursor of this list.
+    const stranger = await (await seedTenant()).createKey();
+    const foreign = Buffer.from(`GPC:S:${stranger.id}`).toString('base64');
+    expect(errorOf(await execute(ListKeys, { first: 2, after: foreign }, { token }))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+  });
+
   it('apiKeys: lists only the caller’s tenant', async () => {
     const seed = await seedTenant();
     const other = await seedTenant();

@@ -54,6 +54,18 @@ describe('users and user', () => {
     expect([...first.edges, ...rest.edges].map((e) => e.node.id)).toEqual(all.edges.map((e) => e.node.id));
   });
 
+  it('a filtered page goes on after its last user left the filter (a role changed since): the cursor marks a position', async () => {
+    const seed = await seedTenant();
+    const members = [];
+    for (let i = 0; i < 3; i++) members.push(await createUserRow(seed.tenant.id, 'MEMBER'));
+    const asAdmin = { token: seed.admin.token };
+    const first = (await ok(ListUsers, { role: 'MEMBER', first: 2 }, asAdmin)).users;
+    expect(first.edges.map((e) => e.node.id)).toEqual([members[2]!.id, members[1]!.id]);
+    await ok(UpdateUser, { id: members[1]!.id, input: { role: 'TENANT_ADMIN' } }, asAdmin);
+    const rest = (await ok(ListUsers, { role: 'MEMBER', first: 2, after: first.pageInfo.endCursor }, asAdmin)).users;
+    expect(rest.edges.map((e) => e.node.id)).toEqual([members[0]!.id, seed.member.user.id]);
+  });
+
   it('platform administrators pick the tenant; others asking for another tenant get NOT_FOUND', async () => {
     const [seed, other] = await Promise.all([seedTenant(), seedTenant()]);
     const listed = (await ok(ListUsers, { tenantId: seed.tenant.id }, { token: seed.platform.token })).users;
