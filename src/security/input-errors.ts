@@ -10,12 +10,12 @@
  * with the wrong type would come back in the error, and from there into client logs. The
  * values are cut out of the message; the type, the variable and the field stay.
  */
-import { GraphQLError, Kind, print, type ASTNode, type ExecutionResult } from 'graphql';
+import { BREAK, GraphQLError, Kind, print, visit, type ASTNode, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 const VARIABLE_ERROR = /^Variable "\$(\w+)" /;
-/** `at "input.payload"` or `Field "payload" of required type …`. */
-const FIELD_IN_MESSAGE = /(?: at "(?:[\w.[\]]*\.)?(\w+)(?:\[\d+\])*"|; Field "(\w+)" of required type)/;
+/** `at "input.payload"`, `Field "payload" of required type …` or `Field "bogus" is not defined by type …`. */
+const FIELD_IN_MESSAGE = /(?: at "(?:[\w.[\]]*\.)?(\w+)(?:\[\d+\])*"|; Field "(\w+)" (?:of required type|is not defined by type))/;
 
 const REDACTED = '<value not shown>';
 
@@ -33,7 +33,7 @@ export function useVariableErrorCodes(): Plugin {
           const errors = (result as ExecutionResult).errors;
           if (!errors?.some(isVariableError)) return;
           const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-          setResult({ ...result, errors: errors.map((error) => (isVariableError(error) ? withBadInputCode(error, variables) : error)) });
+          setResult({ ...result, errors: errors.map((error) => (isVariableError(error) ? withBadInputCode(error, variables, args.document) : error)) });
         },
       };
     },
@@ -78,9 +78,33 @@ function isVariableError(error: GraphQLError): boolean {
   return error.extensions?.code === undefined && !error.path && VARIABLE_ERROR.test(error.message);
 }
 
-function withBadInputCode(error: GraphQLError, variables: Record<string, unknown>): GraphQLError {
+function withBadInputCode(error: GraphQLError, variables: Record<string, unknown>, document: DocumentNode): GraphQLError {
   const named = FIELD_IN_MESSAGE.exec(error.message);
   const variable = VARIABLE_ERROR.exec(error.message)![1]!;
-  const field = named?.[1] ?? named?.[2] ?? variable;
+  const field = named?.[1] ?? named?.[2] ?? inputFedBy(document, variable) ?? variable;
   return reworded(error, withoutValues(error.message, variables[variable]), { ...error.extensions, code: 'BAD_USER_INPUT', field });
+}
+
+/**
+ * The argument or input field a variable is passed to (`signIn(email: $e)` → `email`): the
+ * client's field, not the name it happened to give its variable. The first use when several.
+ */
+function inputFedBy(document: DocumentNode, variable: string): string | undefined {
+  let fed: string | undefined;
+  visit(document, {
+    Variable(node, _key, parent, _path, ancestors) {
+      if (node.name.value !== variable) return;
+      // The nearest argument or object field holding it, through any lists around it.
+      const holders = [...ancestors, parent];
+      for (let i = holders.length - 1; i >= 0; i--) {
+        const holder = holders[i] as ASTNode;
+        if (holder.kind === Kind.ARGUMENT || holder.kind === Kind.OBJECT_FIELD) {
+          fed = holder.name.value;
+          return BREAK;
+        }
+        if (holder.kind === Kind.VARIABLE_DEFINITION) return;
+      }
+    },
+  });
+  return fed;
 }

@@ -341,7 +341,7 @@ describe('9. client mistakes are not logged as server errors, nor with their val
     const linesBefore = logLines.length;
     for (const password of [987_654_321_012, ['array-password-value']]) {
       const result = await execute('mutation($e: String!, $p: String!) { signIn(email: $e, password: $p) { token } }', { e: 'someone@example.test', p: password });
-      expect(errorOf(result)).toMatchObject({ status: 400, code: 'BAD_USER_INPUT', field: 'p' });
+      expect(errorOf(result)).toMatchObject({ status: 400, code: 'BAD_USER_INPUT', field: 'password' });
     }
     const lines = logLines.slice(linesBefore);
     expect(lines.filter((line) => ['error', 'warn'].includes(JSON.parse(line).level))).toEqual([]);

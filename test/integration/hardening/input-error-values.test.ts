@@ -15,15 +15,31 @@ describe('input errors do not quote the value', () => {
     const key = await seed.createKey();
     const admin = { authorization: `Bearer ${seed.admin.token}` };
     const cases: [string, Record<string, unknown>, Record<string, string>, string, string][] = [
-      ['mutation ($s: String!) { reportLeakedApiKey(secret: $s) { action } }', { s: [key.secret] }, admin, key.secret, 's'],
-      ['mutation ($s: String!) { reportLeakedApiKey(secret: $s) { action } }', { s: { nested: key.secret } }, admin, key.secret, 's'],
-      ['mutation ($p: String!) { signIn(email: "x@example.test", password: $p) { token } }', { p: ['tenant-password-123'] }, {}, 'tenant-password-123', 'p'],
+      // extensions.field names the argument the variable is passed to, not the variable.
+      ['mutation ($s: String!) { reportLeakedApiKey(secret: $s) { action } }', { s: [key.secret] }, admin, key.secret, 'secret'],
+      ['mutation ($s: String!) { reportLeakedApiKey(secret: $s) { action } }', { s: { nested: key.secret } }, admin, key.secret, 'secret'],
+      ['mutation ($p: String!) { signIn(email: "x@example.test", password: $p) { token } }', { p: ['tenant-password-123'] }, {}, 'tenant-password-123', 'password'],
       ['mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: { email: 'a@example.test', password: ['secret-password-456'] } }, admin, 'secret-password-456', 'password'],
     ];
     for (const [query, variables, headers, secret, field] of cases) {
       const result = await postQuery(app, query, { variables, headers });
       expect(result.errors?.[0]?.extensions, query).toMatchObject({ code: 'BAD_USER_INPUT', field });
       expect(JSON.stringify(result), query).not.toContain(secret);
+    }
+  });
+
+  it('extensions.field names the input field: the argument a variable feeds, or the unknown field of an input object', async () => {
+    const seed = await seedTenant();
+    const admin = { authorization: `Bearer ${seed.admin.token}` };
+    const cases: [string, Record<string, unknown>, string][] = [
+      ['query ($f: Int) { apiKeys(first: $f) { totalCount } }', { f: '5' }, 'first'],
+      ['query ($org: ID) { apiKeys(first: 1) { totalCount } webhookEndpoints(organizationId: $org) { id } }', { org: { id: 1 } }, 'organizationId'],
+      ['mutation ($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret } }', { i: { name: 'Typo', authorizationGroupId: seed.keyGroup.id, bogus: 1 } }, 'bogus'],
+      ['mutation ($n: String!) { createOrganization(input: { name: $n }) { id } }', { n: 5 }, 'name'],
+    ];
+    for (const [query, variables, field] of cases) {
+      const result = await postQuery(app, query, { variables, headers: admin });
+      expect(result.errors?.[0]?.extensions, query).toMatchObject({ code: 'BAD_USER_INPUT', field });
     }
   });
 
