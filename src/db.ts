@@ -39,7 +39,7 @@ export function createDb(url: string): Db {
  */
 class ConfiguredLibSql extends PrismaLibSql {
   override createClient(config: LibsqlConfig): LibsqlClient {
-    return withPragmas(super.createClient(config), SQLITE_PRAGMAS, { immediateTransactions: true });
+    return withPragmas(() => super.createClient(config), SQLITE_PRAGMAS, { immediateTransactions: true });
   }
 }
 

@@ -140,7 +140,7 @@ async function sqliteDriver(url: string): Promise<Driver> {
   try {
     if (file) ensureDirectory(path.dirname(path.resolve(file)));
     // The busy timeout makes concurrent starters queue on BEGIN IMMEDIATE instead of failing.
-    client = withPragmas(createClient({ url, timeout: 30_000 }), SQLITE_PRAGMAS);
+    client = withPragmas(() => createClient({ url, timeout: 30_000 }), SQLITE_PRAGMAS);
     // The first write: an unwritable file or directory fails here, before any migration.
     await client.execute(MIGRATIONS_TABLE.sqlite);
   } catch (error) {

@@ -2,7 +2,7 @@
  * How keygate opens SQLite: the settings every connection gets, whoever opens it (the Prisma
  * client in db.ts, the key and session lookups, the migrator). No side effects on import.
  */
-import type { Client as LibsqlClient, TransactionMode } from '@libsql/client';
+import type { Client as LibsqlClient, Transaction, TransactionMode } from '@libsql/client';
 import Database from 'libsql';
 
 /**
@@ -41,20 +41,40 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
  * for DEFERRED, which fails outright (SQLITE_BUSY_SNAPSHOT, no waiting) when another
  * connection commits between the transaction's first read and its first write — and the
  * group commit's connection (insert-many.ts) commits all the time.
+ *
+ * Busy failures (another process held the write lock past the busy timeout) are contained.
+ * libsql-js does not reset a statement whose step failed SQLITE_BUSY (libsql-client-ts#352,
+ * libsql-js#237): it stays "in progress" on its connection, and every later COMMIT there fails
+ * with "cannot commit transaction - SQL statements in progress" while its BEGIN IMMEDIATE holds
+ * the write lock, for good, since nobody rolls back after a failed commit. So a busy failure
+ * retires the client (`open` makes the next), and a failed commit rolls its transaction back.
  */
-export function withPragmas(client: LibsqlClient, pragmas: readonly string[], options: { immediateTransactions?: boolean } = {}): LibsqlClient {
+export function withPragmas(open: () => LibsqlClient, pragmas: readonly string[], options: { immediateTransactions?: boolean } = {}): LibsqlClient {
+  let client = open();
   let fresh = true;
   const configure = async () => {
     if (!fresh) return;
     fresh = false;
     for (const pragma of pragmas) await client.execute(pragma);
   };
+  const retireIfBusy = (error: unknown) => {
+    if (!isBusy(error)) return;
+    const tainted = client;
+    client = open();
+    fresh = true;
+    tainted.close(); // its connection closes once the stuck statement is finalized
+  };
   // Only what the adapter calls to run statements; everything else passes through.
   const call =
     <K extends 'execute' | 'batch' | 'executeMultiple'>(name: K) =>
     async (...args: unknown[]) => {
       await configure();
-      return (client[name] as (...a: unknown[]) => unknown).apply(client, args);
+      try {
+        return await (client[name] as (...a: unknown[]) => unknown).apply(client, args);
+      } catch (error) {
+        retireIfBusy(error);
+        throw error;
+      }
     };
   const wrapped: Record<string, unknown> = {
     execute: call('execute'),
@@ -62,19 +82,48 @@ export function withPragmas(client: LibsqlClient, pragmas: readonly string[], op
     executeMultiple: call('executeMultiple'),
     transaction: async (mode?: TransactionMode) => {
       await configure();
-      const transaction = await client.transaction(options.immediateTransactions ? 'write' : mode);
+      let transaction: Transaction;
+      try {
+        transaction = await client.transaction(options.immediateTransactions ? 'write' : mode);
+      } catch (error) {
+        retireIfBusy(error);
+        throw error;
+      }
       fresh = true;
-      return transaction;
+      return rollingBackFailedCommits(transaction);
     },
   };
-  return new Proxy(client, {
-    get(target, property) {
+  return new Proxy({} as LibsqlClient, {
+    get(_target, property) {
       if (typeof property === 'string' && Object.hasOwn(wrapped, property)) return wrapped[property];
       // The client keeps its state in #private fields: its own methods must see it as `this`.
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+      const value: unknown = Reflect.get(client, property, client);
+      return typeof value === 'function' ? value.bind(client) : value;
     },
   });
+}
+
+/** A transaction whose failed COMMIT is rolled back, so that it does not keep the write lock. */
+function rollingBackFailedCommits(transaction: Transaction): Transaction {
+  const commit = transaction.commit.bind(transaction);
+  transaction.commit = async () => {
+    try {
+      await commit();
+    } catch (error) {
+      try {
+        transaction.close(); // ROLLBACK while the connection is still in the transaction
+      } catch {
+        // Nothing more can be done for this connection; the commit's error is the one to report.
+      }
+      throw error;
+    }
+  };
+  return transaction;
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /**

@@ -5,8 +5,8 @@
  * resolver's query against a database that is restarting would look like a server bug.
  *
  * Recognized: Prisma's connection error codes, the driver adapters' connection error kinds
- * (pg and libsql), PostgreSQL's connection-exception and shutdown SQLSTATEs, and Node's
- * socket errors, anywhere along the error's cause chain.
+ * (pg and libsql), PostgreSQL's connection-exception and shutdown SQLSTATEs, SQLite's
+ * SQLITE_BUSY, and Node's socket errors, anywhere along the error's cause chain.
  */
 
 /** P1001 unreachable, P1002 timeout, P1008 operation timeout, P1017 connection closed, P2024 pool timeout, P2037 too many connections. */
@@ -32,6 +32,9 @@ function describesUnavailability(error: Record<string, unknown>): boolean {
   if (error.name === 'PrismaClientInitializationError') return true;
   const code = typeof error.code === 'string' ? error.code : undefined;
   if (code && (PRISMA_CODES.has(code) || SOCKET_CODES.has(code) || SQLSTATE.test(code))) return true;
+  // SQLite's write lock held by another process past the busy timeout, met by a raw libsql
+  // write (the group commit, insert-many.ts); through Prisma the same is kind SocketTimeout.
+  if (code?.startsWith('SQLITE_BUSY')) return true;
   // 55000 is "object not in prerequisite state" in general; at connect, a database closed to new connections.
   if ((code ?? error.originalCode) === '55000' && /not currently accepting connections/i.test(String(error.message ?? error.originalMessage ?? ''))) return true;
   if (typeof error.kind === 'string' && ADAPTER_KINDS.has(error.kind)) return true;
