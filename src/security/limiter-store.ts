@@ -5,7 +5,8 @@
  *
  * If Redis fails, each limiter falls back to an in-memory one (rate-limiter-flexible's
  * insurance limiter): limits keep holding per instance instead of either refusing every
- * request or letting everything through.
+ * request or letting everything through. A Redis that stops answering costs a request one
+ * command timeout at most: the first command that times out drops the connection.
  */
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -59,6 +60,15 @@ export function createLimiterStore({ redis, logger }: LimiterStoreOptions): Limi
   };
   client.on('error', (error: Error) => unavailable(error.message));
   const watchdog = watchForSilence(client, () => unavailable('Redis stopped answering'));
+  // A command that ran into the timeout: Redis is not answering now. Dropping the connection
+  // at once sends every later command to the insurance until a reconnect is answered, so a
+  // request that counts with several limiters (the throttle, per key, per tenant) waits for
+  // one timeout, not one per limiter.
+  const onTimedOut = () => {
+    if (client.status !== 'ready') return;
+    unavailable('a Redis command timed out');
+    client.disconnect(true);
+  };
   client.on('ready', () => (warned = false));
   const ready = new Promise<void>((resolve) => {
     client.once('ready', resolve);
@@ -68,14 +78,17 @@ export function createLimiterStore({ redis, logger }: LimiterStoreOptions): Limi
     ready,
     shared: true,
     create: ({ name, points, durationSeconds }) =>
-      new RateLimiterRedis({
-        storeClient: client,
-        keyPrefix: `${redis.keyPrefix}:${name}`,
-        points,
-        duration: durationSeconds,
-        rejectIfRedisNotReady: true,
-        insuranceLimiter: new RateLimiterMemory({ keyPrefix: name, points, duration: durationSeconds }),
-      }),
+      watchingForTimeouts(
+        new RateLimiterRedis({
+          storeClient: client,
+          keyPrefix: `${redis.keyPrefix}:${name}`,
+          points,
+          duration: durationSeconds,
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: new RateLimiterMemory({ keyPrefix: name, points, duration: durationSeconds }),
+        }),
+        onTimedOut,
+      ),
     async close() {
       clearInterval(watchdog);
       await client.quit().catch(() => client.disconnect());
@@ -116,6 +129,28 @@ function watchForSilence(client: Redis, onSilent: () => void): NodeJS.Timeout {
   }, REDIS_HEALTH_CHECK_MS);
   timer.unref();
   return timer;
+}
+
+/** The limiter operations that talk to Redis. */
+const STORE_OPERATIONS = new Set(['consume', 'penalty', 'reward', 'get', 'set', 'block', 'delete']);
+
+/**
+ * `limiter`, calling `onTimedOut` when an operation took the command timeout: the insurance
+ * limiter answered it after Redis did not (rate-limiter-flexible hides the error itself).
+ */
+function watchingForTimeouts(limiter: RateLimiterRedis, onTimedOut: () => void): RateLimiterAbstract {
+  return new Proxy(limiter, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string' || !STORE_OPERATIONS.has(property)) return value;
+      return (...args: unknown[]) => {
+        const started = performance.now();
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args).finally(() => {
+          if (performance.now() - started >= REDIS_COMMAND_TIMEOUT_MS) onTimedOut();
+        });
+      };
+    },
+  });
 }
 
 /** Seconds until the limiter lets `key` through again, for Retry-After (at least 1). */

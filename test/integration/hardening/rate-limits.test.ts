@@ -212,6 +212,37 @@ describe('rate limits in a Redis that stops answering', () => {
   });
 });
 
+describe('rate limits in a Redis that stops answering: one timeout per request at most', () => {
+  it('a request counting with several limiters (throttle, per key, per tenant) waits for one command timeout, not one each, and later ones for none', { timeout: 30_000 }, async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const silent = await freezableRedis();
+    try {
+      const instance = await readyAppWith({
+        ...limits({ perKey: 1000, perTenant: 1000 }, { url: silent.url, keyPrefix: unique('keygate-test-rl') }),
+        authFailures: { limit: 1000, windowSeconds: 60 },
+      });
+      expect((await executeWith(instance, Viewer, {}, { apiKey: key.secret })).errors).toBeUndefined();
+      silent.freeze();
+      const timed = async () => {
+        const started = performance.now();
+        const result = await executeWith(instance, Viewer, {}, { apiKey: key.secret });
+        expect(result.data).toEqual({ viewer: { kind: 'API_KEY' } });
+        return performance.now() - started;
+      };
+      // Three limiters of 500 ms each would make the first 1.5 s, and every later one as long.
+      const first = await timed();
+      const later = [await timed(), await timed(), await timed()];
+      expect(first).toBeLessThan(1_300);
+      expect(later.reduce((sum, ms) => sum + ms, 0)).toBeLessThan(1_000);
+      silent.thaw();
+      await instance.close();
+    } finally {
+      silent.close();
+    }
+  });
+});
+
 describe('rate limit defaults', () => {
   it('are off: many requests with one key are all served', async () => {
     expect(app.config.rateLimits).toMatchObject({ perKey: 0, perTenant: 0 });
