@@ -31,6 +31,9 @@ import type { Db } from '../db.js';
 import type { Logger } from '../lib/logger.js';
 import { StartupError } from '../lib/startup-error.js';
 
+/** Production cannot keep a generated signing key without a secret to encrypt it (see encryptionKey). */
+export const SIGNING_KEY_REQUIRED = 'principal tokens need KEYGATE_SIGNING_KEY, or KEYGATE_SIGNING_KEY_SECRET to encrypt the key kept in the database';
+
 export type SigningKey = { kid: string; privateKey: KeyObject; publicJwk: JWK };
 
 /** How long an instance signs with the key it loaded before asking the database again. */
@@ -172,7 +175,7 @@ export class SigningKeys {
     let secret = this.options.gateway.signingKeySecret;
     if (!secret) {
       if (this.options.production) {
-        throw new StartupError('principal tokens need KEYGATE_SIGNING_KEY, or KEYGATE_SIGNING_KEY_SECRET to encrypt the key kept in the database');
+        throw new StartupError(SIGNING_KEY_REQUIRED);
       }
       secret = DEVELOPMENT_SECRET;
     }

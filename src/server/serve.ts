@@ -10,6 +10,7 @@ import { triggerLookup } from '../modules/workflow/trigger-lookup.js';
 import { MAX_KEY_CACHE_TTL_MS, MAX_SESSION_CACHE_TTL_MS, type Config } from '../config.js';
 import { db, isSqliteUrl } from '../db.js';
 import { applyMigrations } from '../db/migrate.js';
+import { SIGNING_KEY_REQUIRED } from '../gateway/signing-keys.js';
 import type { Logger } from '../lib/logger.js';
 import { StartupError } from '../lib/startup-error.js';
 import { bootstrap } from '../modules/user/bootstrap.js';
@@ -26,6 +27,10 @@ export async function serve(config: Config): Promise<void> {
   // Every instance must encrypt and decrypt signing secrets with the same key: no key file here.
   if (config.production && !isSqliteUrl(config.databaseUrl) && !config.webhooks.secretKey) {
     throw new StartupError('KEYGATE_WEBHOOK_SECRET_KEY is required in production on PostgreSQL (32 bytes, e.g. `openssl rand -base64 32`, the same on every instance)');
+  }
+  // Gateway mode signs principal tokens from the start; production keeps no unencrypted key.
+  if (config.production && config.gateway.upstreamsFile && !config.gateway.signingKeyPem && !config.gateway.signingKeySecret) {
+    throw new StartupError(SIGNING_KEY_REQUIRED);
   }
   // The port and HOST too: taken at once, answering 503 until the app is ready.
   let handle: RequestListener = answerStarting;

@@ -89,6 +89,18 @@ describe('a port already in use', { timeout: 120_000 }, () => {
     expectOneLineFailure(await runKeygate(['serve'], { DATABASE_URL: 'file:' }), 'invalid setting DATABASE_URL');
   });
 
+  it('gateway mode in production without a signing key or its secret: one line, before the database is created', async () => {
+    const dir = tempDir();
+    const schema = path.join(dir, 'shop.graphql');
+    writeFileSync(schema, 'type Query { shopItem: String }');
+    const upstreams = path.join(dir, 'upstreams.json');
+    writeFileSync(upstreams, JSON.stringify({ upstreams: [{ name: 'shop', url: 'http://127.0.0.1:9/graphql', schema }] }));
+    const file = path.join(dir, 'k.db');
+    const env = { ...sqliteSettings(file), NODE_ENV: 'production', KEYGATE_UPSTREAMS: upstreams, KEYGATE_ADMIN_PASSWORD: 'production-password', PORT: String(await freePort()) };
+    expectOneLineFailure(await runKeygate(['serve'], env), 'KEYGATE_SIGNING_KEY', 'KEYGATE_SIGNING_KEY_SECRET');
+    expect(existsSync(file)).toBe(false);
+  });
+
   it('a webhook secret key of the wrong size is a bad setting', async () => {
     expectOneLineFailure(await runKeygate(['serve'], { ...sqliteSettings(path.join(tempDir(), 'k.db')), KEYGATE_WEBHOOK_SECRET_KEY: 'abc' }), 'invalid setting KEYGATE_WEBHOOK_SECRET_KEY');
   });
