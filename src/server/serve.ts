@@ -133,9 +133,25 @@ class EventStreams {
     for (const [res, headersSeenAt] of this.open) {
       if (!res.headersSent) continue;
       if (headersSeenAt === 0) this.open.set(res, now);
-      // Closing the connection is what a client going away does: Yoga ends the subscription.
-      else if (now - headersSeenAt >= STREAM_END_GRACE_MS) res.socket?.destroy();
+      else if (now - headersSeenAt >= STREAM_END_GRACE_MS) endStream(res);
     }
+  }
+}
+
+/**
+ * An event stream ends as the protocol ends one (`event: complete`, then the end of the
+ * body), so its client sees a finished subscription rather than a broken transfer, and
+ * subscribes again elsewhere. The response ending is what a client going away is to Yoga:
+ * it ends the subscription; its later writes are dropped. Any other stream (multipart) is
+ * cut. The socket goes a moment later in any case.
+ */
+function endStream(res: ServerResponse): void {
+  if (!res.writableEnded && /text\/event-stream/.test(String(res.getHeader('content-type') ?? res.req.headers.accept ?? ''))) {
+    res.on('error', () => {});
+    res.end('event: complete\ndata:\n\n');
+    setTimeout(() => res.socket?.destroy(), STREAM_END_GRACE_MS).unref();
+  } else {
+    res.socket?.destroy();
   }
 }
 

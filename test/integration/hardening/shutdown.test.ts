@@ -121,8 +121,14 @@ describe('graceful shutdown', () => {
     const reader = stream.body!.getReader();
     let received = '';
     while (!received.includes(run.triggerWorkflow.id)) received += new TextDecoder().decode((await reader.read()).value);
+    // Ended as the protocol ends a stream: `event: complete`, then the end of the body (a cut
+    // connection would fail the read instead).
     const streamEnded = (async () => {
-      for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) return true;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return received.includes('event: complete');
+        received += new TextDecoder().decode(value);
+      }
     })();
     expect((await dataOf(graphqlOverHttp<{ viewer: { kind: string } }>(server, VIEWER, {}, { 'x-api-key': user.secret }))).viewer.kind).toBe('API_KEY');
 
