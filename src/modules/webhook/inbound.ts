@@ -64,10 +64,13 @@ async function handle(yoga: Fetcher, request: Request, url: URL, projectSegment:
   if (body === null) return failure(413, 'REQUEST_ENTITY_TOO_LARGE', 'The body is too large.');
   let payload: unknown;
   try {
-    payload = JSON.parse(body.toString('utf8'));
+    // A byte-order mark some tools write first is not part of the JSON.
+    payload = JSON.parse(body.toString('utf8').replace(/^\uFEFF/, ''));
   } catch {
     return failure(400, 'BAD_USER_INPUT', 'body: must be JSON', {}, 'body');
   }
+  // deliverData's payload is required: said here in the route's words, not the mutation's.
+  if (payload === null) return failure(400, 'BAD_USER_INPUT', 'body: must be a JSON value other than null', {}, 'body');
   const headers = new Headers({ 'content-type': 'application/json', accept: 'application/json' });
   for (const name of FORWARDED) {
     const value = request.headers.get(name);

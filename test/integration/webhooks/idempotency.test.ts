@@ -77,6 +77,19 @@ describe('the inbound webhook route', () => {
     expect(stored).toMatchObject({ projectId: seed.project.id, source: 'erp', payload: { order: { id: 9 } }, deliveredByKind: 'API_KEY', deliveredById: key.id });
     const bearer = await inbound(seed.project.id, 'erp', '[1,2]', { authorization: `Bearer ${key.secret}` });
     expect(bearer.status).toBe(202);
+    // A byte-order mark before the JSON is not part of it.
+    const marked = await inbound(seed.project.id, 'erp', '\ufeff{"marked":true}', { 'x-api-key': key.secret });
+    expect(marked.status).toBe(202);
+    expect((await db.dataDelivery.findUniqueOrThrow({ where: { id: ((await marked.json()) as { id: string }).id } })).payload).toEqual({ marked: true });
+  });
+
+  it('a body of null is refused in the route’s own words, naming the body', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    const response = await inbound(seed.project.id, 'erp', 'null', { 'x-api-key': key.secret });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: { code: 'BAD_USER_INPUT', message: 'body: must be a JSON value other than null', field: 'body' } });
+    expect(await db.dataDelivery.count({ where: { projectId: seed.project.id } })).toBe(0);
   });
 
   it('answers errors with HTTP statuses: 401, 403, 404, 400, 409', async () => {
