@@ -74,15 +74,22 @@ export function ConfirmDialog(props: {
       >
         <p className="warning">{warning}</p>
         <FormAlert message={error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="danger" disabled={busy}>
-            {confirmLabel}
-          </button>
-        </div>
+        <DangerActions confirmLabel={confirmLabel} busy={busy} onCancel={onClose} />
       </form>
     </Dialog>
+  );
+}
+
+/** Cancel, and the submit button of a form whose action cannot be undone. */
+export function DangerActions({ confirmLabel, busy, onCancel }: { confirmLabel: string; busy: boolean; onCancel: () => void }) {
+  return (
+    <div className="actions">
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+      <button type="submit" className="danger" disabled={busy}>
+        {confirmLabel}
+      </button>
+    </div>
   );
 }

@@ -7,7 +7,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { useAllNodes } from '../all-nodes';
 import { OrganizationChoicesQuery } from '../choices';
-import { ConfirmDialog, Dialog } from '../components/Dialog';
+import { ConfirmDialog, DangerActions, Dialog } from '../components/Dialog';
 import { FormAlert, GracePeriodField, graceLabel, graceMinutes, SelectField, TextArea, TextField, useListedChoice } from '../components/fields';
 import { errorText, formErrors } from '../errors';
 import { dateTime } from '../format';
@@ -273,14 +273,7 @@ function RotateSecretDialog({ endpoint, onClose, onRotated }: { endpoint: Endpoi
         </p>
         <GracePeriodField id="rotate-secret-grace" label="The current secret keeps signing" value={grace} onChange={setGrace} />
         <FormAlert message={errorText(result.error)} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="danger" disabled={result.fetching}>
-            Rotate
-          </button>
-        </div>
+        <DangerActions confirmLabel="Rotate" busy={result.fetching} onCancel={onClose} />
       </form>
     </Dialog>
   );

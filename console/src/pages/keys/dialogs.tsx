@@ -1,7 +1,7 @@
 /** The one-time secret, rotate and revoke dialogs, worded as the seeds word them. */
 import { useRef, useState, type FormEvent } from 'react';
 import { useMutation } from 'urql';
-import { ConfirmDialog, Dialog } from '../../components/Dialog';
+import { ConfirmDialog, DangerActions, Dialog } from '../../components/Dialog';
 import { FormAlert, GracePeriodField, graceLabel, graceMinutes, SelectField } from '../../components/fields';
 import { errorText } from '../../errors';
 import type { ExpiresIn } from '../../gql/graphql';
@@ -84,14 +84,7 @@ export function RotateDialog({ apiKey, onClose, onRotated }: { apiKey: Key; onCl
           ]}
         />
         <FormAlert message={errorText(result.error)} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="danger" disabled={result.fetching}>
-            Rotate
-          </button>
-        </div>
+        <DangerActions confirmLabel="Rotate" busy={result.fetching} onCancel={onClose} />
       </form>
     </Dialog>
   );
