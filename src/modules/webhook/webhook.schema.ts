@@ -1,4 +1,5 @@
 /** Webhook endpoints, delivery attempts and the live run subscription. */
+import { initContextCache } from '@pothos/core';
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import { keyCache, sessionCache } from '../../auth/invalidation.js';
 import type { Principal } from '../../auth/principal.js';
@@ -226,6 +227,7 @@ function watchRun(context: { auth: Principal; reauthenticate(): Promise<Principa
         // or user's change costs this stream no query.
         if (runChanged || principal !== checkedAs) await findReadableRun(principal, run.id, 'workflow:read', context.workspaceId);
         checkedAs = principal;
+        if (principal !== context.auth) actAs(context, principal);
       } catch (refusal) {
         await push({ refusal });
         break;
@@ -235,6 +237,18 @@ function watchRun(context: { auth: Principal; reauthenticate(): Promise<Principa
     await events.return();
     stop();
   });
+}
+
+/**
+ * Later events resolve as the subscriber is now (a group edited since, say): every event
+ * shares the subscription's context, so its principal is replaced, and with it Pothos's
+ * per-request caches (the auth scopes decided for earlier events) start afresh. Otherwise a
+ * field that checks a permission (triggeredBy.apiKey needs api_keys:read) would still answer
+ * as the stream's first request did.
+ */
+function actAs(context: { auth: Principal }, principal: Principal): void {
+  context.auth = principal;
+  Object.assign(context, initContextCache());
 }
 
 const CREDENTIALS_CHANGED = Symbol('credentials changed');

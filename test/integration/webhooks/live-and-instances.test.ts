@@ -19,19 +19,19 @@ afterEach(async () => {
 });
 
 /** Opens `workflowRunUpdated` over Server-Sent Events and collects each event's run; `credential`: an API key, or a session's token. */
-async function subscribe(runId: string, credential: string | { token: string } | null) {
+async function subscribe(runId: string, credential: string | { token: string } | null, selection = 'id status attempts { number httpStatus }') {
   const credentialHeaders: Record<string, string> = credential === null ? {} : typeof credential === 'string' ? { 'x-api-key': credential } : { authorization: `Bearer ${credential.token}` };
   const response = await app.yoga.fetch(
     'http://keygate.test/graphql',
     {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...credentialHeaders },
-      body: JSON.stringify({ query: `subscription Watch($id: ID!) { workflowRunUpdated(id: $id) { id status attempts { number httpStatus } } }`, variables: { id: runId } }),
+      body: JSON.stringify({ query: `subscription Watch($id: ID!) { workflowRunUpdated(id: $id) { ${selection} } }`, variables: { id: runId } }),
     },
     { req: { socket: { remoteAddress: '127.0.0.1' } } },
   );
   expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
-  const events: { status: string; attempts: { number: number }[] }[] = [];
+  const events: { status: string; attempts: { number: number }[]; triggeredBy?: { apiKey: { name: string } | null } }[] = [];
   const errors: unknown[] = [];
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
@@ -158,6 +158,27 @@ describe('workflowRunUpdated checks the credential again before every event', ()
     await eventually(async () => stream.events.length >= 1 || null);
     await ok(`mutation($id: ID!) { updateAuthorizationGroup(id: $id, input: { permissions: ["api_keys:read"] }) { id } }`, { id: group.id }, { token: seed.admin.token });
     await expectEndedBy(stream, run.id, { code: 'FORBIDDEN' });
+  });
+
+  it('later events resolve with the subscriber’s permissions as they are now: a group edit hides what it no longer may read', async () => {
+    const seed = await seedTenant();
+    const group = await db.authorizationGroup.create({ data: { tenantId: seed.tenant.id, name: 'Watchers', type: 'TENANT_API_KEY', permissions: ['projects:read', 'api_keys:read'] } });
+    const watcher = await seed.createKey({ authorizationGroupId: group.id });
+    const trigger = await seed.createKey({ name: 'The trigger' });
+    const run = await db.workflowRun.create({
+      data: { ...RUN_FIELDS, tenantId: seed.tenant.id, projectId: seed.project.id, workflowId: seed.workflow.id, triggeredByKind: 'API_KEY', triggeredByKeyId: trigger.id, triggeredByUserId: null },
+    });
+    const stream = await subscribe(run.id, watcher.secret, 'id status triggeredBy { kind apiKey { name } }');
+    await eventually(async () => stream.events.length >= 1 || null);
+    expect(stream.events[0]!.triggeredBy).toEqual({ kind: 'API_KEY', apiKey: { name: 'The trigger' } });
+
+    await ok(`mutation($id: ID!) { updateAuthorizationGroup(id: $id, input: { permissions: ["projects:read"] }) { id } }`, { id: group.id }, { token: seed.admin.token });
+    await db.workflowRun.update({ where: { id: run.id }, data: { status: 'DELIVERED' } });
+    await publishRunUpdate(run.id);
+    await eventually(async () => stream.events.length >= 2 || null);
+    expect(stream.events[1]).toMatchObject({ status: 'DELIVERED', triggeredBy: { kind: 'API_KEY', apiKey: null } });
+    expect(stream.errors).toEqual([]);
+    await stream.close();
   });
 
   it('a key that still may watch gets every event, another key’s revocation notwithstanding', async () => {
