@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { wholeNumber } from './lib/env-settings.js';
-import { parseKeyFormat } from './auth/credentials.js';
+import { hiddenRandomBits, MIN_HIDDEN_RANDOM_BITS, parseKeyFormat, type KeyFormat } from './auth/credentials.js';
 import { parseAddressRange } from './lib/ip.js';
 import { decode32ByteKey } from './lib/key-material.js';
 import { parseLeakReportPublicKeys } from './lib/leak-report-keys.js';
@@ -44,7 +44,7 @@ const schema = z.object({
   KEYGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Template for new API keys; see auth/credentials.ts for the syntax. */
   KEYGATE_KEY_FORMAT: z.string().default('kg_{base62:40}{checksum}'),
-  KEYGATE_KEY_PREFIX_LENGTH: int(4, 32).default(16),
+  KEYGATE_KEY_PREFIX_LENGTH: int(4, 64).default(16),
   KEYGATE_EXPIRING_SOON_DAYS: int(1, 365).default(7),
   KEYGATE_SESSION_TTL_MINUTES: int(1, 60 * 24 * 90).default(60 * 12),
   /** Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed. Empty: never read it. */
@@ -107,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
+  const keyFormat = checked('KEYGATE_KEY_FORMAT', () => parseKeyFormat(e.KEYGATE_KEY_FORMAT));
   return {
     production,
     port: e.PORT,
@@ -115,8 +116,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     adminEmail: e.KEYGATE_ADMIN_EMAIL,
     adminPassword: e.KEYGATE_ADMIN_PASSWORD,
     logLevel: e.KEYGATE_LOG_LEVEL,
-    keyFormat: checked('KEYGATE_KEY_FORMAT', () => parseKeyFormat(e.KEYGATE_KEY_FORMAT)),
-    keyPrefixLength: e.KEYGATE_KEY_PREFIX_LENGTH,
+    keyFormat,
+    keyPrefixLength: checked('KEYGATE_KEY_PREFIX_LENGTH', () => prefixLengthFor(keyFormat, e.KEYGATE_KEY_PREFIX_LENGTH)),
     expiringSoonMs: e.KEYGATE_EXPIRING_SOON_DAYS * 24 * 3600_000,
     sessionTtlMs: e.KEYGATE_SESSION_TTL_MINUTES * 60_000,
     trustedProxies: e.KEYGATE_TRUSTED_PROXIES.map((entry) =>
@@ -158,6 +159,15 @@ let loaded: Config | undefined;
 /** The process's configuration, read from the environment on first use. */
 export function getConfig(): Config {
   return (loaded ??= loadConfig());
+}
+
+/** A prefix length that shows enough of each key to tell keys apart, and keeps enough of it hidden. */
+function prefixLengthFor(format: KeyFormat, length: number): number {
+  const hidden = hiddenRandomBits(format, length);
+  if (hidden < MIN_HIDDEN_RANDOM_BITS) {
+    throw new Error(`a prefix of ${length} characters leaves only ${Math.floor(hidden)} random bits of a key hidden; at least ${MIN_HIDDEN_RANDOM_BITS} must stay hidden (the prefix is stored and shown)`);
+  }
+  return length;
 }
 
 function checked<T>(variable: string, parse: () => T): T {

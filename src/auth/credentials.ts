@@ -87,6 +87,30 @@ function toSegment(name: string, length: string | undefined): Segment {
   throw new Error(`unknown placeholder {${name}${length ? `:${length}` : ''}}`);
 }
 
+/** Random bits a display prefix must leave hidden: what it shows is stored and shown everywhere. */
+export const MIN_HIDDEN_RANDOM_BITS = 128;
+/** A tenant id's length as keygate makes them (cuid), for where a prefix falls in a key. */
+const TENANT_ID_LENGTH = 25;
+
+/**
+ * The random bits of a key that its first `prefixLength` characters (the display prefix) do
+ * not show. The prefix of a template starting with fixed text and the tenant id shows no
+ * random character at all until it is long enough; one too long shows almost the whole secret.
+ */
+export function hiddenRandomBits(format: KeyFormat, prefixLength: number): number {
+  let position = 0;
+  let hidden = 0;
+  for (const segment of format.segments) {
+    const length = segment.kind === 'tenantId' ? TENANT_ID_LENGTH : maxLength(segment);
+    if (segment.kind === 'random') {
+      const unshown = Math.min(length, Math.max(0, position + length - prefixLength));
+      hidden += unshown * Math.log2(segment.alphabet.length);
+    }
+    position += length;
+  }
+  return hidden;
+}
+
 function maxLength(segment: Segment): number {
   switch (segment.kind) {
     case 'literal':

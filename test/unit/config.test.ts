@@ -51,6 +51,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ KEYGATE_WEBHOOK_SECRET_KEY: key.toString('hex') }).webhooks.secretKey).toBe(key.toString('hex'));
   });
 
+  it('KEYGATE_KEY_PREFIX_LENGTH: long enough to reach a template’s random part, never so long it shows the secret', () => {
+    // The seed's format starts with the tenant id (25 characters): 38 shows 8 random ones.
+    expect(loadConfig({ KEYGATE_KEY_FORMAT: 'ezy_{tenantId}_{hex:64}', KEYGATE_KEY_PREFIX_LENGTH: '38' }).keyPrefixLength).toBe(38);
+    // 196 random bits of which a 32-character prefix would show all but one character.
+    const error = configErrorFor({ KEYGATE_KEY_FORMAT: '{base62:33}{checksum}', KEYGATE_KEY_PREFIX_LENGTH: '32' });
+    expect(error.message).toMatch(/^invalid setting KEYGATE_KEY_PREFIX_LENGTH: a prefix of 32 characters leaves only 5 random bits of a key hidden; at least 128/);
+    // The default format (238 random bits): 21 characters keep 131 hidden, 22 only 125.
+    expect(loadConfig({ KEYGATE_KEY_PREFIX_LENGTH: '21' }).keyPrefixLength).toBe(21);
+    expect(configErrorFor({ KEYGATE_KEY_PREFIX_LENGTH: '22' }).message).toMatch(/leaves only 125 random bits/);
+    expect(configErrorFor({ KEYGATE_KEY_PREFIX_LENGTH: '65' }).message).toMatch(/^invalid setting KEYGATE_KEY_PREFIX_LENGTH: /);
+  });
+
   it('names the first bad variable when several are bad', () => {
     expect(configErrorFor({ PORT: 'abc' }).message).toContain('PORT');
     expect(configErrorFor({ DATABASE_URL: 'mysql://x', PORT: '4000' }).message).toContain('DATABASE_URL');
