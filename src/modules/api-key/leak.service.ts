@@ -33,11 +33,17 @@ export type LeakSource =
 
 type LeakedKey = NonNullable<Awaited<ReturnType<typeof findKeyBySecret>>>;
 
-/** The key this secret belongs to (as its current or its previous secret), or null; no database call for a non-key. */
-export async function findKeyBySecret(format: KeyFormat, secret: string) {
+/**
+ * The key this secret belongs to (as its current secret, or its previous one while the grace
+ * lasts), or null; no database call for a non-key. A previous secret whose grace is over works
+ * nowhere, even before the hourly clean-up forgets its digest: it is no key's.
+ */
+export async function findKeyBySecret(format: KeyFormat, secret: string, now = new Date()) {
   if (!parseKey(format, secret)) return null;
   const digest = digestSecret(secret);
-  const key = await db.apiKey.findFirst({ where: { OR: [{ secretDigest: digest }, { previousSecretDigest: digest }] } });
+  const key = await db.apiKey.findFirst({
+    where: { OR: [{ secretDigest: digest }, { previousSecretDigest: digest, previousSecretExpiresAt: { gt: now } }] },
+  });
   return key ? { key, matchedPreviousSecret: key.previousSecretDigest === digest } : null;
 }
 

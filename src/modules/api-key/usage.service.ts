@@ -46,8 +46,8 @@ function instant(value: unknown): number | null {
 export async function keyUsage(apiKeyId: string, from: Date, to: Date, interval: UsageInterval): Promise<UsageBucket[]> {
   const step = interval === 'HOUR' ? HOUR_MS : DAY_MS;
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw badInput('from', 'must be a valid instant');
+  if (to.getTime() <= from.getTime()) throw badInput('to', 'must be after from');
   const first = bucketStart(from.getTime(), step);
-  if (to.getTime() <= first) throw badInput('to', 'must be after from');
   // The span asked for, not the one widened to whole buckets (which may add one).
   if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw badInput('from', `the range may span at most ${USAGE_RETENTION_DAYS} days (counts are kept that long)`);
 

@@ -128,6 +128,20 @@ describe('POST /leaks/report (GitHub secret scanning)', () => {
     expect(audit.metadata).toMatchObject({ action: 'GRACE_ENDED', secret: 'PREVIOUS' });
   });
 
+  it('a previous secret whose grace ran out is no key’s, even before the hourly clean-up forgets its digest: false_positive, nothing done', async () => {
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    await ok(RotateWithGrace, { id: key.id, input: { gracePeriodMinutes: 60 } }, { token: seed.admin.token });
+    // The grace ran out a minute ago; its digest is still stored (pruneUsage forgets it hourly).
+    await db.apiKey.update({ where: { id: key.id }, data: { previousSecretExpiresAt: new Date(Date.now() - 60_000) } });
+    const { body } = await report([{ token: key.secret }]);
+    expect(body).toEqual([expect.objectContaining({ label: 'false_positive' })]);
+    const asAdmin = await execute('mutation($s: String!) { reportLeakedApiKey(secret: $s) { action } }', { s: key.secret }, { token: seed.admin.token });
+    expect(errorOf(asAdmin)).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await db.auditEvent.count({ where: { targetId: key.id, action: 'api_key.leaked' } })).toBe(0);
+    expect((await db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).status).toBe('ACTIVE');
+  });
+
   it('refuses (401) a report signed by another key, under an unknown key id, or without a signature; nothing changes', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();

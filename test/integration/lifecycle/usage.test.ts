@@ -93,6 +93,9 @@ describe('ApiKey.usage', () => {
     expect(ninety.apiKey.usage).toHaveLength(91); // 90 days from mid-day: the first bucket starts at midnight
     const backwards = await execute(Usage, { id: key.id, from: new Date(now).toISOString(), to: new Date(now - HOUR_MS).toISOString() }, { token: seed.member.token });
     expect(errorOf(backwards)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'to' });
+    // Within one bucket too: `to` before `from` is refused, not answered with that bucket.
+    const withinBucket = await execute(Usage, { id: key.id, from: '2026-12-04T10:30:00Z', to: '2026-12-04T10:10:00Z', interval: 'HOUR' }, { token: seed.member.token });
+    expect(errorOf(withinBucket)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'to' });
     // Before 1970 too, the first bucket is the one holding `from`.
     const epoch = await ok(Usage, { id: key.id, from: '1969-12-31T23:30:00Z', to: '1970-01-01T01:00:00Z', interval: 'HOUR' }, { token: seed.member.token });
     expect(epoch.apiKey.usage.map((bucket) => new Date(bucket.start).toISOString())).toEqual(['1969-12-31T23:00:00.000Z', '1970-01-01T00:00:00.000Z']);
