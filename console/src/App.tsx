@@ -122,6 +122,8 @@ function Console({ onSignedOut }: { onSignedOut: () => void }) {
       role: viewer.user?.role ?? null,
       userId: viewer.user?.id ?? null,
       can: (permission) => permissions.has(permission),
+      canGrant: (granted) => granted.every((permission) => permissions.has(permission)),
+      isAdmin: viewer.user?.role === 'TENANT_ADMIN' || viewer.user?.role === 'PLATFORM_ADMIN',
     };
   }, [viewer, tenantsData, selected]);
 

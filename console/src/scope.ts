@@ -14,6 +14,10 @@ export type Scope = {
   /** The signed-in user: their own row offers no Deactivate (the API refuses it). */
   userId: string | null;
   can: (permission: string) => boolean;
+  /** Whether the viewer holds every one of `permissions`: the API's rule for giving them to anyone. */
+  canGrant: (permissions: readonly string[]) => boolean;
+  /** A tenant or platform administrator: the only ones who change administrators. */
+  isAdmin: boolean;
 };
 
 export const ScopeContext = createContext<Scope | null>(null);

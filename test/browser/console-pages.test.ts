@@ -241,7 +241,7 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     await context.close();
   });
 
-  it('offers Edit and Rotate only on keys whose group the viewer could grant, and no one Deactivate on their own row', { timeout: 60_000 }, async () => {
+  it('offers only what the viewer could give: key and user groups, roles, permissions, Edit and Rotate on keys, Edit and Deactivate on users; no one Deactivate on their own row', { timeout: 60_000 }, async () => {
     const seed = await seedTenant();
     const managers = await createAuthorizationGroup(seed.platform.principal, { tenantId: seed.tenant.id, name: 'Key managers', type: 'USER', permissions: ['api_keys:read', 'api_keys:manage'] });
     const readOnlyKeys = await createAuthorizationGroup(seed.platform.principal, { tenantId: seed.tenant.id, name: 'Readers', type: 'TENANT_API_KEY', permissions: ['api_keys:read'] });
@@ -262,6 +262,32 @@ describe.skipIf(skipWithoutBrowser())('console: pages, accessibility, keyboard, 
     await expect.poll(async () => (await db.apiKey.findUniqueOrThrow({ where: { id: beyond.id } })).status).toBe('REVOKED');
     expect(await problems()).toEqual([]);
     await context.close();
+
+    // A manager who may manage users, groups and keys, but holds little: offered what it could give only.
+    const powerful = await createAuthorizationGroup(seed.platform.principal, { tenantId: seed.tenant.id, name: 'Auditors', type: 'USER', permissions: ['audit:read'] });
+    const limited = await createAuthorizationGroup(seed.platform.principal, { tenantId: seed.tenant.id, name: 'Limited managers', type: 'USER', permissions: ['api_keys:read', 'api_keys:manage', 'users:manage', 'authorization_groups:manage'] });
+    const managerOfUsers = await signedIn(seed.tenant.id, 'MEMBER', limited.id);
+    const other = await newPage();
+    await signInThroughForm(other.page, server.baseUrl, managerOfUsers.user.email, PASSWORD);
+    await other.page.getByRole('button', { name: 'Generate API Key' }).click();
+    const generate = other.page.getByRole('dialog', { name: 'Generate API Key' });
+    await expect.poll(() => generate.getByLabel('Authorization Group').innerText()).toContain('Readers');
+    expect(await generate.getByLabel('Authorization Group').innerText()).not.toContain(seed.keyGroup.name); // it triggers workflows
+    await other.page.keyboard.press('Escape');
+    await openPage(other.page, 'Users');
+    await other.page.getByRole('row', { name: new RegExp(seed.member.user.email) }).waitFor();
+    expect(await other.page.getByRole('button', { name: `Edit ${seed.admin.user.email}` }).count()).toBe(0); // a tenant administrator
+    expect(await other.page.getByRole('button', { name: `Deactivate ${seed.admin.user.email}` }).count()).toBe(0);
+    const newUser = other.page.getByRole('form', { name: 'New user' });
+    expect(await newUser.getByLabel('Role').locator('option').allInnerTexts()).toEqual(['Member']);
+    expect(await newUser.getByLabel('Authorization group').innerText()).not.toContain(powerful.name);
+    await openPage(other.page, 'Authorization groups');
+    await other.page.getByRole('button', { name: 'Create group' }).click();
+    const createGroup = other.page.getByRole('dialog', { name: 'Create authorization group' });
+    expect(await createGroup.getByRole('checkbox', { name: 'audit:read' }).isDisabled()).toBe(true);
+    expect(await createGroup.getByRole('checkbox', { name: 'api_keys:read' }).isDisabled()).toBe(false);
+    expect(await other.problems()).toEqual([]);
+    await other.context.close();
 
     const admin = await newPage();
     await signInThroughForm(admin.page, server.baseUrl, seed.admin.user.email, PASSWORD);

@@ -33,9 +33,10 @@ export function Dialog({ title, onClose, children, className, focusAfter }: { ti
       dialog.removeEventListener('cancel', onCancel);
       if (dialog.open) dialog.close();
       const target = focusTarget.current?.();
-      // The opener may be gone: then the page's main region, not <body>.
+      // The opener may be gone, or disabled meanwhile (Generate at the key limit): then the
+      // page's main region, not <body>.
       if (target) target.focus();
-      else if (opener?.isConnected) opener.focus();
+      else if (opener?.isConnected && !opener.matches(':disabled')) opener.focus();
       else document.getElementById('main')?.focus();
     };
   }, []);

@@ -199,12 +199,15 @@ function GroupDialog({ group, catalogue, onClose, onSaved }: { group: Group | nu
         )}
         <fieldset className="checklist" aria-describedby={errors.fields.permissions ? 'permissions-error' : undefined}>
           <legend>Permissions</legend>
+          {catalogue.some((p) => !scope.can(p.name)) ? <p className="hint">Permissions you do not hold yourself cannot be granted; those already granted can be removed.</p> : null}
           {catalogue.map((p) => (
             <div key={p.name} className="permission">
               <input
                 id={`perm-${p.name}`}
                 type="checkbox"
                 checked={permissions.includes(p.name)}
+                // The API refuses to grant what the viewer lacks; one already granted may be taken away.
+                disabled={!scope.can(p.name) && !permissions.includes(p.name)}
                 aria-describedby={`perm-${p.name}-desc`}
                 onChange={(e) => setPermissions(e.target.checked ? [...permissions, p.name] : permissions.filter((x) => x !== p.name))}
               />

@@ -5,6 +5,7 @@
  */
 import { Fragment, useEffect, useState } from 'react';
 import { useQuery, useSubscription } from 'urql';
+import { useAllNodes } from '../all-nodes';
 import { Badge } from '../components/Badge';
 import { SelectField } from '../components/fields';
 import { errorText } from '../errors';
@@ -12,7 +13,7 @@ import { dateTime, enumLabel } from '../format';
 import type { ConsoleRunFieldsFragment, WorkflowRunStatus } from '../gql/graphql';
 import { useScope } from '../scope';
 import { RunDetails, type LiveRun } from './runs/RunDetails';
-import { RunsQuery, RunUpdatedSubscription } from './runs/queries';
+import { RunProjectsQuery, RunsQuery, RunUpdatedSubscription } from './runs/queries';
 
 const STATUS_TONE: Record<WorkflowRunStatus, 'ok' | 'warn' | 'bad' | 'info'> = { QUEUED: 'info', RUNNING: 'info', DELIVERED: 'ok', SUCCEEDED: 'ok', FAILED: 'bad' };
 
@@ -27,6 +28,7 @@ export function RunsPage() {
     requestPolicy: 'cache-and-network',
   });
   const runs = (data?.workflowRuns.edges.map((e) => e.node) ?? []) as ConsoleRunFieldsFragment[];
+  const projects = useAllNodes(RunProjectsQuery, { tenantId: scope.tenantId }, (d) => d.projects);
   return (
     <section aria-labelledby="runs-title">
       <h1 id="runs-title">Workflow runs</h1>
@@ -40,7 +42,7 @@ export function RunsPage() {
             setCursors([null]);
           }}
           placeholder="All projects"
-          options={(data?.projects.edges ?? []).map((e) => ({ value: e.node.id, label: e.node.name }))}
+          options={projects.nodes.map((project) => ({ value: project.id, label: project.name }))}
         />
       </form>
       {error ? <p role="alert">{errorText(error)}</p> : null}

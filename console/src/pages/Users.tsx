@@ -8,7 +8,7 @@ import { errorText, formErrors } from '../errors';
 import { date, enumLabel } from '../format';
 import { graphql } from '../gql';
 import type { ConsoleUsersQuery, UserRole } from '../gql/graphql';
-import { useScope } from '../scope';
+import { useScope, type Scope } from '../scope';
 
 const UsersQuery = graphql(`
   query ConsoleUsers($tenantId: ID, $after: String) {
@@ -28,6 +28,7 @@ const UsersQuery = graphql(`
           authorizationGroup {
             id
             name
+            permissions
           }
         }
       }
@@ -35,6 +36,7 @@ const UsersQuery = graphql(`
     authorizationGroups(tenantId: $tenantId, type: USER) {
       id
       name
+      permissions
     }
   }
 `);
@@ -80,6 +82,8 @@ export function UsersPage() {
   const [deactivating, setDeactivating] = useState<User | null>(null);
   const reload = () => refetch({ requestPolicy: 'network-only' });
   const users = data?.users.edges.map((e) => e.node) ?? [];
+  // Only groups the viewer could give: the API refuses the others.
+  const grantable = (data?.authorizationGroups ?? []).filter((g) => scope.canGrant(g.permissions));
 
   return (
     <section aria-labelledby="users-title">
@@ -107,12 +111,12 @@ export function UsersPage() {
                 <td>{u.deactivatedAt ? <Badge tone="muted">Deactivated</Badge> : <Badge tone="ok">Active</Badge>}</td>
                 <td>{date(u.createdAt)}</td>
                 <td className="row-actions">
-                  {u.deactivatedAt ? null : (
+                  {u.deactivatedAt || !mayManage(u, scope) ? null : (
                     <button type="button" aria-label={`Edit ${u.email}`} onClick={() => setEditing(u)}>
                       Edit
                     </button>
                   )}
-                  {u.deactivatedAt || u.id === scope.userId ? null : (
+                  {u.deactivatedAt || u.id === scope.userId || !mayManage(u, scope) ? null : (
                     <button type="button" className="danger" aria-label={`Deactivate ${u.email}`} onClick={() => setDeactivating(u)}>
                       Deactivate
                     </button>
@@ -132,11 +136,11 @@ export function UsersPage() {
           Next page
         </button>
       </div>
-      <NewUserForm groups={data?.authorizationGroups ?? []} onCreated={reload} />
+      <NewUserForm groups={grantable} onCreated={reload} />
       {editing ? (
         <EditUserDialog
           user={editing}
-          groups={data?.authorizationGroups ?? []}
+          groups={grantable}
           onClose={() => setEditing(null)}
           onSaved={() => {
             reload();
@@ -178,8 +182,20 @@ function DeactivateDialog({ user, onClose, onDeactivated }: { user: User; onClos
 
 type User = ConsoleUsersQuery['users']['edges'][number]['node'];
 
-function assignableRoles(scope: ReturnType<typeof useScope>): UserRole[] {
+/** The roles the viewer may give, as the API rules: administrators are made by administrators. */
+function assignableRoles(scope: Scope): UserRole[] {
+  if (!scope.isAdmin) return ['MEMBER'];
   return scope.role === 'PLATFORM_ADMIN' && scope.tenant?.isSystem ? ['MEMBER', 'TENANT_ADMIN', 'PLATFORM_ADMIN'] : ['MEMBER', 'TENANT_ADMIN'];
+}
+
+/**
+ * Whether the viewer may change or deactivate `user`, as the API rules: an administrator
+ * only by an administrator, and nobody whose group holds more than the viewer does.
+ */
+function mayManage(user: User, scope: Scope): boolean {
+  if (user.role === 'PLATFORM_ADMIN') return scope.role === 'PLATFORM_ADMIN';
+  if (scope.isAdmin) return true;
+  return user.role === 'MEMBER' && scope.canGrant(user.authorizationGroup?.permissions ?? []);
 }
 
 function EditUserDialog({ user, groups, onClose, onSaved }: { user: User; groups: { id: string; name: string }[]; onClose: () => void; onSaved: () => void }) {

@@ -100,7 +100,8 @@ export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editin
   const api = formErrors(apiError, KEY_FORM_FIELDS);
   const error = (field: string) => checked[field] ?? api.fields[field];
   const set = <K extends keyof Values>(field: K) => (value: Values[K]) => setValues((v) => ({ ...v, [field]: value }));
-  const groups = options?.authorizationGroups ?? [];
+  // Only groups the viewer could give: creating or editing a key hands over its group's power.
+  const groups = (options?.authorizationGroups ?? []).filter((g) => scope.canGrant(g.permissions));
   const organizations = allOrganizations.nodes;
   // A key bound to an organization may select only that organization's projects.
   const projects = allProjects.nodes.filter((p) => !values.organizationId || p.organization.id === values.organizationId);

@@ -3,7 +3,7 @@ import { useRef, useState, type FormEvent } from 'react';
 import { useMutation } from 'urql';
 import { ConfirmDialog, DangerActions, Dialog } from '../../components/Dialog';
 import { FormAlert, GracePeriodField, graceLabel, graceMinutes, SelectField } from '../../components/fields';
-import { errorText } from '../../errors';
+import { errorText, formErrors } from '../../errors';
 import type { ExpiresIn } from '../../gql/graphql';
 import { RevokeKeyMutation, RotateKeyMutation } from './queries';
 import type { Key } from './types';
@@ -53,6 +53,8 @@ export function RotateDialog({ apiKey, onClose, onRotated }: { apiKey: Key; onCl
   const [expiry, setExpiry] = useState<ExpiresIn | 'KEEP'>('KEEP');
   const [grace, setGrace] = useState('');
   const [result, rotate] = useMutation(RotateKeyMutation);
+  // A tenant's key policy refuses an expiry by `expiresIn` or `expiresAt` (the one it keeps).
+  const errors = formErrors(result.error, ['expiresIn', 'expiresAt', 'gracePeriodMinutes']);
   async function submit(event: FormEvent) {
     event.preventDefault();
     const input = { ...(expiry === 'KEEP' ? {} : { expiresIn: expiry }), gracePeriodMinutes: graceMinutes(grace) };
@@ -68,7 +70,7 @@ export function RotateDialog({ apiKey, onClose, onRotated }: { apiKey: Key; onCl
             ? `Applications using the current secret keep access for ${graceLabel(grace)}, then lose it: move them to the new secret within that time. Rotation is irreversible.`
             : 'All applications using the current secret will lose access immediately. Rotation is irreversible — the old secret is invalidated the moment the new one is issued.'}
         </p>
-        <GracePeriodField id="rotate-grace" value={grace} onChange={setGrace} />
+        <GracePeriodField id="rotate-grace" value={grace} onChange={setGrace} error={errors.fields.gracePeriodMinutes} />
         <SelectField
           id="rotate-expiry"
           label="Expiration"
@@ -82,8 +84,9 @@ export function RotateDialog({ apiKey, onClose, onRotated }: { apiKey: Key; onCl
             { value: 'DAYS_60', label: 'In 60 days' },
             { value: 'DAYS_90', label: 'In 90 days' },
           ]}
+          error={errors.fields.expiresIn ?? errors.fields.expiresAt}
         />
-        <FormAlert message={errorText(result.error)} />
+        <FormAlert message={errors.general} />
         <DangerActions confirmLabel="Rotate" busy={result.fetching} onCancel={onClose} />
       </form>
     </Dialog>

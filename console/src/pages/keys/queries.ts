@@ -52,6 +52,7 @@ export const KeyFormGroupsQuery = graphql(`
       id
       name
       description
+      permissions
     }
   }
 `);

@@ -44,7 +44,17 @@ export const RunsQuery = graphql(`
         }
       }
     }
-    projects(tenantId: $tenantId, first: 100) {
+  }
+`);
+
+/** The project filter's choices: every project, page after page (all-nodes.ts). */
+export const RunProjectsQuery = graphql(`
+  query ConsoleRunProjects($tenantId: ID, $after: String) {
+    projects(tenantId: $tenantId, first: 100, after: $after) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         node {
           id
