@@ -38,7 +38,9 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import { assertCanCallUpstream, mayCallUpstream, requireAuthenticated } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
+import { forbidden, unauthenticated } from '../errors.js';
 import { coercedVariables } from '../lib/variables.js';
+import { mayCallRootField } from '../modules/key-controls/schema-view.js';
 import { nestedRootFields, type NestedRootField } from './nested-root-fields.js';
 import type { PrincipalTokens } from './principal-token.js';
 import { upstreamFieldPermission } from './upstream-permissions.js';
@@ -95,7 +97,7 @@ export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: Principal
   return {
     onExecute({ args, setExecuteFn }) {
       const context = args.contextValue as unknown as GatewayContext & { params?: { query?: unknown; operationName?: string | null } };
-      assertMayCallNested(context.auth, nestedOf(args.schema, args.document, args.operationName));
+      assertMayCallNested(args.schema, context.auth, nestedOf(args.schema, args.document, args.operationName));
       const route = routeOf(args.schema, args.document, args.operationName);
       if (!route) return;
       // Otherwise stitching answers field by field, refusals included.
@@ -131,21 +133,28 @@ function perOperation<T>(compute: (schema: GraphQLSchema, document: DocumentNode
 }
 
 /**
- * Refuses the whole operation when it selects, below the top level, an upstream root field
- * the principal may not call (nested-root-fields.ts): the access policy's own refusal
- * (FORBIDDEN, or UNAUTHENTICATED without a credential) at that field's path, and nothing
- * sent to any upstream.
+ * Refuses the whole operation when it selects, below the top level, a root field the
+ * principal may not call (nested-root-fields.ts): the access policy's own refusal (FORBIDDEN,
+ * or UNAUTHENTICATED without a credential) at that field's path, and nothing sent to any
+ * upstream. An upstream's field by its permission; one of keygate's by its authScopes, as the
+ * schema view reads them: its resolver would refuse it only after the upstream had run the
+ * mutation whose payload selects it.
  */
-function assertMayCallNested(principal: Principal, nested: readonly NestedRootField[]): void {
+function assertMayCallNested(schema: GraphQLSchema, principal: Principal, nested: readonly NestedRootField[]): void {
   for (const { typeName, fieldName, path } of nested) {
     const served = upstreamFieldPermission(typeName, fieldName);
-    if (!served || mayCallUpstream(principal, served.upstream, typeName, fieldName)) continue;
-    try {
-      assertCanCallUpstream(principal, served.upstream, typeName, fieldName);
-    } catch (error) {
-      const refusal = error as GraphQLError;
-      throw new GraphQLError(refusal.message, { path, extensions: refusal.extensions });
+    if (served) {
+      if (mayCallUpstream(principal, served.upstream, typeName, fieldName)) continue;
+      try {
+        assertCanCallUpstream(principal, served.upstream, typeName, fieldName);
+      } catch (error) {
+        const refusal = error as GraphQLError;
+        throw new GraphQLError(refusal.message, { path, extensions: refusal.extensions });
+      }
     }
+    if (mayCallRootField(schema, principal, typeName, fieldName)) continue;
+    const refusal = principal.kind === 'ANONYMOUS' ? unauthenticated('MISSING') : forbidden(`You may not call ${typeName}.${fieldName}.`);
+    throw new GraphQLError(refusal.message, { path, extensions: refusal.extensions });
   }
 }
 

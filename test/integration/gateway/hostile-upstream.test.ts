@@ -151,9 +151,15 @@ describe('a field returning the root type (a Relay payload’s `query: Query`)',
       expect(result.errors, document).toBeUndefined();
       expect(JSON.stringify(result.data), document).toContain('"viewer":{"kind":"API_KEY"}');
     }
-    // api_keys:read is not the key's: refused at its path, as at the top level.
-    const refused = await executeWith(app, `{ relayPublic { ok query { __typename apiKeys(first: 1) { totalCount } } } }`, undefined, { apiKey: key.secret });
-    expect(refused.errors).toEqual([expect.objectContaining({ path: ['relayPublic', 'query', 'apiKeys'], extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })]);
+    // api_keys:read is not the key's: the whole operation is refused at its path before the
+    // upstream is asked anything (a mutation would otherwise run, and only the field be refused).
+    const sentBefore = received.length;
+    for (const document of [`{ relayPublic { ok query { __typename apiKeys(first: 1) { totalCount } } } }`, `mutation { relayDo { ok query { __typename apiKeys(first: 1) { totalCount } } } }`]) {
+      const refused = await executeWith(app, document, undefined, { apiKey: key.secret });
+      expect(refused.data ?? null, document).toBeNull();
+      expect(refused.errors, document).toEqual([expect.objectContaining({ path: [document.startsWith('mutation') ? 'relayDo' : 'relayPublic', 'query', 'apiKeys'], extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })]);
+    }
+    expect(received.length).toBe(sentBefore);
     // Alone, they leave stitching nothing to ask the upstream: its own error is masked, as every unexpected one.
     const alone = await executeWith(app, `{ relayPublic { query { viewer { kind } } } }`, undefined, { apiKey: key.secret });
     expect(alone.errors).toEqual([expect.objectContaining({ message: 'Unexpected error.', path: ['relayPublic'], extensions: expect.objectContaining({ code: 'INTERNAL_SERVER_ERROR' }) })]);
