@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { wholeNumber } from './lib/env-settings.js';
 import { hiddenRandomBits, MIN_HIDDEN_RANDOM_BITS, parseKeyFormat, type KeyFormat } from './auth/credentials.js';
+import { characterCount } from './lib/validate.js';
 import { parseAddressRange } from './lib/ip.js';
 import { decode32ByteKey } from './lib/key-material.js';
 import { parseLeakReportPublicKeys } from './lib/leak-report-keys.js';
@@ -40,7 +41,7 @@ const schema = z.object({
     .superRefine(checkDatabaseUrl)
     .default('file:./data/keygate.db'),
   KEYGATE_ADMIN_EMAIL: z.string().email().default('admin@keygate.local'),
-  KEYGATE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  KEYGATE_ADMIN_PASSWORD: z.string().refine((password) => characterCount(password) >= 12, 'must be at least 12 characters').optional(),
   KEYGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Template for new API keys; see auth/credentials.ts for the syntax. */
   KEYGATE_KEY_FORMAT: z.string().default('kg_{base62:40}{checksum}'),

@@ -33,6 +33,19 @@ export async function stillAssignable(tx: Tx, table: AssignableTable, id: string
   return rows.length > 0;
 }
 
+/**
+ * Whether the user still signs in with the password hash a sign-in verified (not changed, not
+ * deactivated since), read like `stillAssignable`: a changePassword or a deactivation that
+ * commits meanwhile ends every session, and the sign-in's must not be made after that. On
+ * PostgreSQL the change's UPDATE waits for this transaction, then ends its session too.
+ */
+export async function stillSignsInWith(tx: Tx, userId: string, passwordHash: string): Promise<boolean> {
+  const rows = onSqlite()
+    ? await tx.$queryRawUnsafe<unknown[]>('SELECT 1 FROM "User" WHERE "id" = ? AND "passwordHash" = ? AND "deactivatedAt" IS NULL', userId, passwordHash)
+    : await tx.$queryRawUnsafe<unknown[]>('SELECT 1 FROM "User" WHERE "id" = $1 AND "passwordHash" = $2 AND "deactivatedAt" IS NULL FOR SHARE', userId, passwordHash);
+  return rows.length > 0;
+}
+
 function onSqlite(): boolean {
   return isSqliteUrl(getConfig().databaseUrl);
 }

@@ -47,8 +47,9 @@ export function optionalGracePeriod(minutes: number | null | undefined): number 
 }
 
 const CONTROL_CHARACTER = /\p{Cc}/u;
-// Anything but spaces and invisible format characters (zero-width space, joiners, BOM…).
-const VISIBLE_CHARACTER = /[^\p{White_Space}\p{Cf}]/u;
+// Anything but spaces, invisible format or default-ignorable characters (zero-width space,
+// joiners, BOM, variation selectors, the Hangul filler…) and combining marks on their own.
+const VISIBLE_CHARACTER = /[^\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}\p{M}]/u;
 const CONTROL_CHARACTER_EXCEPT_LINE_BREAKS = /(?![\t\n\r])\p{Cc}/u;
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -90,6 +91,7 @@ export function renameChanges(input: { name?: string | null; slug?: string | nul
 export function slugify(text: string): string {
   const slug = text
     .normalize('NFKD')
+    .replace(/\p{M}/gu, '') // the accents NFKD took apart: "Café" → "cafe", not "cafe-"
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
@@ -99,7 +101,8 @@ export function slugify(text: string): string {
 }
 
 export function requireEmail(field: string, value: string): string {
-  const email = value.trim().toLowerCase();
+  // One address however its accents are encoded (é as one code point or e + ◌́): NFC.
+  const email = value.trim().normalize('NFC').toLowerCase();
   // Deliberately loose: the mailbox is proven by use, not by a regex.
   if (email.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw badInput(field, 'must be an email address');
   assertPlainText(field, email, CONTROL_CHARACTER);

@@ -67,11 +67,18 @@ function withoutValues(message: string, value: unknown): string {
     if (typeof current === 'string' && current.length > 0) {
       // graphql-js quotes a string as JSON does, also inside lists and objects.
       redacted = redacted.split(JSON.stringify(current)).join(REDACTED);
+    } else if (typeof current === 'number' || typeof current === 'bigint') {
+      // A password sent as a number is printed bare: each whole occurrence of it.
+      redacted = redacted.replace(new RegExp(`(?<![\\w.])${escapeRegExp(String(current))}(?![\\w.])`, 'g'), REDACTED);
     } else if (current !== null && typeof current === 'object') {
       pending.push(...Object.values(current));
     }
   }
   return redacted;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function isVariableError(error: GraphQLError): boolean {

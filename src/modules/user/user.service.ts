@@ -15,9 +15,9 @@ import type { Principal, UserRole } from '../../auth/principal.js';
 import { generateSessionToken, userPermissions } from '../../auth/strategies/session.js';
 import { getConfig } from '../../config.js';
 import { db, type Tx } from '../../db.js';
-import { stillAssignable } from '../../db/row-locks.js';
+import { stillAssignable, stillSignsInWith } from '../../db/row-locks.js';
 import { badInput, forbidden, notFound, unauthenticated } from '../../errors.js';
-import { writeUnique, requireEmail } from '../../lib/validate.js';
+import { characterCount, writeUnique, requireEmail } from '../../lib/validate.js';
 import { UNLIMITED_SIGN_IN_ATTEMPTS, type SignInAttempts } from '../../security/credential-throttle.js';
 import { digestSecret } from '../../auth/credentials.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -78,7 +78,7 @@ async function issueSession(email: string, password: string, { tenant, attempts 
   const candidates = await db.user.findMany({
     // A deactivated user is simply not a candidate: the answer is the same as for a wrong
     // password, so signIn does not tell whether an account exists but is deactivated.
-    where: { email: email.trim().toLowerCase(), deactivatedAt: null, ...(tenant ? { tenant: { slug: tenant.trim() } } : {}) },
+    where: { email: email.trim().normalize('NFC').toLowerCase(), deactivatedAt: null, ...(tenant ? { tenant: { slug: tenant.trim() } } : {}) },
     orderBy: { createdAt: 'asc' },
     take: MAX_SIGN_IN_CANDIDATES,
   });
@@ -91,7 +91,12 @@ async function issueSession(email: string, password: string, { tenant, attempts 
   const user = matches[0]!;
   const token = generateSessionToken();
   const expiresAt = new Date(Date.now() + getConfig().sessionTtlMs);
-  await db.session.create({ data: { userId: user.id, tokenDigest: digestSecret(token), expiresAt } });
+  await db.$transaction(async (tx) => {
+    // The password was verified outside the transaction (it takes a while, by design): a
+    // change or deactivation committed since then wins, as a wrong password would.
+    if (!(await stillSignsInWith(tx, user.id, user.passwordHash))) throw unauthenticated('INVALID', 'Invalid email or password.');
+    await tx.session.create({ data: { userId: user.id, tokenDigest: digestSecret(token), expiresAt } });
+  });
   return { token, expiresAt, user };
 }
 
@@ -121,7 +126,7 @@ export async function createUser(principal: Principal, input: CreateUserInput) {
   const role = input.role ?? 'MEMBER';
   assertMayGrantRole(actor, role, tenant);
   const email = requireEmail('email', input.email);
-  if (input.password.length < MIN_PASSWORD_LENGTH) {
+  if (characterCount(input.password) < MIN_PASSWORD_LENGTH) {
     throw badInput('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
   }
   const group = input.authorizationGroupId != null ? await validUserGroup(actor, input.authorizationGroupId, tenant.id) : null;
@@ -284,7 +289,7 @@ export async function changePassword(
   await attempts.begin();
   if (!(await verifyPassword(user.passwordHash, currentPassword))) throw badInput('currentPassword', 'is not your current password');
   await attempts.succeeded();
-  if (newPassword.length < MIN_PASSWORD_LENGTH) throw badInput('newPassword', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (characterCount(newPassword) < MIN_PASSWORD_LENGTH) throw badInput('newPassword', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
   const passwordHash = await hashPassword(newPassword);
   const result = await db.$transaction(async (tx) => {
     const updated = await tx.user.update({ where: { id: user.id }, data: { passwordHash } });

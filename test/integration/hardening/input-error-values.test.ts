@@ -19,6 +19,7 @@ describe('input errors do not quote the value', () => {
       ['mutation ($s: String!) { reportLeakedApiKey(secret: $s) { action } }', { s: [key.secret] }, admin, key.secret, 'secret'],
       ['mutation ($s: String!) { reportLeakedApiKey(secret: $s) { action } }', { s: { nested: key.secret } }, admin, key.secret, 'secret'],
       ['mutation ($p: String!) { signIn(email: "x@example.test", password: $p) { token } }', { p: ['tenant-password-123'] }, {}, 'tenant-password-123', 'password'],
+      ['mutation ($p: String!) { signIn(email: "x@example.test", password: $p) { token } }', { p: 987654321098765 }, {}, '987654321098765', 'password'],
       ['mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: { email: 'a@example.test', password: ['secret-password-456'] } }, admin, 'secret-password-456', 'password'],
     ];
     for (const [query, variables, headers, secret, field] of cases) {

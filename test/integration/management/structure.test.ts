@@ -113,6 +113,15 @@ describe('deleteProject', () => {
 });
 
 describe('updateOrganization and deleteOrganization', () => {
+  it('a slug derived from a name drops its accents instead of breaking the word', async () => {
+    const seed = await seedTenant();
+    const names = { 'Café Zürich': 'cafe-zurich', 'Crème Brûlée': 'creme-brulee', 'Cafe\u0301 decomposed': 'cafe-decomposed' };
+    for (const [name, slug] of Object.entries(names)) {
+      const created = await createOrganization(seed.platform.principal, { tenantId: seed.tenant.id, name });
+      expect(created.slug, name).toBe(slug);
+    }
+  });
+
   it('a tenant admin renames an organization (audited); a member or a key cannot; another tenant’s is NOT_FOUND', async () => {
     const [seed, other] = await Promise.all([seedTenant(), seedTenant()]);
     const renamed = (await ok(UpdateOrganization, { id: seed.organization.id, input: { name: 'Renamed org', slug: 'renamed-org' } }, { token: seed.admin.token }))

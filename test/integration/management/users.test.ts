@@ -4,11 +4,12 @@
  * tenant admin cannot touch a platform admin, nobody changes their own role) and the
  * stored state after each call.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PERMISSIONS } from '../../../src/auth/permissions.js';
 import { db } from '../../../src/db.js';
 import { digestSecret } from '../../../src/auth/credentials.js';
 import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
+import * as passwords from '../../../src/modules/user/password.js';
 import { signIn } from '../../../src/modules/user/user.service.js';
 import { errorOf, execute, ok } from '../../helpers/app.js';
 import { createUserRow, PASSWORD, seedTenant, signedIn, unique, type Seed } from '../../helpers/seed.js';
@@ -200,6 +201,8 @@ describe('deactivateUser', () => {
   });
 });
 
+const CreateUserDoc = 'mutation($input: CreateUserInput!) { createUser(input: $input) { id email } }';
+
 describe('changePassword', () => {
   it('checks the current password, stores the new one, keeps this session and ends the others', async () => {
     const seed = await seedTenant();
@@ -228,6 +231,52 @@ describe('changePassword', () => {
     expect((await db.user.findUniqueOrThrow({ where: { id: seed.member.user.id } })).passwordHash).toBe(hash);
     expect((await execute(GetUser, { id: seed.member.user.id }, { token: otherSession })).status).toBe(200);
     expect(JSON.stringify([wrong.errors, short.errors])).not.toContain('long-enough-password');
+  });
+
+  it('a sign-in with the old password racing the change gets no session that outlives it', async () => {
+    const seed = await seedTenant();
+    // The sign-in verifies the old password, then (held here) the change commits before its session is made.
+    let changed!: () => void;
+    const changeCommitted = new Promise<void>((resolve) => (changed = resolve));
+    const verify = passwords.verifyPassword;
+    const held = vi.spyOn(passwords, 'verifyPassword').mockImplementation(async (hash, password) => {
+      const verified = await verify(hash, password);
+      if (password === PASSWORD) await changeCommitted;
+      return verified;
+    });
+    try {
+      const racing = execute(SignIn, { email: seed.member.user.email, password: PASSWORD }, { ip: '198.18.7.1' });
+      await vi.waitFor(() => expect(held).toHaveBeenCalled());
+      held.mockImplementation(verify); // the change's own check of the current password is not held
+      await ok(ChangePassword, { currentPassword: PASSWORD, newPassword: 'changed-while-signing-in' }, { token: seed.member.token });
+      changed();
+      const result = await racing;
+      expect(errorOf(result)).toMatchObject({ code: 'UNAUTHENTICATED' });
+    } finally {
+      held.mockRestore();
+    }
+    const sessions = await db.session.findMany({ where: { userId: seed.member.user.id } });
+    expect(sessions.map((session) => session.tokenDigest)).toEqual([digestSecret(seed.member.token)]);
+  });
+
+  it('an email is one address however its accents are encoded (NFC and NFD): a second user with it is refused', async () => {
+    const seed = await seedTenant();
+    const local = `jos${unique('e').slice(1)}`;
+    const composed = `${local}\u00e9@example.test`;
+    const decomposed = `${local}e\u0301@example.test`;
+    await ok(CreateUserDoc, { input: { email: composed, password: 'a-long-enough-password' } }, { token: seed.admin.token });
+    const twin = await execute(CreateUserDoc, { input: { email: decomposed, password: 'a-long-enough-password' } }, { token: seed.admin.token });
+    expect(errorOf(twin)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
+    expect(await db.user.count({ where: { tenantId: seed.tenant.id, email: composed } })).toBe(1);
+    // Signing in with either encoding finds the one user.
+    expect((await ok(SignIn, { email: decomposed, password: 'a-long-enough-password' })).signIn.token).toMatch(/^kgs_/);
+  });
+
+  it('a password counts characters, not UTF-16 units: 6 emoji are 6 characters, too few', async () => {
+    const seed = await seedTenant();
+    const short = await execute(ChangePassword, { currentPassword: PASSWORD, newPassword: '🔑'.repeat(6) }, { token: seed.member.token });
+    expect(errorOf(short)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'newPassword' });
+    await ok(ChangePassword, { currentPassword: PASSWORD, newPassword: '🔑'.repeat(12) }, { token: seed.member.token });
   });
 
   it('an API key has no password to change (FORBIDDEN)', async () => {
