@@ -9,6 +9,7 @@
  * permission, and only then is the principal token signed and the request sent. The
  * upstream gets the token in X-Keygate-Principal, never the caller's credential.
  */
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
@@ -35,7 +36,20 @@ const UpstreamsFile = z.object({
       name: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be lowercase letters, digits, _ or - (at most 40), starting with a letter'),
       url: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL'),
       schema: z.string().min(1).optional(),
-      headers: z.record(z.string(), z.string()).optional(),
+      // Checked as Node will send them: a name or value it refuses would fail every request later.
+      headers: z
+        .record(z.string(), z.string())
+        .superRefine((headers, context) => {
+          for (const [name, value] of Object.entries(headers)) {
+            try {
+              validateHeaderName(name);
+              validateHeaderValue(name, value);
+            } catch {
+              context.addIssue({ code: 'custom', message: `header ${JSON.stringify(name)} is not a valid HTTP header name and value` });
+            }
+          }
+        })
+        .optional(),
       timeoutMs: z.number().int().min(100).max(300_000).optional(),
     }),
   ),

@@ -354,6 +354,11 @@ describe('gateway mode: start-up errors are one line', () => {
   it('a malformed upstreams file', async () => {
     const file = upstreamsFile([{ name: 'Bad Name', url: 'http://x/graphql' }]);
     await expect(gatewayApp({ KEYGATE_UPSTREAMS: file })).rejects.toThrow(/^invalid setting KEYGATE_UPSTREAMS: .*upstreams\.0\.name: must be lowercase/);
+    // A header Node would refuse to send: at start, not as every request's 502 later.
+    for (const headers of [{ 'bad header': 'z' }, { 'x-token': 'a\r\nb' }]) {
+      const withHeaders = upstreamsFile([{ name: 'shop', url: 'http://127.0.0.1:9/graphql', headers }]);
+      await expect(gatewayApp({ KEYGATE_UPSTREAMS: withHeaders })).rejects.toThrow(/^invalid setting KEYGATE_UPSTREAMS: .*upstreams\.0\.headers: header ".*" is not a valid HTTP header name and value/);
+    }
   });
 });
 
