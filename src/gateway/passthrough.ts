@@ -42,6 +42,7 @@ import { forbidden, unauthenticated } from '../errors.js';
 import { coercedVariables } from '../lib/variables.js';
 import { mayCallRootField } from '../modules/key-controls/schema-view.js';
 import { nestedRootFields, type NestedRootField } from './nested-root-fields.js';
+import { selectedAnswer } from './selected-answer.js';
 import type { PrincipalTokens } from './principal-token.js';
 import { upstreamFieldPermission } from './upstream-permissions.js';
 import { attachPrincipalToken, type GatewayContext } from './upstreams.js';
@@ -86,7 +87,7 @@ export class PassthroughPlans {
 
 /** The whole operation to its upstream, through the route's executor-http executor. */
 export function sendWhole(route: Route, request: { document: DocumentNode; variables: Record<string, unknown>; operationName?: string; context: GatewayContext }): Promise<ExecutionResult> {
-  return (route.executor(request) as Promise<ExecutionResult>).then((result) => withRootFieldPaths(result, route));
+  return (route.executor(request) as Promise<ExecutionResult>).then((result) => withRootFieldPaths(selectedAnswer(result, request.document, request.operationName), route));
 }
 
 export function useUpstreamPassthrough(routes: UpstreamRoutes, tokens: PrincipalTokens, plans: PassthroughPlans): Plugin {
@@ -159,6 +160,16 @@ function assertMayCallNested(schema: GraphQLSchema, principal: Principal, nested
 }
 
 /**
+ * With data, an error without a path goes to each root field that answered null (the one it
+ * failed, as stitching places it), or to the first root field when none did.
+ */
+function atNullRootFields(errors: readonly GraphQLError[], data: Record<string, unknown>, route: Route): GraphQLError[] {
+  const failed = route.answers.filter(({ key }) => data[key] == null).map(({ key }) => key);
+  const keys = failed.length > 0 ? failed : route.answers.slice(0, 1).map(({ key }) => key);
+  return errors.flatMap((error) => (error.path ? [error] : keys.map((key) => new GraphQLError(error.message, { path: [key], extensions: error.extensions }))));
+}
+
+/**
  * Without data (a transport failure, or the upstream's null), errors without a path are
  * answered as stitching answers them, since it delegates each root field on its own: each
  * field gets the error at its own path and is null, or data is null once a field that may not
@@ -166,7 +177,8 @@ function assertMayCallNested(schema: GraphQLSchema, principal: Principal, nested
  * the whole request's, as keygate's own refusals are (the credential throttle counts those).
  */
 function withRootFieldPaths(result: ExecutionResult, route: Route): ExecutionResult {
-  if (result.data != null || !result.errors?.some((error) => !error.path)) return result;
+  if (!result.errors?.some((error) => !error.path)) return result;
+  if (result.data != null) return { ...result, errors: atNullRootFields(result.errors, result.data, route) };
   const pathless = result.errors.filter((error) => !error.path);
   const errors: GraphQLError[] = result.errors.filter((error) => error.path);
   const data: Record<string, null> = {};

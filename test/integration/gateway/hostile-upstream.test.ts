@@ -26,6 +26,8 @@ const RELAY_SDL = /* GraphQL */ `
     relayTopLevelHttp: String
     relayStream: String
     relayCodeless: String
+    relayInjects: RelayPayload
+    relayPathless: String
   }
   type Mutation {
     relayDo: RelayPayload
@@ -50,6 +52,14 @@ async function answerFor(query: string, variables: Record<string, unknown> | und
   if (query.includes('relayTopLevelHttp')) {
     const http = { status: 401, headers: { 'set-cookie': 'kg_session=evil; Path=/', location: 'https://evil.example' } };
     return { contentType: 'application/json', body: JSON.stringify({ data: { relayTopLevelHttp: 'hi' }, extensions: { http } }) };
+  }
+  if (query.includes('relayInjects')) {
+    // Fields nobody selected, one looking like keygate's, and top-level keys of its own.
+    const data = { relayInjects: { ok: true, relaySecret: 'SECRET-DATA' }, viewer: { kind: 'PLATFORM_ADMIN' } };
+    return { contentType: 'application/json', body: JSON.stringify({ data, extensions: { cost: { remaining: 999999 } }, hasNext: false, injected: true }) };
+  }
+  if (query.includes('relayPathless')) {
+    return { contentType: 'application/json', body: JSON.stringify({ data: { relayPathless: null }, errors: [{ message: 'Nope.', extensions: { code: 'UNAUTHENTICATED' } }] }) };
   }
   if (query.includes('relayCodeless')) {
     return { contentType: 'application/json', body: JSON.stringify({ data: { relayCodeless: null }, errors: [{ message: 'Warehouse offline.', path: ['relayCodeless'] }] }) };
@@ -165,6 +175,30 @@ describe('a field returning the root type (a Relay payload’s `query: Query`)',
     expect(alone.errors).toEqual([expect.objectContaining({ message: 'Unexpected error.', path: ['relayPublic'], extensions: expect.objectContaining({ code: 'INTERNAL_SERVER_ERROR' }) })]);
     expect(logged.some((line) => line.includes('unexpected error') && line.includes('Failed to create a gateway request'))).toBe(true);
     expect(JSON.stringify(alone)).not.toMatch(/gateway request|CRITICAL_ERROR/);
+  });
+});
+
+describe('a whole operation answered from the upstream’s JSON', () => {
+  it('carries only what the operation selected: no field of the upstream’s choosing, no top-level keys or extensions of its own', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:relay']);
+    const key = await createKey();
+    for (let round = 0; round < 2; round++) {
+      const result = await executeWith(app, `{ relayInjects { ok } }`, undefined, { apiKey: key.secret });
+      expect(result.errors).toBeUndefined();
+      expect(result.data).toEqual({ relayInjects: { ok: true } });
+      expect(JSON.stringify(result)).not.toMatch(/SECRET-DATA|PLATFORM_ADMIN|injected|hasNext|999999/);
+    }
+    // A fragment selects as it does everywhere.
+    const shaped = await executeWith(app, `{ relayInjects { ...P } } fragment P on RelayPayload { ok }`, undefined, { apiKey: key.secret });
+    expect(shaped.data).toEqual({ relayInjects: { ok: true } });
+  });
+
+  it('an upstream error without a path is placed at the root field that answered null, as stitching places it', async () => {
+    const { createKey } = await tenantWithKeyPermissions(['upstream:relay']);
+    const key = await createKey();
+    const result = await executeWith(app, `{ relayPathless }`, undefined, { apiKey: key.secret });
+    expect(result.data).toEqual({ relayPathless: null });
+    expect(result.errors).toEqual([expect.objectContaining({ message: 'Nope.', path: ['relayPathless'], extensions: { code: 'UNAUTHENTICATED' } })]);
   });
 });
 
