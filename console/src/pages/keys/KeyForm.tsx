@@ -231,7 +231,7 @@ export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editin
                       {p.name} <span className="hint">({p.workspace.name})</span>
                     </label>
                   ))}
-                  {projects.length === 0 ? <p className="hint">{allProjects.fetching ? 'Loading projects…' : 'This tenant has no projects yet.'}</p> : null}
+                  {projects.length === 0 ? <p className="hint">{allProjects.fetching ? 'Loading projects…' : values.organizationId ? 'This organization has no projects yet.' : 'This tenant has no projects yet.'}</p> : null}
                   {error('projectIds') ? (
                     <p className="field-error" id="projectIds-error">
                       {error('projectIds')}
