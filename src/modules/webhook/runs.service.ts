@@ -38,6 +38,10 @@ export async function redeliverWorkflowRun(principal: Principal, id: string, con
   const delivery = await db.webhookDelivery.findFirst({ where: { workflowRunId: run.id }, orderBy: { createdAt: 'desc' } });
   if (!delivery || !delivery.endpointId) throw badInput('id', 'this run has no endpoint to deliver to (its workflow’s endpoint was removed)');
   const updated = await db.$transaction(async (tx) => {
+    // Only while still FAILED: of two redeliveries at once (on one instance or two) one wins;
+    // the other would reset a delivery already under way, and send a delivered run again.
+    const { count } = await tx.workflowRun.updateMany({ where: { id: run.id, status: 'FAILED' }, data: { status: 'QUEUED' } });
+    if (count === 0) throw badInput('id', 'only a FAILED run can be redelivered; this one is being redelivered already');
     await tx.webhookDelivery.update({
       where: { id: delivery.id },
       data: {
@@ -57,7 +61,7 @@ export async function redeliverWorkflowRun(principal: Principal, id: string, con
       targetType: 'WorkflowRun',
       targetId: run.id,
     });
-    return tx.workflowRun.update({ where: { id: run.id }, data: { status: 'QUEUED' } });
+    return tx.workflowRun.findUniqueOrThrow({ where: { id: run.id } });
   });
   outboxWritten();
   await publishRunUpdate(run.id).catch(() => {});

@@ -124,6 +124,22 @@ describe('delivering workflow runs', () => {
     expect((await receiver.waitFor(1))[0]!.verified).toBe(true);
   });
 
+  it('two redeliveries at once: one wins, the other is refused, and the run is sent once', async () => {
+    const { seed, receiver, trigger, view } = await setup([], 503);
+    const run = await trigger();
+    await settled(view, run.id, 'FAILED');
+    const failedAttempts = receiver.received.length;
+    receiver.answer([], 200);
+    const { execute } = await import('../../helpers/app.js');
+    const answers = await Promise.all([1, 2].map(() => execute(REDELIVER, { id: run.id }, { token: seed.admin.token })));
+    expect(answers.filter((answer) => !answer.errors).length).toBe(1);
+    expect(answers.find((answer) => answer.errors)?.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+    await settled(view, run.id, 'DELIVERED');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a second delivery would come now
+    expect(receiver.received.length - failedAttempts).toBe(1);
+    expect(await db.auditEvent.count({ where: { targetId: run.id, action: 'workflow_run.redelivered' } })).toBe(1);
+  });
+
   it('refuses to redeliver a run that has not failed', async () => {
     const { seed, trigger, view } = await setup();
     const run = await trigger();
