@@ -20,7 +20,7 @@ import { acceptTarget } from './server/request-target.js';
 import { useConsole } from './console/index.js';
 import { db } from './db.js';
 import { createKeyUseWriter } from './db/last-used-writes.js';
-import { serviceUnavailable } from './errors.js';
+import { deletedMeanwhile, serviceUnavailable } from './errors.js';
 import { useGatewayEndpoints, verifyNodeRequests, type GatewayEndpointsOptions } from './gateway/endpoints.js';
 import { createGatewayRuntime, gatewaySchema, type GatewayRuntime } from './gateway/index.js';
 import { PassthroughPlans, useUpstreamPassthrough, type UpstreamRoutes } from './gateway/passthrough.js';
@@ -33,7 +33,7 @@ import { useOperationPolicy } from './modules/key-controls/operation-policy.js';
 import { useSchemaView } from './modules/key-controls/schema-view.js';
 import { schema as keygateSchema } from './schema/index.js';
 import { connectionArgumentError, isConnectionArgumentError } from './schema/pagination.js';
-import { createSecurity, isDatabaseUnavailable, useReadiness } from './security/index.js';
+import { createSecurity, isDatabaseUnavailable, isMissingReference, useReadiness } from './security/index.js';
 import { useInboundWebhooks } from './modules/webhook/inbound.js';
 
 export type AppOptions = {
@@ -188,6 +188,11 @@ function maskErrorWith(logger: Logger) {
     if (isDatabaseUnavailable(original)) {
       logger.warn('database unavailable', { error: logMessage(original) });
       return serviceUnavailable();
+    }
+    if (isMissingReference(original)) {
+      logger.debug('write refused: what it refers to was deleted meanwhile', { error: logMessage(original) });
+      const refusal = deletedMeanwhile();
+      return error instanceof GraphQLError ? new GraphQLError(refusal.message, { nodes: error.nodes, path: error.path, extensions: refusal.extensions }) : refusal;
     }
     logger.error('unexpected error', { error: original });
     return maskError(asUnexpected(error), message, isDev);

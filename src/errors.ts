@@ -38,6 +38,11 @@ export function notFound(what: string) {
   return new GraphQLError(`${what} not found.`, { extensions: { code: 'NOT_FOUND' } });
 }
 
+/** A write whose parent (a workspace, a project, an organization) was deleted by another request at once. */
+export function deletedMeanwhile() {
+  return new GraphQLError('What this refers to was deleted meanwhile: nothing was written.', { extensions: { code: 'NOT_FOUND' } });
+}
+
 export function badInput(field: string, message: string) {
   return new GraphQLError(`${field}: ${message}`, { extensions: { code: 'BAD_USER_INPUT', field } });
 }

@@ -40,3 +40,24 @@ function describesUnavailability(error: Record<string, unknown>): boolean {
   if (typeof error.kind === 'string' && ADAPTER_KINDS.has(error.kind)) return true;
   return typeof error.originalCode === 'string' && SQLSTATE.test(error.originalCode);
 }
+
+/** P2003, the adapters' kind, PostgreSQL's 23503, SQLite's SQLITE_CONSTRAINT_FOREIGNKEY (787). */
+const FOREIGN_KEY = { prismaCode: 'P2003', kind: 'ForeignKeyConstraintViolation', sqlstate: '23503', sqliteCode: 'SQLITE_CONSTRAINT_FOREIGNKEY' } as const;
+
+/**
+ * A write that referred to a row deleted meanwhile (a project created in a workspace deleted
+ * by another request at once): the database refused it, and nothing was written. The checks
+ * before the write had found the row, so only a race gets here.
+ */
+export function isMissingReference(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    const { code, kind, originalCode } = current as { code?: unknown; kind?: unknown; originalCode?: unknown };
+    if (code === FOREIGN_KEY.prismaCode || code === FOREIGN_KEY.sqlstate || code === FOREIGN_KEY.sqliteCode || kind === FOREIGN_KEY.kind || originalCode === FOREIGN_KEY.sqlstate) return true;
+    const meta = (current as { meta?: { driverAdapterError?: unknown } }).meta;
+    current = meta?.driverAdapterError ?? (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

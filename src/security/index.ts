@@ -21,7 +21,7 @@ import { createLimiterStore } from './limiter-store.js';
 import { useQueryLimits } from './query-limits.js';
 import { createRateLimitCheck, useRateLimits } from './rate-limit.js';
 
-export { isDatabaseUnavailable } from './database-faults.js';
+export { isDatabaseUnavailable, isMissingReference } from './database-faults.js';
 export { useReadiness } from './readiness.js';
 
 export function createSecurity(config: Config, logger: Logger) {

@@ -177,3 +177,24 @@ describe('recognizing an unreachable database', () => {
     }
   });
 });
+
+describe('a write whose parent was deleted by another request at once', () => {
+  it('is NOT_FOUND saying so, not "Unexpected error.", and nothing is written', async () => {
+    const { vi } = await import('vitest');
+    const projects = await import('../../../src/modules/project/project.service.js');
+    const { seedTenant } = await import('../../helpers/seed.js');
+    const { execute } = await import('../../helpers/app.js');
+    const { db } = await import('../../../src/db.js');
+    const seed = await seedTenant();
+    const key = await seed.createKey();
+    // The project passed every check, then was deleted before the write: the database refuses it (foreign key).
+    const lookup = vi.spyOn(projects, 'findAccessibleProject').mockResolvedValue({ ...(await db.project.findUniqueOrThrow({ where: { id: seed.project.id } })), id: 'deleted-meanwhile' } as never);
+    try {
+      const result = await execute('mutation($p: ID!) { deliverData(input: { projectId: $p, source: "race", payload: {} }) { id } }', { p: seed.project.id }, { apiKey: key.secret });
+      expect(result.errors?.[0]).toMatchObject({ message: 'What this refers to was deleted meanwhile: nothing was written.', extensions: { code: 'NOT_FOUND' } });
+    } finally {
+      lookup.mockRestore();
+    }
+    expect(await db.dataDelivery.count({ where: { source: 'race', tenantId: seed.tenant.id } })).toBe(0);
+  });
+});
