@@ -12,7 +12,7 @@ import { optionalGracePeriod, optionalText } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { isWebhookEventType, WEBHOOK_EVENT_TYPES } from './events.js';
 import { encryptSecret, generateSigningSecret } from './secrets.js';
-import { forgetEndpointPresence } from './outbox.js';
+import { announceEndpointChange } from './run-updates.js';
 import { assertDeliverableUrl } from './url-guard.js';
 
 export type CreateWebhookEndpointInput = {
@@ -68,7 +68,7 @@ export async function createWebhookEndpoint(principal: Principal, input: CreateW
     await audit(tx, actor, created, 'webhook_endpoint.created', { events, projectIds });
     return created;
   });
-  forgetEndpointPresence(endpoint.tenantId);
+  await announceEndpointChange(endpoint.tenantId);
   return { endpoint, signingSecret };
 }
 
@@ -145,7 +145,7 @@ export async function deleteWebhookEndpoint(principal: Principal, id: string) {
     await tx.webhookEndpoint.delete({ where: { id: endpoint.id } });
     await audit(tx, actor, endpoint, 'webhook_endpoint.deleted');
   });
-  forgetEndpointPresence(endpoint.tenantId);
+  await announceEndpointChange(endpoint.tenantId);
   return endpoint;
 }
 

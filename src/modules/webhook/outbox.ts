@@ -33,7 +33,8 @@ export function outboxWritten(): void {
  * Whether a tenant has any webhook endpoint, cached briefly: the hot write paths
  * (deliverData, triggerWorkflow of a workflow without endpoint) skip the outbox message
  * for tenants nobody listens to, so they pay nothing for webhooks. Changes made on this
- * instance apply at once; on another instance within ENDPOINT_PRESENCE_TTL_MS.
+ * instance apply at once; on other instances as soon as they hear of it (PostgreSQL's NOTIFY,
+ * run-updates.ts), and within ENDPOINT_PRESENCE_TTL_MS should that fail.
  */
 export const ENDPOINT_PRESENCE_TTL_MS = 5_000;
 const presence = new Map<string, { has: boolean; until: number }>();

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { db } from '../../../src/db.js';
 import { WebhookDispatcher } from '../../../src/modules/webhook/dispatcher.js';
-import { publishRunUpdate, RUN_CHANNEL, startPgRunUpdates } from '../../../src/modules/webhook/run-updates.js';
+import { ENDPOINTS_CHANNEL, publishRunUpdate, RUN_CHANNEL, startPgRunUpdates } from '../../../src/modules/webhook/run-updates.js';
 import { createLogger } from '../../../src/lib/logger.js';
 import { app, ok } from '../../helpers/app.js';
 import { seedTenant, signedIn } from '../../helpers/seed.js';
@@ -235,8 +235,26 @@ describe.runIf(onPostgres)('several instances on one PostgreSQL', () => {
     expect(attempts.every((a) => a.number === 1)).toBe(true);
   });
 
+  it('a tenant’s first endpoint, made on another instance, is heard at once: this one looks again before its next write', async () => {
+    channel ??= startPgRunUpdates({ connectionString: url(), logger: createLogger('silent') });
+    await channel.ready;
+    const { tenantHasEndpoints } = await import('../../../src/modules/webhook/outbox.js');
+    const tenantId = `tenant-elsewhere-${Date.now()}`;
+    // This instance has just seen none, and caches that for a few seconds.
+    expect(await tenantHasEndpoints(tenantId, async () => false)).toBe(false);
+    const elsewhere = new pg.Client({ connectionString: url() });
+    await elsewhere.connect();
+    try {
+      // Another instance created one and announced it (announceEndpointChange), on a connection of its own.
+      await elsewhere.query('SELECT pg_notify($1, $2)', [ENDPOINTS_CHANNEL, tenantId]);
+      await eventually(async () => (await tenantHasEndpoints(tenantId, async () => true)) || null);
+    } finally {
+      await elsewhere.end();
+    }
+  });
+
   it('carries run updates across instances through LISTEN/NOTIFY', async () => {
-    channel = startPgRunUpdates({ connectionString: url(), logger: createLogger('silent') });
+    channel ??= startPgRunUpdates({ connectionString: url(), logger: createLogger('silent') });
     await channel.ready;
     const { runUpdates } = await import('../../../src/modules/webhook/run-updates.js');
     const heard = (async () => {
