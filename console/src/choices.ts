@@ -18,3 +18,21 @@ export const OrganizationChoicesQuery = graphql(`
     }
   }
 `);
+
+/** Every project of the tenant, by pages (useAllNodes): the runs page's project filter. */
+export const ProjectChoicesQuery = graphql(`
+  query ConsoleProjectChoices($tenantId: ID, $after: String) {
+    projects(tenantId: $tenantId, first: 100, after: $after) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        node {
+          id
+          name
+        }
+      }
+    }
+  }
+`);

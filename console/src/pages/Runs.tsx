@@ -6,6 +6,7 @@
 import { Fragment, useEffect, useState } from 'react';
 import { useQuery, useSubscription } from 'urql';
 import { useAllNodes } from '../all-nodes';
+import { ProjectChoicesQuery } from '../choices';
 import { Badge } from '../components/Badge';
 import { SelectField } from '../components/fields';
 import { errorText } from '../errors';
@@ -13,7 +14,7 @@ import { dateTime, enumLabel } from '../format';
 import type { ConsoleRunFieldsFragment, WorkflowRunStatus } from '../gql/graphql';
 import { useScope } from '../scope';
 import { RunDetails, type LiveRun } from './runs/RunDetails';
-import { RunProjectsQuery, RunsQuery, RunUpdatedSubscription } from './runs/queries';
+import { RunsQuery, RunUpdatedSubscription } from './runs/queries';
 
 const STATUS_TONE: Record<WorkflowRunStatus, 'ok' | 'warn' | 'bad' | 'info'> = { QUEUED: 'info', RUNNING: 'info', DELIVERED: 'ok', SUCCEEDED: 'ok', FAILED: 'bad' };
 
@@ -28,7 +29,7 @@ export function RunsPage() {
     requestPolicy: 'cache-and-network',
   });
   const runs = (data?.workflowRuns.edges.map((e) => e.node) ?? []) as ConsoleRunFieldsFragment[];
-  const projects = useAllNodes(RunProjectsQuery, { tenantId: scope.tenantId }, (d) => d.projects);
+  const projects = useAllNodes(ProjectChoicesQuery, { tenantId: scope.tenantId }, (d) => d.projects);
   return (
     <section aria-labelledby="runs-title">
       <h1 id="runs-title">Workflow runs</h1>

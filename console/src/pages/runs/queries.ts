@@ -47,23 +47,6 @@ export const RunsQuery = graphql(`
   }
 `);
 
-/** The project filter's choices: every project, page after page (all-nodes.ts). */
-export const RunProjectsQuery = graphql(`
-  query ConsoleRunProjects($tenantId: ID, $after: String) {
-    projects(tenantId: $tenantId, first: 100, after: $after) {
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      edges {
-        node {
-          id
-          name
-        }
-      }
-    }
-  }
-`);
 
 /** An expanded run: the list's fields and its delivery attempts. */
 export const RunDetailsFields = graphql(`
