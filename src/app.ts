@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, maskError, useExtendContext, type Plugin } from 'graphql-yoga';
+import { useActingTenantCheck } from './auth/acting-tenant.js';
 import { keyCache, sessionCache } from './auth/invalidation.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { apiKeyStrategy } from './auth/strategies/api-key.js';
@@ -122,6 +123,7 @@ export function createApp(options: AppOptions = {}) {
       ...useOperationPolicy({ authenticator, logger }),
       useExtendContext(() => ({ servedSchema: schema })),
       useAuth(authenticator),
+      useActingTenantCheck(),
       useUsageCounting(usage, authenticator),
       ...security.afterAuth,
       useCostControls({ maxCost: config.queryLimits.maxCost, store: security.store, logger, authenticator }),

@@ -94,6 +94,20 @@ describe('createApiKey: validation', () => {
     expect(await db.apiKey.count({ where: { name } })).toBe(0);
   });
 
+  it('a platform administrator’s tenantId that names no tenant is NOT_FOUND on the lists too, not an empty tenant', async () => {
+    const seed = await seedTenant();
+    const nowhere = 'cmx9zzzzzzzzzzzzzzzzzzzzz';
+    for (const query of ['{ apiKeys(tenantId: "cmx9zzzzzzzzzzzzzzzzzzzzz") { totalCount } }', '{ users(tenantId: "cmx9zzzzzzzzzzzzzzzzzzzzz") { totalCount } }', '{ organizations(tenantId: "cmx9zzzzzzzzzzzzzzzzzzzzz") { totalCount } }']) {
+      const result = await execute(query, {}, { token: seed.platform.token });
+      expect(errorOf(result), query).toMatchObject({ code: 'NOT_FOUND' });
+      expect(result.data ?? null).toBeNull();
+    }
+    const byVariable = await execute('query($t: ID) { auditEvents(tenantId: $t, first: 5) { edges { node { id } } } }', { t: nowhere }, { token: seed.platform.token });
+    expect(errorOf(byVariable)).toMatchObject({ code: 'NOT_FOUND' });
+    // A tenant that exists is listed as before.
+    expect((await ok<{ apiKeys: { totalCount: number } }, unknown>('query($t: ID) { apiKeys(tenantId: $t) { totalCount } }', { t: seed.tenant.id }, { token: seed.platform.token })).apiKeys.totalCount).toBe(0);
+  });
+
   it('createApiKey: accepts names of exactly 2 and 200 characters and a 1000-character description, trimmed', async () => {
     const seed = await seedTenant();
     const short = await ok(CreateKey, { input: validInput(seed, { name: ' ab ' }) }, { token: seed.admin.token });
