@@ -6,7 +6,7 @@
  * it runs, for the root fields' `tenantId` arguments (literal or variable); others' tenants
  * are refused by actingTenantId already.
  */
-import { GraphQLError, Kind, type DocumentNode, type FieldNode, type OperationDefinitionNode } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, type DocumentNode, type FieldNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { db } from '../db.js';
 import { notFound } from '../errors.js';
@@ -31,9 +31,7 @@ export function useActingTenantCheck(): Plugin<{ auth?: Principal }> {
 
 /** The root fields' `tenantId` arguments that name a tenant other than none. */
 function tenantArguments(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>) {
-  const operation = document.definitions.find(
-    (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION && (!operationName || definition.name?.value === operationName),
-  );
+  const operation = getOperationAST(document, operationName);
   const named: { responseKey: string; tenantId: string }[] = [];
   for (const field of operation?.selectionSet.selections.filter((selection): selection is FieldNode => selection.kind === Kind.FIELD) ?? []) {
     const argument = field.arguments?.find((candidate) => candidate.name.value === 'tenantId');

@@ -10,7 +10,7 @@ import { db, isSqliteUrl } from '../db.js';
 import { StartupError } from '../lib/startup-error.js';
 import { recordAudit } from '../modules/audit/audit.service.js';
 import { hashPassword } from '../modules/user/password.js';
-import { characterCount } from '../lib/validate.js';
+import { canonicalEmail, characterCount } from '../lib/validate.js';
 import { endSessions, MIN_PASSWORD_LENGTH } from '../modules/user/user.service.js';
 import { getConfig } from '../config.js';
 
@@ -22,7 +22,7 @@ export type ResetPasswordOptions = {
 };
 
 export async function resetPassword(options: ResetPasswordOptions, print: (line: string) => void = console.log): Promise<void> {
-  const email = options.email.trim().normalize('NFC').toLowerCase();
+  const email = canonicalEmail(options.email);
   if (options.newPassword !== undefined && characterCount(options.newPassword) < MIN_PASSWORD_LENGTH) {
     throw new StartupError(`KEYGATE_NEW_PASSWORD must be at least ${MIN_PASSWORD_LENGTH} characters; nothing was changed`);
   }

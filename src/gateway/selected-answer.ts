@@ -9,11 +9,11 @@
  * whatever their type condition (the upstream decides the runtime type; a key none of them
  * selects is dropped either way).
  */
-import { Kind, type DocumentNode, type ExecutionResult, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
 
 export function selectedAnswer(result: ExecutionResult, document: DocumentNode, operationName: string | null | undefined): ExecutionResult {
-  const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName));
-  if (!operation || operation.kind !== Kind.OPERATION_DEFINITION) return { errors: result.errors, data: result.data };
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return { errors: result.errors, data: result.data };
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   const data = result.data == null ? result.data : (pick(result.data, [operation.selectionSet], fragments) as ExecutionResult['data']);

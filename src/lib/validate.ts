@@ -100,9 +100,16 @@ export function slugify(text: string): string {
   return slug || `n-${createHash('sha256').update(text.normalize('NFC')).digest('hex').slice(0, 12)}`;
 }
 
+/**
+ * An email as keygate stores and compares it: trimmed, lower-cased, and in NFC, so that one
+ * address is one however its accents are encoded (é as one code point or e + ◌́).
+ */
+export function canonicalEmail(value: string): string {
+  return value.trim().normalize('NFC').toLowerCase();
+}
+
 export function requireEmail(field: string, value: string): string {
-  // One address however its accents are encoded (é as one code point or e + ◌́): NFC.
-  const email = value.trim().normalize('NFC').toLowerCase();
+  const email = canonicalEmail(value);
   // Deliberately loose: the mailbox is proven by use, not by a regex.
   if (email.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw badInput(field, 'must be an email address');
   assertPlainText(field, email, CONTROL_CHARACTER);

@@ -17,11 +17,19 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'
 const SQLSTATE = /^(08\w{3}|57P0[123]|53300)$/;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
+  return somewhereInCauseChain(error, describesUnavailability);
+}
+
+/**
+ * Whether `describes` holds for the error or for one it wraps: Prisma keeps the driver
+ * adapter's error in `meta.driverAdapterError`, other errors theirs in `cause`.
+ */
+function somewhereInCauseChain(error: unknown, describes: (error: Record<string, unknown>) => boolean): boolean {
   const seen = new Set<unknown>();
   let current: unknown = error;
   while (current && typeof current === 'object' && !seen.has(current)) {
     seen.add(current);
-    if (describesUnavailability(current as Record<string, unknown>)) return true;
+    if (describes(current as Record<string, unknown>)) return true;
     const meta = (current as { meta?: { driverAdapterError?: unknown } }).meta;
     current = meta?.driverAdapterError ?? (current as { cause?: unknown }).cause;
   }
@@ -50,14 +58,9 @@ const FOREIGN_KEY = { prismaCode: 'P2003', kind: 'ForeignKeyConstraintViolation'
  * before the write had found the row, so only a race gets here.
  */
 export function isMissingReference(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current && typeof current === 'object' && !seen.has(current)) {
-    seen.add(current);
-    const { code, kind, originalCode } = current as { code?: unknown; kind?: unknown; originalCode?: unknown };
-    if (code === FOREIGN_KEY.prismaCode || code === FOREIGN_KEY.sqlstate || code === FOREIGN_KEY.sqliteCode || kind === FOREIGN_KEY.kind || originalCode === FOREIGN_KEY.sqlstate) return true;
-    const meta = (current as { meta?: { driverAdapterError?: unknown } }).meta;
-    current = meta?.driverAdapterError ?? (current as { cause?: unknown }).cause;
-  }
-  return false;
+  return somewhereInCauseChain(
+    error,
+    ({ code, kind, originalCode }) =>
+      code === FOREIGN_KEY.prismaCode || code === FOREIGN_KEY.sqlstate || code === FOREIGN_KEY.sqliteCode || kind === FOREIGN_KEY.kind || originalCode === FOREIGN_KEY.sqlstate,
+  );
 }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config.js';
 import { db } from '../../db.js';
 import type { Logger } from '../../lib/logger.js';
-import { isUniqueViolation } from '../../lib/validate.js';
+import { canonicalEmail, isUniqueViolation } from '../../lib/validate.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { hashPassword } from './password.js';
 
@@ -15,7 +15,7 @@ export const SYSTEM_TENANT_SLUG = 'system';
 export async function bootstrap(config: Config, logger: Logger, announce: (line: string) => void = console.log) {
   const system = await systemTenant();
   // Emails are stored lower-cased (createUser, signIn and reset-password compare them so).
-  const adminEmail = config.adminEmail.normalize('NFC').toLowerCase();
+  const adminEmail = canonicalEmail(config.adminEmail);
   if (await db.user.count({ where: { tenantId: system.id, role: 'PLATFORM_ADMIN' } })) {
     // Operators set it again after losing the password and expect it to apply; say why it does not.
     if (config.adminPassword) {

@@ -17,7 +17,7 @@ import { getConfig } from '../../config.js';
 import { db, type Tx } from '../../db.js';
 import { stillAssignable, stillSignsInWith } from '../../db/row-locks.js';
 import { badInput, forbidden, notFound, unauthenticated } from '../../errors.js';
-import { characterCount, writeUnique, requireEmail } from '../../lib/validate.js';
+import { canonicalEmail, characterCount, writeUnique, requireEmail } from '../../lib/validate.js';
 import { UNLIMITED_SIGN_IN_ATTEMPTS, type SignInAttempts } from '../../security/credential-throttle.js';
 import { digestSecret } from '../../auth/credentials.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -27,6 +27,11 @@ import { hashPassword, verifyPassword } from './password.js';
 import { publishSessionChange } from '../../auth/invalidation.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
+
+/** A new password long enough, in characters (an emoji is one). */
+function assertPasswordLength(field: string, password: string): void {
+  if (characterCount(password) < MIN_PASSWORD_LENGTH) throw badInput(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+}
 /**
  * Without a tenant slug, the password is tried against at most this many users with the
  * email (each try is an argon2 verification): beyond that, sign in with the slug.
@@ -78,7 +83,7 @@ async function issueSession(email: string, password: string, { tenant, attempts 
   const candidates = await db.user.findMany({
     // A deactivated user is simply not a candidate: the answer is the same as for a wrong
     // password, so signIn does not tell whether an account exists but is deactivated.
-    where: { email: email.trim().normalize('NFC').toLowerCase(), deactivatedAt: null, ...(tenant ? { tenant: { slug: tenant.trim() } } : {}) },
+    where: { email: canonicalEmail(email), deactivatedAt: null, ...(tenant ? { tenant: { slug: tenant.trim() } } : {}) },
     orderBy: { createdAt: 'asc' },
     take: MAX_SIGN_IN_CANDIDATES,
   });
@@ -126,9 +131,7 @@ export async function createUser(principal: Principal, input: CreateUserInput) {
   const role = input.role ?? 'MEMBER';
   assertMayGrantRole(actor, role, tenant);
   const email = requireEmail('email', input.email);
-  if (characterCount(input.password) < MIN_PASSWORD_LENGTH) {
-    throw badInput('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  }
+  assertPasswordLength('password', input.password);
   const group = input.authorizationGroupId != null ? await validUserGroup(actor, input.authorizationGroupId, tenant.id) : null;
   assertMayGrant(actor, userPermissions(role, group));
   const passwordHash = await hashPassword(input.password);
@@ -289,7 +292,7 @@ export async function changePassword(
   await attempts.begin();
   if (!(await verifyPassword(user.passwordHash, currentPassword))) throw badInput('currentPassword', 'is not your current password');
   await attempts.succeeded();
-  if (characterCount(newPassword) < MIN_PASSWORD_LENGTH) throw badInput('newPassword', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  assertPasswordLength('newPassword', newPassword);
   const passwordHash = await hashPassword(newPassword);
   const result = await db.$transaction(async (tx) => {
     const updated = await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
