@@ -19,7 +19,10 @@ export const OrganizationChoicesQuery = graphql(`
   }
 `);
 
-/** Every project of the tenant, by pages (useAllNodes): the runs page's project filter. */
+/**
+ * Every project of the tenant, by pages (useAllNodes), with where it sits: the projects a
+ * key may select (its organization's only, shown with their workspace), the runs filter.
+ */
 export const ProjectChoicesQuery = graphql(`
   query ConsoleProjectChoices($tenantId: ID, $after: String) {
     projects(tenantId: $tenantId, first: 100, after: $after) {
@@ -31,6 +34,12 @@ export const ProjectChoicesQuery = graphql(`
         node {
           id
           name
+          organization {
+            id
+          }
+          workspace {
+            name
+          }
         }
       }
     }

@@ -6,13 +6,13 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { useAllNodes } from '../../all-nodes';
-import { OrganizationChoicesQuery } from '../../choices';
+import { OrganizationChoicesQuery, ProjectChoicesQuery } from '../../choices';
 import { Dialog } from '../../components/Dialog';
 import { FormAlert, SelectField, TextArea, TextField } from '../../components/fields';
 import { formErrors } from '../../errors';
 import type { ApiKeyRole, ExpiresIn, ProjectAccess } from '../../gql/graphql';
 import { useScope } from '../../scope';
-import { CreateKeyMutation, KeyFormGroupsQuery, KeyFormProjectsQuery, UpdateKeyMutation } from './queries';
+import { CreateKeyMutation, KeyFormGroupsQuery, UpdateKeyMutation } from './queries';
 import type { Key } from './types';
 
 type Expiry = ExpiresIn | 'DATE';
@@ -93,7 +93,7 @@ export function KeyFormDialog({ editing, onClose, onCreated, onSaved }: { editin
   // Groups, organizations and projects are made on other pages: asked again each time the form opens.
   const [{ data: options }] = useQuery({ query: KeyFormGroupsQuery, variables: { tenantId: scope.tenantId }, requestPolicy: 'cache-and-network' });
   const allOrganizations = useAllNodes(OrganizationChoicesQuery, { tenantId: scope.tenantId }, (d) => d.organizations);
-  const allProjects = useAllNodes(KeyFormProjectsQuery, { tenantId: scope.tenantId }, (d) => d.projects);
+  const allProjects = useAllNodes(ProjectChoicesQuery, { tenantId: scope.tenantId }, (d) => d.projects);
   const [created, create] = useMutation(CreateKeyMutation);
   const [updated, update] = useMutation(UpdateKeyMutation);
   const [apiError, setApiError] = useState<CombinedError | undefined>();

@@ -57,29 +57,6 @@ export const KeyFormGroupsQuery = graphql(`
   }
 `);
 
-export const KeyFormProjectsQuery = graphql(`
-  query ConsoleKeyFormProjects($tenantId: ID, $after: String) {
-    projects(tenantId: $tenantId, first: 100, after: $after) {
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      edges {
-        node {
-          id
-          name
-          organization {
-            id
-          }
-          workspace {
-            name
-          }
-        }
-      }
-    }
-  }
-`);
-
 export const CreateKeyMutation = graphql(`
   mutation ConsoleCreateApiKey($input: CreateApiKeyInput!) {
     createApiKey(input: $input) {
