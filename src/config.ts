@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { wholeNumber } from './lib/env-settings.js';
-import { hiddenRandomBits, MIN_HIDDEN_RANDOM_BITS, parseKeyFormat, type KeyFormat } from './auth/credentials.js';
+import { hiddenRandomBits, MIN_HIDDEN_RANDOM_BITS, parseKeyFormat, SESSION_TOKEN_PREFIX, type KeyFormat } from './auth/credentials.js';
 import { characterCount } from './lib/validate.js';
 import { parseAddressRange } from './lib/ip.js';
 import { decode32ByteKey } from './lib/key-material.js';
@@ -108,7 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
-  const keyFormat = checked('KEYGATE_KEY_FORMAT', () => parseKeyFormat(e.KEYGATE_KEY_FORMAT));
+  const keyFormat = checked('KEYGATE_KEY_FORMAT', () => apiKeyFormat(e.KEYGATE_KEY_FORMAT));
   return {
     production,
     port: e.PORT,
@@ -160,6 +160,12 @@ let loaded: Config | undefined;
 /** The process's configuration, read from the environment on first use. */
 export function getConfig(): Config {
   return (loaded ??= loadConfig());
+}
+
+/** The key format, which must not make keys that read as session tokens (those are tried first, and would never work). */
+function apiKeyFormat(template: string): KeyFormat {
+  if (template.startsWith(SESSION_TOKEN_PREFIX)) throw new Error(`keys must not start with "${SESSION_TOKEN_PREFIX}", the prefix of session tokens`);
+  return parseKeyFormat(template);
 }
 
 /** A prefix length that shows enough of each key to tell keys apart, and keeps enough of it hidden. */

@@ -28,6 +28,8 @@ const CHECKSUM_LENGTH = 6;
 const MIN_RANDOM_BITS = 192;
 /** Longer input is refused unread, so a template must not make keys longer than this. */
 export const MAX_KEY_LENGTH = 512;
+/** What every session token starts with (strategies/session.ts): what tells one from an API key. */
+export const SESSION_TOKEN_PREFIX = 'kgs_';
 const TENANT_ID = /^[a-z0-9]{1,64}$/;
 
 type Segment =

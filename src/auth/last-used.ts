@@ -10,7 +10,8 @@
 import type { KeyUse, WriteKeyUses } from '../db/last-used-writes.js';
 import type { Logger } from '../lib/logger.js';
 
-type Use = { at: Date; ip: string | null };
+/** `at` in epoch milliseconds: a Date is made once per flush, not once per request. */
+type Use = { at: number; ip: string | null };
 
 /** Writes previousSecretLastUsedAt for keys whose previous secret was used. */
 export type WritePreviousSecretUses = (uses: { id: string; at: Date }[]) => Promise<void>;
@@ -30,9 +31,16 @@ export class LastUsedRecorder {
     private readonly writePreviousSecretUses: WritePreviousSecretUses = async () => {},
   ) {}
 
-  record(keyId: string, ip: string | null, at = new Date(), previousSecret = false): void {
-    this.pending.set(keyId, { at, ip });
-    if (previousSecret) this.pendingPrevious.set(keyId, at);
+  record(keyId: string, ip: string | null, at = Date.now(), previousSecret = false): void {
+    const use = this.pending.get(keyId);
+    // Updated in place: a busy key is used thousands of times between two flushes.
+    if (use) {
+      use.at = at;
+      use.ip = ip;
+    } else {
+      this.pending.set(keyId, { at, ip });
+    }
+    if (previousSecret) this.pendingPrevious.set(keyId, new Date(at));
     this.timer ??= setTimeout(() => void this.flush(), this.intervalMs).unref();
   }
 
@@ -50,13 +58,13 @@ export class LastUsedRecorder {
 
   private async write(batch: Map<string, Use>): Promise<void> {
     if (batch.size === 0) return;
-    const uses: KeyUse[] = [...batch].map(([id, use]) => ({ id, at: use.at, ip: use.ip }));
+    const uses: KeyUse[] = [...batch].map(([id, use]) => ({ id, at: new Date(use.at), ip: use.ip }));
     try {
       await this.writeUses(uses);
     } catch (error) {
       this.logger.warn('could not record key uses', { keys: uses.length, error });
       // Keep the newest uses for the next flush rather than losing them.
-      for (const { id, at, ip } of uses) if (!this.pending.has(id)) this.record(id, ip, at);
+      for (const { id, at, ip } of uses) if (!this.pending.has(id)) this.record(id, ip, at.getTime());
     }
   }
 

@@ -76,7 +76,7 @@ export function verifyNodeRequests(options: GatewayEndpointsOptions): (req: Inco
     if (!isVerifyPath(query < 0 ? target : target.slice(0, query))) return false;
     const question = {
       headers: nodeHeaders(req.headers),
-      searchParams: new URLSearchParams(query < 0 ? '' : target.slice(query + 1)),
+      searchParams: query < 0 ? NO_PARAMETERS : new URLSearchParams(target.slice(query + 1)),
       socketAddress: req.socket.remoteAddress ?? null,
     };
     const answer = answerVerify(question, options);
@@ -88,6 +88,9 @@ export function verifyNodeRequests(options: GatewayEndpointsOptions): (req: Inco
     return true;
   };
 }
+
+/** A question without a query string (the usual one): read only, shared. */
+const NO_PARAMETERS = new URLSearchParams();
 
 function send(res: ServerResponse, answer: Answer, logger: Logger): true {
   try {

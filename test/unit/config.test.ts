@@ -33,6 +33,7 @@ describe('loadConfig', () => {
     ['KEYGATE_WEBHOOK_SECRET_KEY', 'not base64 at all, but 44 characters long!!'],
     ['KEYGATE_KEY_FORMAT', 'kg_{hex:8}'],
     ['KEYGATE_KEY_FORMAT', 'kg_{base62:40}{nonsense}'],
+    ['KEYGATE_KEY_FORMAT', 'kgs_{base62:43}{checksum}'],
     ['KEYGATE_TRUSTED_PROXIES', 'not-an-ip'],
     ['KEYGATE_TRUSTED_PROXIES', '10.0.0.0/8, 300.1.1.1'],
     ['KEYGATE_ADMIN_PASSWORD', 'short-pw'],

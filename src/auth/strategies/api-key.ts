@@ -75,6 +75,7 @@ export function apiKeyStrategy({ format, cache, lastUsed, usage, lookup: store =
       return accept(cached !== undefined ? cached : await lookupUncached(credential, digest), clientAddress);
     },
     authenticateCached(credential, { clientAddress }) {
+      // Not `recognizes` first: only well-formed keys' digests are cached, so a hit is one.
       const cached = cache.get(digestSecret(credential));
       return cached === undefined ? undefined : accept(cached, clientAddress);
     },

@@ -4,14 +4,14 @@
  * shape is what tells a session token from an API key, without asking the database.
  */
 import { serviceUnavailable, unauthenticated } from '../../errors.js';
-import { digestSecret, generateKey, parseKey, parseKeyFormat } from '../credentials.js';
+import { digestSecret, generateKey, parseKey, parseKeyFormat, SESSION_TOKEN_PREFIX } from '../credentials.js';
 import { allPermissions, MEMBER_DEFAULT_PERMISSIONS, toPermissions, type Permission } from '../permissions.js';
 import type { SessionPrincipal, UserRole } from '../principal.js';
 import type { SessionCache } from '../session-cache.js';
 import { sessionLookup, type SessionLookup, type VerifiedSession } from '../session-lookup.js';
 import type { AuthStrategy } from './strategy.js';
 
-export const SESSION_TOKEN_PREFIX = 'kgs_';
+export { SESSION_TOKEN_PREFIX };
 export const SESSION_TOKEN_FORMAT = parseKeyFormat(`${SESSION_TOKEN_PREFIX}{base62:43}{checksum}`);
 
 export function generateSessionToken(): string {
@@ -45,6 +45,8 @@ export function sessionStrategy({ cache, lookup: store = sessionLookup }: Sessio
       return accept(cached !== undefined ? cached : await lookupUncached(digest));
     },
     authenticateCached(credential) {
+      // An API key's turn comes next: spare it a digest this cache cannot hold.
+      if (!credential.startsWith(SESSION_TOKEN_PREFIX)) return undefined;
       // Only digests of checksum-valid tokens are ever cached (authenticate parses first).
       const cached = cache.get(digestSecret(credential));
       return cached === undefined ? undefined : accept(cached);

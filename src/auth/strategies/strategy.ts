@@ -14,8 +14,10 @@ export type AuthStrategy = {
   authenticate(credential: string, request: CredentialRequest): Promise<AuthenticatedPrincipal>;
   /**
    * `authenticate`'s answer without a promise when memory alone can give it (the credential's
-   * digest is cached), throwing the same refusals; undefined when it must be looked up. For
-   * /auth/verify's warm path (gateway/endpoints.ts), asked again and again for the same callers.
+   * digest is cached), throwing the same refusals; undefined when it must be looked up, and for
+   * a credential this strategy does not recognize (it is asked without `recognizes` first, so
+   * it answers only for digests it cached itself). For /auth/verify's warm path
+   * (gateway/endpoints.ts), asked again and again for the same callers.
    */
   authenticateCached?(credential: string, request: CredentialRequest): AuthenticatedPrincipal | undefined;
 };
