@@ -119,7 +119,7 @@ export function createApp(options: AppOptions = {}) {
       useLeakReports({ publicKeys: config.leakReportPublicKeys, format: config.keyFormat, logger }),
       ...security.beforeAuth,
       useGatewayEndpoints(gatewayEndpoints),
-      useSchemaView({ authenticator, introspection: config.introspection, schema, rateLimitCheck: security.rateLimitCheck }),
+      useSchemaView({ authenticator, introspection: config.introspection, schema, rateLimitCheck: security.rateLimitCheck, usage }),
       ...useOperationPolicy({ authenticator, logger }),
       useExtendContext(() => ({ servedSchema: schema })),
       useAuth(authenticator),

@@ -7,8 +7,10 @@
  * such a key is priced and its cost spent atomically in the rate limits' store (memory, or
  * Redis when KEYGATE_REDIS_URL is set, so every instance spends from the same counter: an
  * INCRBY, so two instances cannot both spend the last points). An operation that does not
- * fit is refused before execution (HTTP 429 RATE_LIMITED, Retry-After) and its points are
- * given back, so a refusal does not eat the budget of what would still fit.
+ * fit is refused before execution (HTTP 429 RATE_LIMITED, Retry-After) without spending: with
+ * Redis the counter is read first, and an operation that fitted then but lost the last points
+ * to another one meanwhile gives its points back, so a refusal does not eat the budget of
+ * what would still fit.
  *
  * Every response to such a key carries `extensions.cost { requested remaining resetAt }`
  * and the IETF RateLimit-Policy / RateLimit headers (draft-ietf-httpapi-ratelimit-headers:
@@ -82,6 +84,14 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
   async function spendShared(principal: ApiKeyPrincipal, budget: CostBudget, cost: number, points: number): Promise<Spend> {
     const limiter = limiterFor(budget);
     try {
+      // Looked at before spending: an operation that cannot fit is refused without touching
+      // the counter. Spent and then given back, its points were held for that moment, and
+      // operations that did fit, arriving meanwhile, were refused with "0 remain".
+      const before = await limiter.get(principal.apiKey.id);
+      const remainingBefore = budget.points - (before?.consumedPoints ?? 0);
+      if (points > remainingBefore) {
+        return { state: stateOf(cost, Math.max(0, remainingBefore), before?.msBeforeNext ?? budget.windowSeconds * 1000), allowed: false };
+      }
       const res = await limiter.consume(principal.apiKey.id, points);
       return { state: stateOf(cost, res.remainingPoints, res.msBeforeNext), allowed: true };
     } catch (rejection) {
@@ -91,6 +101,7 @@ export function useCostControls({ maxCost, store, logger, authenticator }: CostC
         logger.warn('cost budget store failed; operation allowed', { error: rejection });
         return { state: stateOf(cost, budget.points, budget.windowSeconds * 1000), allowed: true };
       }
+      // It fitted when looked at, but another operation spent the points meanwhile.
       await limiter.reward(principal.apiKey.id, points).catch(() => {});
       const remaining = Math.max(0, budget.points - (rejection.consumedPoints - points));
       return { state: stateOf(cost, remaining, rejection.msBeforeNext), allowed: false };

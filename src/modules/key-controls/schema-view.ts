@@ -17,6 +17,8 @@ import { GraphQLError, Kind, lexicographicSortSchema, printSchema, type Document
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../../auth/principal.js';
 import type { Authenticator } from '../../auth/use-auth.js';
+import type { UsageRecorder } from '../../auth/usage.js';
+import { countResult } from '../../auth/use-usage-counting.js';
 import type { ServerContext } from '../../context.js';
 import { badInput, unauthenticated } from '../../errors.js';
 import { mayCallUpstream } from '../../auth/access.js';
@@ -146,10 +148,12 @@ export type SchemaViewOptions = {
   introspection: boolean;
   /** The rate limits per key and tenant, which count `GET /schema.graphql` too. */
   rateLimitCheck?: RateLimitCheck | null;
+  /** Per-key usage counts: a key's `GET /schema.graphql` counts like a GraphQL request. */
+  usage?: UsageRecorder;
 };
 
 /** `GET /schema.graphql` and introspection answered with the caller's view. */
-export function useSchemaView({ authenticator, introspection, schema, rateLimitCheck }: SchemaViewOptions): Plugin<{ auth?: Principal }> {
+export function useSchemaView({ authenticator, introspection, schema, rateLimitCheck, usage }: SchemaViewOptions): Plugin<{ auth?: Principal }> {
   return {
     onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
       if (url.pathname !== '/schema.graphql') return;
@@ -185,8 +189,10 @@ export function useSchemaView({ authenticator, introspection, schema, rateLimitC
       // A request of the key like any other: the per-key and per-tenant limits count it.
       await rateLimitCheck?.(auth);
     } catch (error) {
+      if (usage) countResult(usage, auth, { errors: [error] });
       return errorResponse(fetchAPI, error);
     }
+    if (usage) countResult(usage, auth, {});
     return new fetchAPI.Response(schemaViewFor(schema, auth).sdl, {
       status: 200,
       headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'private, no-store', vary: 'authorization, x-api-key' },

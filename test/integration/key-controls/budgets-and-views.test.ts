@@ -179,6 +179,25 @@ describe('cost budgets', () => {
       expect(served).toBeLessThanOrEqual(11);
       expect(results.filter((r) => r.status === 429).length).toBe(30 - served);
     });
+
+    it('an operation too big to fit holds no points: the ones that fit, sent beside it at once, are all served', async () => {
+      const seed = await seedTenant();
+      const key = await budgetedKey(seed, 100, 600);
+      const shared = await readyAppWith({ redis: { url: REDIS_URL, keyPrefix: prefix } });
+      const oversized = 'query($n: Int) { workflowRuns(first: $n) { edges { node { id } } } }'; // hundreds of points for 50
+      const sent = Array.from({ length: 30 }, (_, i) =>
+        i % 3 === 2 ? executeWith(shared, oversized, { n: 50 }, { apiKey: key.secret }) : executeWith(shared, VIEWER, undefined, { apiKey: key.secret }),
+      );
+      const results = await Promise.all(sent);
+      const small = results.filter((_, i) => i % 3 !== 2);
+      expect(small.map((r) => r.status)).toEqual(Array(20).fill(200)); // 20 × 4 = 80 of 100 points
+      const big = results.filter((_, i) => i % 3 === 2);
+      expect(big.map((r) => r.status)).toEqual(Array(10).fill(429));
+      expect(big.map((r) => r.errors?.[0]?.extensions?.code)).toEqual(Array(10).fill('RATE_LIMITED'));
+      // Nothing of the refused ones was spent: 20 points are left.
+      const after = await executeWith(shared, VIEWER, undefined, { apiKey: key.secret });
+      expect((after.extensions as { cost: { remaining: number } }).cost.remaining).toBe(16);
+    });
   });
 });
 
@@ -264,7 +283,7 @@ describe('schema view per caller', () => {
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
-  it('GET /schema.graphql counts in the key\'s rate limit like a GraphQL request', async () => {
+  it('GET /schema.graphql counts in the key\'s rate limit and usage like a GraphQL request', async () => {
     const instance = appWith({ rateLimits: { ...app.config.rateLimits, perKey: 2, windowSeconds: 60 } });
     const seed = await seedTenant();
     const key = await seed.createKey();
@@ -274,6 +293,9 @@ describe('schema view per caller', () => {
     const limited = await view();
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await instance.usage.flush();
+    const [counts] = await db.apiKeyUsageCount.findMany({ where: { apiKeyId: key.id } });
+    expect({ accepted: counts?.accepted, rejectedRateLimit: counts?.rejectedRateLimit }).toEqual({ accepted: 2, rejectedRateLimit: 1 });
   });
 
   it('registered rules decide fields outside the Pothos scopes (the gateway seam)', () => {

@@ -75,6 +75,25 @@ describe('ApiKey.usage', () => {
     await limited.close();
   });
 
+  it('counts each operation of a batch on its own, as the rate limit does: served ones accepted, refused ones by reason', async () => {
+    const seed = await seedTenant();
+    const limited = createApp({ config: { ...app.config, rateLimits: { ...app.config.rateLimits, perKey: 5, windowSeconds: 3600 } } });
+    const key = await seed.createKey();
+    const batch = [...Array.from({ length: 6 }, () => ({ query: '{ viewer { kind } }' })), { query: FORBIDDEN_QUERY }];
+    const response = await limited.yoga.fetch('http://keygate.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key.secret },
+      body: JSON.stringify(batch),
+    });
+    const results = (await response.json()) as { data?: unknown; errors?: { extensions: { code: string } }[] }[];
+    expect(results.map((r) => r.errors?.[0]?.extensions.code ?? 'served')).toEqual(['served', 'served', 'served', 'served', 'served', 'RATE_LIMITED', 'RATE_LIMITED']);
+    await limited.usage.flush();
+    const stored = await db.apiKeyUsageCount.findMany({ where: { apiKeyId: key.id } });
+    expect(stored.reduce((sum, row) => sum + row.accepted, 0)).toBe(5);
+    expect(stored.reduce((sum, row) => sum + row.rejectedRateLimit, 0)).toBe(2);
+    await limited.close();
+  });
+
   it('returns every bucket of the range, zeros included, hourly or daily; refuses a range beyond 90 days', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();
