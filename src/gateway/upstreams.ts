@@ -16,7 +16,7 @@ import { buildHTTPExecutor } from '@graphql-tools/executor-http';
 import { stitchSchemas } from '@graphql-tools/stitch';
 import { isAsyncIterable, type Executor } from '@graphql-tools/utils';
 import { FilterRootFields, schemaFromExecutor, wrapSchema } from '@graphql-tools/wrap';
-import { buildSchema, GraphQLError, isSpecifiedScalarType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { buildSchema, GraphQLError, isScalarType, isSpecifiedScalarType, type GraphQLFieldResolver, type GraphQLScalarType, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import { assertCanCallUpstream } from '../auth/access.js';
 import { registerUpstreamPermissions, type UpstreamPermission } from '../auth/permissions.js';
@@ -253,6 +253,11 @@ export function composeGatewaySchema(
 
   const composed = stitchSchemas({
     subschemas: [{ schema: keygate }, ...served.map(({ schema, executor }) => ({ schema, executor }))],
+    // Stitching rebuilds every type from its definition, and a scalar without its functions
+    // takes any value: a bad DateTime then failed only inside keygate's subschema, as an
+    // unexpected error that printed the value (a pasted key) into the log. keygate's own
+    // scalars keep their parsing, so the value is refused as BAD_USER_INPUT before anything runs.
+    resolvers: ownScalars(keygate),
   });
 
   const rootFields: { upstream: string; typeName: UpstreamRootType; fieldName: string }[] = [];
@@ -284,6 +289,15 @@ function guarded(upstream: string, typeName: string, fieldName: string, delegate
     const signing = attachPrincipalToken(context, assertCanCallUpstream(context.auth, upstream, typeName, fieldName), tokens);
     return signing ? signing.then(() => delegate(source, args, context, info)) : delegate(source, args, context, info);
   };
+}
+
+/** keygate's custom scalars by name (DateTime, JSON…), implementations included. */
+function ownScalars(schema: GraphQLSchema): Record<string, GraphQLScalarType> {
+  const scalars: Record<string, GraphQLScalarType> = {};
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (isScalarType(type) && !isSpecifiedScalarType(type)) scalars[type.name] = type;
+  }
+  return scalars;
 }
 
 function withoutSubscriptions(schema: GraphQLSchema): GraphQLSchema {

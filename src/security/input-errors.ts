@@ -42,15 +42,18 @@ export function useVariableErrorCodes(): Plugin {
 
 const VALUE_KINDS = new Set<string>([Kind.STRING, Kind.LIST, Kind.OBJECT, Kind.ENUM, Kind.INT, Kind.FLOAT, Kind.BOOLEAN]);
 
-/** A validation error about a literal value whose message prints it. */
+/** A validation error about a literal value whose message prints it, quoted as written or (a string) bare. */
 function quotesLiteral(error: Error): error is GraphQLError {
   if (!(error instanceof GraphQLError)) return false;
   const node = error.nodes?.[0] as ASTNode | undefined;
-  return node !== undefined && VALUE_KINDS.has(node.kind) && error.message.includes(print(node));
+  if (node === undefined || !VALUE_KINDS.has(node.kind)) return false;
+  return error.message.includes(print(node)) || (node.kind === Kind.STRING && node.value !== '' && error.message.includes(node.value));
 }
 
 function withoutLiteral(error: GraphQLError): GraphQLError {
-  return reworded(error, error.message.split(print(error.nodes![0]!)).join(REDACTED));
+  const node = error.nodes![0]!;
+  const message = error.message.split(print(node)).join(REDACTED);
+  return reworded(error, node.kind === Kind.STRING && node.value !== '' ? withoutBare(message, node.value) : message);
 }
 
 /** The same error (where it points, what caused it) with another message and, optionally, extensions. */
@@ -65,16 +68,27 @@ function withoutValues(message: string, value: unknown): string {
   while (pending.length > 0) {
     const current = pending.pop();
     if (typeof current === 'string' && current.length > 0) {
-      // graphql-js quotes a string as JSON does, also inside lists and objects.
-      redacted = redacted.split(JSON.stringify(current)).join(REDACTED);
+      // graphql-js quotes a string as JSON does, also inside lists and objects; a scalar's
+      // own message may print it bare (graphql-scalars' DateTime does).
+      redacted = withoutBare(redacted.split(JSON.stringify(current)).join(REDACTED), current);
     } else if (typeof current === 'number' || typeof current === 'bigint') {
       // A password sent as a number is printed bare: each whole occurrence of it.
-      redacted = redacted.replace(new RegExp(`(?<![\\w.])${escapeRegExp(String(current))}(?![\\w.])`, 'g'), REDACTED);
+      redacted = withoutBare(redacted, String(current), 'number');
     } else if (current !== null && typeof current === 'object') {
       pending.push(...Object.values(current));
     }
   }
   return redacted;
+}
+
+/**
+ * `message` without each whole occurrence of `value`: not one inside a longer word ("Date" in
+ * "DateTime"), nor, for a number, inside a longer number ("5" in "1.5"); a sentence's full
+ * stop may follow it.
+ */
+function withoutBare(message: string, value: string, kind: 'string' | 'number' = 'string'): string {
+  const before = kind === 'number' ? '(?<![\\w.])' : '(?<!\\w)';
+  return message.replace(new RegExp(`${before}${escapeRegExp(value)}(?!\\w|\\.\\d)`, 'g'), REDACTED);
 }
 
 function escapeRegExp(text: string): string {

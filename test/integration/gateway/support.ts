@@ -13,7 +13,7 @@ import { createSchema, createYoga } from 'graphql-yoga';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { createGatewayApp, type App } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
-import { createLogger } from '../../../src/lib/logger.js';
+import { createLogger, type Logger } from '../../../src/lib/logger.js';
 import { createAuthorizationGroup } from '../../../src/modules/authorization-group/authorization-group.service.js';
 import { seedTenant, unique } from '../../helpers/seed.js';
 
@@ -178,12 +178,12 @@ export function gatewayApp(env: Record<string, string>, logger = createLogger('s
 }
 
 /** Starts the shop and keygate in front of it (KEYGATE_UPSTREAMS naming the shop). */
-export async function startShopBehindKeygate(env: Record<string, string> = {}) {
+export async function startShopBehindKeygate(env: Record<string, string> = {}, logger?: Logger) {
   let origin = '';
   const shop = await startShop(() => `${origin}/.well-known/jwks.json`);
   const gateway = await serveKeygate(async (url) => {
     origin = url;
-    return gatewayApp({ KEYGATE_UPSTREAMS: upstreamsFile([{ name: 'shop', url: shop.url }]), ...env });
+    return gatewayApp({ KEYGATE_UPSTREAMS: upstreamsFile([{ name: 'shop', url: shop.url }]), ...env }, logger);
   });
   return {
     shop,

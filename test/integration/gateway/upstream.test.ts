@@ -9,6 +9,7 @@ import { db } from '../../../src/db.js';
 import { upstreamFieldPermission } from '../../../src/gateway/index.js';
 import { errorOf, executeWith } from '../../helpers/app.js';
 import { unique } from '../../helpers/seed.js';
+import { createLogger } from '../../../src/lib/logger.js';
 import { budgetedShopKey, closeServer, tenantWithKeyPermissions, gatewayApp, listen, startShopBehindKeygate, upstreamsFile } from './support.js';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -385,6 +386,39 @@ describe('gateway mode: an upstream slower than its timeoutMs', () => {
       expect(seed.tenant.id).toBeTruthy();
     } finally {
       await closeServer(slowpoke);
+    }
+  });
+});
+
+describe('gateway mode: input errors', () => {
+  it("a secret sent in a DateTime field is BAD_USER_INPUT naming the field, and reaches neither the answer nor the log", async () => {
+    const logLines: string[] = [];
+    const local = await startShopBehindKeygate({}, createLogger('debug', (line) => logLines.push(line)));
+    try {
+      const { seed } = await tenantWithKeyPermissions(['upstream:shop']);
+      const key = await seed.createKey();
+      const admin = { token: seed.admin.token };
+      const cases: [string, Record<string, unknown> | undefined][] = [
+        ['mutation ($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret } }', { i: { name: 'Pasted', authorizationGroupId: seed.keyGroup.id, expiresAt: key.secret } }],
+        [`mutation { rotateApiKey(id: "${key.id}", input: { expiresAt: "${seed.admin.token}" }) { secret } }`, undefined],
+      ];
+      for (const [query, variables] of cases) {
+        const result = await executeWith(local.gateway.app, query, variables, admin);
+        expect(result.errors?.[0]?.extensions?.code, query).toMatch(/^(BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED)$/);
+        expect(JSON.stringify(result), query).not.toContain(key.secret);
+        expect(JSON.stringify(result), query).not.toContain(seed.admin.token);
+      }
+      // A good DateTime still crosses the composed schema into keygate's own as the same instant.
+      const expiresAt = '2030-01-02T03:04:05.000Z';
+      const created = await executeWith(local.gateway.app, 'mutation ($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id expiresAt } } }', { i: { name: 'Dated', authorizationGroupId: seed.keyGroup.id, expiresAt } }, admin);
+      expect(created.errors).toBeUndefined();
+      const { id } = (created.data as { createApiKey: { apiKey: { id: string } } }).createApiKey.apiKey;
+      expect((await db.apiKey.findUniqueOrThrow({ where: { id } })).expiresAt?.toISOString()).toBe(expiresAt);
+      expect(logLines.join('\n')).not.toContain(key.secret);
+      expect(logLines.join('\n')).not.toContain(seed.admin.token);
+      expect(logLines.join('\n')).not.toContain('"level":"error"');
+    } finally {
+      await local.close();
     }
   });
 });

@@ -21,6 +21,15 @@ describe('input errors do not quote the value', () => {
       ['mutation ($p: String!) { signIn(email: "x@example.test", password: $p) { token } }', { p: ['tenant-password-123'] }, {}, 'tenant-password-123', 'password'],
       ['mutation ($p: String!) { signIn(email: "x@example.test", password: $p) { token } }', { p: 987654321098765 }, {}, '987654321098765', 'password'],
       ['mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: { email: 'a@example.test', password: ['secret-password-456'] } }, admin, 'secret-password-456', 'password'],
+      // A scalar that prints the value it refuses without quotes (graphql-scalars' DateTime).
+      [
+        'mutation ($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret } }',
+        { i: { name: 'Pasted', authorizationGroupId: seed.keyGroup.id, expiresAt: key.secret } },
+        admin,
+        key.secret,
+        'expiresAt',
+      ],
+      ['mutation ($i: RotateApiKeyInput) { rotateApiKey(id: "x", input: $i) { secret } }', { i: { expiresAt: seed.admin.token } }, admin, seed.admin.token, 'expiresAt'],
     ];
     for (const [query, variables, headers, secret, field] of cases) {
       const result = await postQuery(app, query, { variables, headers });
@@ -52,6 +61,7 @@ describe('input errors do not quote the value', () => {
       [`mutation { reportLeakedApiKey(secret: ${key.secret}) { action } }`, key.secret],
       [`mutation { reportLeakedApiKey(secret: ["${key.secret}"]) { action } }`, key.secret],
       ['mutation { signIn(email: "x@example.test", password: ["tenant-password-123"]) { token } }', 'tenant-password-123'],
+      [`mutation { rotateApiKey(id: "x", input: { expiresAt: "${seed.admin.token}" }) { secret } }`, seed.admin.token],
     ] as const) {
       const result = await postQuery(app, query, { headers: admin });
       expect(result.errors?.length, query).toBeGreaterThan(0);
