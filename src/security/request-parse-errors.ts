@@ -3,7 +3,8 @@
  * nothing else. Yoga's GET parser lets a malformed `variables` or `extensions` parameter
  * escape as a plain exception, and a batch item that is not an object (`[null]`) fails inside
  * a plugin: each a 500 "Unexpected error.", logged with a stack trace. Its JSON parser answers
- * 400 but adds `extensions.originalError` quoting the parser's message and the body.
+ * 400 but adds `extensions.originalError` quoting the parser's message and the body. A body
+ * of a media type it has no parser for is 415, and says so.
  */
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -11,7 +12,9 @@ import type { Plugin } from 'graphql-yoga';
 export function useRequestParseErrors(): Plugin {
   return {
     onRequestParse({ requestParser, setRequestParser }) {
-      if (!requestParser) return;
+      // No parser for the body's media type (multipart/form-data: there is no Upload scalar):
+      // Yoga answers 415 with an empty body; this one says why, with the code clients handle.
+      if (!requestParser) return setRequestParser(refuseMediaType);
       setRequestParser(async (request) => {
         let params: Awaited<ReturnType<typeof requestParser>>;
         try {
@@ -27,6 +30,12 @@ export function useRequestParseErrors(): Plugin {
       });
     },
   };
+}
+
+function refuseMediaType(): never {
+  throw new GraphQLError('The body must be application/json (or application/graphql+json); multipart/form-data and forms are not accepted.', {
+    extensions: { code: 'BAD_REQUEST', http: { status: 415 } },
+  });
 }
 
 function asBadRequest(error: unknown): GraphQLError {

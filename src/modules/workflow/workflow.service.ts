@@ -184,6 +184,16 @@ function visibleActor(actor: AuthenticatedPrincipal, tenantId: string) {
   return { kind: actorKind, id: actorTenantId === tenantId ? actorId : null };
 }
 
+/** A webhook payload's actor: the kind, and the key's or the user's id when it may be shown. */
+function payloadActor({ kind, id }: ReturnType<typeof visibleActor>) {
+  return { kind, apiKeyId: kind === 'API_KEY' ? id : null, userId: kind === 'USER' ? id : null };
+}
+
+/** `id` (kept for receivers written against it), and the same fields as a run's `triggeredBy`. */
+function deliveredByOf(actor: ReturnType<typeof visibleActor>) {
+  return { id: actor.id, ...payloadActor(actor) };
+}
+
 /** The outbox message of a run: to the workflow's endpoint when it has one (see outbox.ts). */
 function runTriggeredMessage(
   run: WorkflowRun,
@@ -198,7 +208,7 @@ function runTriggeredMessage(
       workflow: { id: workflow.id, name: workflow.name },
       projectId: run.projectId,
       input: run.input,
-      triggeredBy: { kind: actor.kind, apiKeyId: actor.kind === 'API_KEY' ? actor.id : null, userId: actor.kind === 'USER' ? actor.id : null },
+      triggeredBy: payloadActor(actor),
       createdAt: run.createdAt.toISOString(),
     },
   };
@@ -262,7 +272,7 @@ export async function deliverData(
       projectId: delivery.projectId,
       source,
       payload: delivery.payload,
-      deliveredBy: visibleActor(actor, delivery.tenantId),
+      deliveredBy: deliveredByOf(visibleActor(actor, delivery.tenantId)),
       createdAt: delivery.createdAt.toISOString(),
     },
   };

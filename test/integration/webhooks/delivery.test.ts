@@ -186,9 +186,9 @@ describe('who acted, in event payloads', () => {
       );
       return { run: (run.payload as { data: { run: { triggeredBy: unknown } } }).data.run.triggeredBy, delivery: (delivered!.payload as { data: { delivery: { deliveredBy: unknown } } }).data.delivery.deliveredBy };
     };
-    expect(await payloads(seed.platform.token)).toEqual({ run: { kind: 'USER', apiKeyId: null, userId: null }, delivery: { kind: 'USER', id: null } });
+    expect(await payloads(seed.platform.token)).toEqual({ run: { kind: 'USER', apiKeyId: null, userId: null }, delivery: { kind: 'USER', id: null, apiKeyId: null, userId: null } });
     expect(JSON.stringify(await db.webhookMessage.findMany({ where: { tenantId: seed.tenant.id } }))).not.toContain(seed.platform.user.id);
-    expect(await payloads(seed.admin.token)).toEqual({ run: { kind: 'USER', apiKeyId: null, userId: seed.admin.user.id }, delivery: { kind: 'USER', id: seed.admin.user.id } });
+    expect(await payloads(seed.admin.token)).toEqual({ run: { kind: 'USER', apiKeyId: null, userId: seed.admin.user.id }, delivery: { kind: 'USER', id: seed.admin.user.id, apiKeyId: null, userId: seed.admin.user.id } });
   });
 });
 
