@@ -50,11 +50,12 @@ export async function createTenant(principal: Principal, input: CreateTenantInpu
 
 export async function updateTenant(principal: Principal, id: string, input: UpdateTenantInput) {
   const actor = assertCan(principal, 'tenant:administer');
-  await findReachableTenant(actor, id);
-  const data = {
-    ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
-    ...(input.apiKeyLimit != null ? { apiKeyLimit: validLimit(input.apiKeyLimit) } : {}),
-  };
+  const current = await findReachableTenant(actor, id);
+  const name = input.name != null ? requireText('name', input.name, { min: 2, max: 200 }) : current.name;
+  const apiKeyLimit = input.apiKeyLimit != null ? validLimit(input.apiKeyLimit) : current.apiKeyLimit;
+  const data = { ...(name !== current.name ? { name } : {}), ...(apiKeyLimit !== current.apiKeyLimit ? { apiKeyLimit } : {}) };
+  // Nothing to change: nothing written, nothing audited.
+  if (Object.keys(data).length === 0) return current;
   const tenant = await db.$transaction(async (tx) => {
     const updated = await tx.tenant.update({ where: { id }, data });
     await recordAudit(tx, actor, { tenantId: id, action: 'tenant.updated', targetType: 'Tenant', targetId: id, metadata: data });

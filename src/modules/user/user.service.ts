@@ -233,6 +233,8 @@ export async function updateUser(principal: Principal, id: string, input: Update
         ? null
         : await validUserGroup(actor, input.authorizationGroupId, user.tenantId);
   assertMayGrant(actor, userPermissions(role, group));
+  // Nothing to change: nothing written, nothing audited, no session made to re-read.
+  if (role === user.role && (group?.id ?? null) === user.authorizationGroupId) return user;
   const result = await db.$transaction(async (tx) => {
     if (input.authorizationGroupId && group) await assertGroupStillAssignable(tx, group.id);
     const updated = await tx.user.update({ where: { id }, data: { role, authorizationGroupId: group?.id ?? null } });

@@ -103,6 +103,29 @@ describe('updateUser', () => {
     expect(await db.user.findUniqueOrThrow({ where: { id: seed.member.user.id } })).toMatchObject({ role: 'TENANT_ADMIN', authorizationGroupId: null });
   });
 
+  it('an edit that changes nothing writes and audits nothing: a user given its own role and group, a tenant its own name and limit', async () => {
+    const seed = await seedTenant();
+    const before = await auditCount(seed.tenant.id);
+    const userRow = await db.user.findUniqueOrThrow({ where: { id: seed.member.user.id } });
+    const same = await ok(UpdateUser, { id: seed.member.user.id, input: { role: 'MEMBER', authorizationGroupId: userRow.authorizationGroupId } }, { token: seed.admin.token });
+    expect(same.updateUser.authorizationGroup?.id ?? null).toBe(userRow.authorizationGroupId);
+    const tenantRow = await db.tenant.findUniqueOrThrow({ where: { id: seed.tenant.id } });
+    const UpdateTenant = 'mutation($id: ID!, $input: UpdateTenantInput!) { updateTenant(id: $id, input: $input) { name apiKeyLimit } }';
+    const tenant = await ok<{ updateTenant: { name: string; apiKeyLimit: number } }, unknown>(
+      UpdateTenant,
+      { id: seed.tenant.id, input: { name: ` ${tenantRow.name} `, apiKeyLimit: tenantRow.apiKeyLimit } },
+      { token: seed.platform.token },
+    );
+    expect(tenant.updateTenant).toEqual({ name: tenantRow.name, apiKeyLimit: tenantRow.apiKeyLimit });
+    expect(await auditCount(seed.tenant.id)).toBe(before);
+    expect((await db.user.findUniqueOrThrow({ where: { id: seed.member.user.id } })).updatedAt).toEqual(userRow.updatedAt);
+    expect((await db.tenant.findUniqueOrThrow({ where: { id: seed.tenant.id } })).updatedAt).toEqual(tenantRow.updatedAt);
+
+    // A real change still is both.
+    await ok(UpdateTenant, { id: seed.tenant.id, input: { apiKeyLimit: tenantRow.apiKeyLimit + 1 } }, { token: seed.platform.token });
+    expect(await db.auditEvent.count({ where: { tenantId: seed.tenant.id, action: 'tenant.updated' } })).toBe(1);
+  });
+
   it('nobody grants more than they hold: a member with users:manage cannot make an admin, give a stronger group, or demote its admin', async () => {
     const seed = await seedTenant();
     const managers = await userGroup(seed, ['users:manage']);
