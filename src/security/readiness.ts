@@ -6,11 +6,13 @@
  *
  * The answer names which check failed, never why in detail: it is unauthenticated.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { constants, existsSync, readdirSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'graphql-yoga';
 import type { Db } from '../db.js';
+import { sqlitePath } from '../db/sqlite.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -24,12 +26,13 @@ export type ReadinessOptions = {
 export function useReadiness(options: ReadinessOptions): Plugin {
   const provider = options.databaseUrl.startsWith('file:') ? 'sqlite' : 'postgresql';
   const expected = migrationNames(options.migrationsDir ?? path.join(repoRoot, 'prisma/migrations', provider));
+  const sqliteFile = provider === 'sqlite' ? path.resolve(sqlitePath(options.databaseUrl)) : null;
   return {
     // Not async: every request passes through here, and an async hook would cost each one a
     // promise and a microtask turn for nothing.
     onRequest({ url, endResponse, fetchAPI }) {
       if (url.pathname !== '/ready') return;
-      return check(options.db, expected).then((checks) => {
+      return check(options.db, expected, sqliteFile).then((checks) => {
         const ready = checks.database && checks.migrations;
         endResponse(
           new fetchAPI.Response(JSON.stringify({ ready, checks }), {
@@ -42,7 +45,13 @@ export function useReadiness(options: ReadinessOptions): Plugin {
   };
 }
 
-async function check(db: ReadinessOptions['db'], expected: readonly string[]) {
+async function check(db: ReadinessOptions['db'], expected: readonly string[], sqliteFile: string | null) {
+  // The connection Prisma holds keeps answering for a SQLite file that was removed, or whose
+  // permissions were taken away, after it was opened; the key lookups' own connections
+  // (auth/key-lookup.ts) and every restart would fail on it.
+  if (sqliteFile && !(await access(sqliteFile, constants.R_OK | constants.W_OK).then(() => true, () => false))) {
+    return { database: false, migrations: false };
+  }
   let finished: Set<string>;
   try {
     const rows = await db.$queryRawUnsafe<{ migration_name: string }[]>(

@@ -151,6 +151,37 @@ describe('recognizing an unreachable database', () => {
     expect(isDatabaseUnavailable(new Error('query failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }))).toBe(true);
   });
 
+  it('a database dropped under the server, one recreated empty, and a SQLite file that cannot be opened are unavailable, not bugs', async () => {
+    const server = process.env.KEYGATE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+    const name = `keygate_empty_${process.pid}_${Date.now()}`;
+    const url = (database: string) => Object.assign(new URL(server), { pathname: `/${database}` }).toString();
+    const admin = new pg.Client({ connectionString: server });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${name}`);
+      for (const database of [`${name}_dropped`, name]) {
+        const client = createDb(url(database));
+        try {
+          // signIn's lookup, through Prisma's model API (P1003 and P2021).
+          const error = await client.user.findFirst().catch((failure: unknown) => failure);
+          expect(error, database).toBeInstanceOf(Error);
+          expect(isDatabaseUnavailable(error), database).toBe(true);
+        } finally {
+          await client.$disconnect();
+        }
+      }
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+      await admin.end();
+    }
+    const unopenable = createDb('file:/nonexistent-keygate-directory/keygate.db');
+    try {
+      expect(isDatabaseUnavailable(await unopenable.user.findFirst().catch((failure: unknown) => failure))).toBe(true);
+    } finally {
+      await unopenable.$disconnect();
+    }
+  });
+
   it('a database closed to new connections (ALLOW_CONNECTIONS false, SQLSTATE 55000) is unavailable, not a bug', async () => {
     const server = process.env.KEYGATE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
     const name = `keygate_closed_${process.pid}_${Date.now()}`;

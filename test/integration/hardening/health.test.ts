@@ -2,7 +2,7 @@
  * `/health` (alive) and `/ready` (src/security/readiness.ts: the database answers and every
  * migration this release ships is applied there).
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,12 +81,31 @@ describe('health and readiness', () => {
     expect(result).toMatchObject({ status: 503, body: { ready: false, checks: { database: false, migrations: false } } });
   });
 
+  it('/ready answers 503 with database: false for a SQLite file gone from under the server, though its open connection still answers', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'keygate-ready-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'moved.db');
+    await applyMigrations(`file:${file}`);
+    const store = createDb(`file:${file}`);
+    try {
+      const readiness = readinessOf({ db: store, databaseUrl: `file:${file}` });
+      expect((await ready(readiness)).status).toBe(200);
+      renameSync(file, `${file}.elsewhere`);
+      expect(await store.$queryRawUnsafe('SELECT 1 AS one')).toHaveLength(1);
+      expect(await ready(readiness)).toMatchObject({ status: 503, body: { ready: false, checks: { database: false, migrations: false } } });
+    } finally {
+      await store.$disconnect();
+    }
+  });
+
   it('/ready on a database never migrated says so', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'keygate-ready-'));
     dirs.push(dir);
-    const empty = createDb(`file:${path.join(dir, 'empty.db')}`);
+    const emptyUrl = `file:${path.join(dir, 'empty.db')}`;
+    const empty = createDb(emptyUrl);
     try {
-      const result = await ready(readinessOf({ db: empty, databaseUrl: 'file:empty.db' }));
+      await empty.$queryRawUnsafe('SELECT 1'); // the file exists from the first connection on
+      const result = await ready(readinessOf({ db: empty, databaseUrl: emptyUrl }));
       expect(result).toMatchObject({ status: 503, body: { ready: false, checks: { database: true, migrations: false } } });
     } finally {
       await empty.$disconnect();
