@@ -17,6 +17,7 @@ import { useCsrfPrevention } from './csrf.js';
 import { useVariableErrorCodes } from './input-errors.js';
 import { useIntrospectionPolicy } from './introspection.js';
 import { useNoNulCharacters } from './nul-characters.js';
+import { useBatchStatus } from './batch-status.js';
 import { createLimiterStore } from './limiter-store.js';
 import { useQueryLimits } from './query-limits.js';
 import { createRateLimitCheck, useRateLimits } from './rate-limit.js';
@@ -31,6 +32,7 @@ export function createSecurity(config: Config, logger: Logger) {
   return {
     beforeAuth: [
       useRequestParseErrors(),
+      useBatchStatus(),
       useCsrfPrevention(),
       useCredentialThrottle({ ...config.authFailures, trustedProxies: config.trustedProxies, store, logger }, credentialFailures),
       useQueryLimits(config.queryLimits, { hideSuggestions: !config.introspection }),

@@ -119,6 +119,23 @@ describe.each([
     const results = (await response.json()) as { data?: unknown; errors?: { extensions: { code: string } }[] }[];
     // The operations of a batch run concurrently: which one is refused is not fixed.
     expect(results.map((r) => r.errors?.[0]?.extensions.code ?? 'OK').sort()).toEqual(['OK', 'OK', 'RATE_LIMITED']);
+    // Partly served: 200, and when the next request would fit.
+    expect(response.status).toBe(200);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+    // Wholly refused: 429 and Retry-After, as for a single operation.
+    const refused = await instance.yoga.fetch(
+      'http://keygate.test/graphql',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key.secret },
+        body: JSON.stringify([{ query: '{ viewer { kind } }' }, { query: '{ viewer { kind } }' }]),
+      },
+      { req: { socket: { remoteAddress: '127.0.0.1' } } },
+    );
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await refused.json()) as { errors?: { extensions: { code: string } }[] }[]).map((r) => r.errors?.[0]?.extensions.code)).toEqual(['RATE_LIMITED', 'RATE_LIMITED']);
   });
 });
 
