@@ -170,11 +170,11 @@ export function useCredentialThrottle(
       return address
         ? failures.refusal(address)?.then((refusal) => {
             if (!refusal) return;
-            const retryAfter = String(refusal.extensions.retryAfter);
+            const retryAfter = refusal.extensions.retryAfter;
             endResponse(
-              new fetchAPI.Response(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: 'RATE_LIMITED' } }] }), {
+              new fetchAPI.Response(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: 'RATE_LIMITED', retryAfter } }] }), {
                 status: 429,
-                headers: { 'content-type': 'application/json', 'retry-after': retryAfter },
+                headers: { 'content-type': 'application/json', 'retry-after': String(retryAfter) },
               }),
             );
           })
