@@ -35,11 +35,11 @@ export function createDb(url: string): Db {
 
 /**
  * PrismaLibSql whose connections all run SQLITE_PRAGMAS and whose transactions begin
- * IMMEDIATE (see withPragmas in db/sqlite.ts).
+ * IMMEDIATE, on the client's own connection (see withPragmas in db/sqlite.ts).
  */
 class ConfiguredLibSql extends PrismaLibSql {
   override createClient(config: LibsqlConfig): LibsqlClient {
-    return withPragmas(() => super.createClient(config), SQLITE_PRAGMAS, { immediateTransactions: true });
+    return withPragmas(() => super.createClient(config), SQLITE_PRAGMAS, { prismaAdapter: true });
   }
 }
 

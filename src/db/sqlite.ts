@@ -34,9 +34,11 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 /**
  * A libsql client whose every connection runs `pragmas` first. The client opens connections
  * itself: one at creation, and a new one after each `transaction()` (the transaction takes
- * the old one away); so the pragmas run before the next statement on each fresh one.
+ * the old one away) or a busy failure; so the pragmas run before the next statement on each.
  *
- * `immediateTransactions`: every transaction begins IMMEDIATE (takes the write lock at BEGIN,
+ * `prismaAdapter`: the client serves Prisma's adapter, which holds its lock for the whole of a
+ * transaction. Its transactions run on the client's own connection (`onSharedConnection`),
+ * and every one begins IMMEDIATE (takes the write lock at BEGIN,
  * waiting up to the busy timeout) whatever mode the caller asked for. Prisma's adapter asks
  * for DEFERRED, which fails outright (SQLITE_BUSY_SNAPSHOT, no waiting) when another
  * connection commits between the transaction's first read and its first write — and the
@@ -49,7 +51,7 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
  * the write lock, for good, since nobody rolls back after a failed commit. So a busy failure
  * retires the client (`open` makes the next), and a failed commit rolls its transaction back.
  */
-export function withPragmas(open: () => LibsqlClient, pragmas: readonly string[], options: { immediateTransactions?: boolean } = {}): LibsqlClient {
+export function withPragmas(open: () => LibsqlClient, pragmas: readonly string[], options: { prismaAdapter?: boolean } = {}): LibsqlClient {
   let client = open();
   let fresh = true;
   const configure = async () => {
@@ -82,17 +84,36 @@ export function withPragmas(open: () => LibsqlClient, pragmas: readonly string[]
     executeMultiple: call('executeMultiple'),
     transaction: async (mode?: TransactionMode) => {
       await configure();
-      let transaction: Transaction;
+      if (!options.prismaAdapter) return detachedTransaction(mode);
+      const connection = client;
       try {
-        transaction = await client.transaction(options.immediateTransactions ? 'write' : mode);
+        await connection.execute(BEGIN.write);
       } catch (error) {
         retireIfBusy(error);
         throw error;
       }
-      fresh = true;
-      return rollingBackFailedCommits(transaction);
+      return onSharedConnection(connection, () => {
+        // A transaction whose end failed (statements still in progress) keeps the connection
+        // in it, and its write lock with it: that connection is retired.
+        if (client !== connection) return;
+        client = open();
+        fresh = true;
+        connection.close();
+      });
     },
   };
+  /** @libsql/client's own transaction (the migrator's: a handful per start, scripts included). */
+  async function detachedTransaction(mode?: TransactionMode): Promise<Transaction> {
+    let transaction: Transaction;
+    try {
+      transaction = await client.transaction(mode);
+    } catch (error) {
+      retireIfBusy(error);
+      throw error;
+    }
+    fresh = true;
+    return rollingBackFailedCommits(transaction);
+  }
   return new Proxy({} as LibsqlClient, {
     get(_target, property) {
       if (typeof property === 'string' && Object.hasOwn(wrapped, property)) return wrapped[property];
@@ -102,6 +123,8 @@ export function withPragmas(open: () => LibsqlClient, pragmas: readonly string[]
     },
   });
 }
+
+const BEGIN = { write: 'BEGIN IMMEDIATE' } as const;
 
 /** A transaction whose failed COMMIT is rolled back, so that it does not keep the write lock. */
 function rollingBackFailedCommits(transaction: Transaction): Transaction {
@@ -119,6 +142,66 @@ function rollingBackFailedCommits(transaction: Transaction): Transaction {
     }
   };
   return transaction;
+}
+
+/**
+ * A transaction on the client's own connection, begun already. Not `client.transaction()`:
+ * @libsql/client hands its connection to the transaction and opens another, and nothing ever
+ * closes the one handed over (libsql-client-ts#350; libsql-js#230: a connection that prepared
+ * a statement keeps its file handles after close() until GC), so every transaction left two
+ * file descriptors open: thousands a day, until the process could open no file. Sharing is
+ * safe because Prisma's adapter holds its lock for the whole transaction: nothing else runs
+ * on this client meanwhile. (The migrator keeps @libsql/client's transactions: it runs scripts
+ * in them, and a handful per start leak nothing that matters.)
+ * A failed COMMIT is rolled back, so that it does not keep the write lock; if the transaction
+ * cannot be ended, `abandon` retires the connection.
+ */
+function onSharedConnection(connection: LibsqlClient, abandon: () => void): Transaction {
+  let open = true;
+  const inTransaction = () => {
+    if (!open) throw Object.assign(new Error('The transaction is closed'), { code: 'TRANSACTION_CLOSED' });
+  };
+  const end = async (statement: 'COMMIT' | 'ROLLBACK') => {
+    inTransaction();
+    try {
+      await connection.execute(statement);
+      open = false;
+    } catch (error) {
+      if (statement === 'COMMIT') await end('ROLLBACK').catch(() => {});
+      if (open) {
+        open = false;
+        abandon();
+      }
+      throw error;
+    }
+  };
+  return {
+    execute: async (statement) => {
+      inTransaction();
+      return connection.execute(statement);
+    },
+    batch: async (statements) => {
+      inTransaction();
+      const results = [];
+      for (const statement of statements) results.push(await connection.execute(statement));
+      return results;
+    },
+    executeMultiple: async () => {
+      // The client's executeMultiple rolls back whatever transaction its script leaves open,
+      // this one included; Prisma's adapter never calls it inside a transaction.
+      throw new Error('executeMultiple is not available inside a transaction on the shared connection');
+    },
+    commit: () => end('COMMIT'),
+    rollback: async () => {
+      if (open) await end('ROLLBACK');
+    },
+    close: () => {
+      if (open) void end('ROLLBACK').catch(() => {});
+    },
+    get closed() {
+      return !open;
+    },
+  };
 }
 
 function isBusy(error: unknown): boolean {

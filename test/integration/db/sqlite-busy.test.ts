@@ -5,13 +5,14 @@
  * progress on its connection (libsql-client-ts#352), after which every COMMIT there failed and
  * left its transaction holding the write lock for good; db/sqlite.ts contains it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient } from '@libsql/client';
 import Database from 'libsql';
 import { afterAll, describe, expect, it, inject } from 'vitest';
-import { db } from '../../../src/db.js';
+import { createDb, db } from '../../../src/db.js';
+import { applyMigrations } from '../../../src/db/migrate.js';
 import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlitePath, withPragmas } from '../../../src/db/sqlite.js';
 import { app, execute } from '../../helpers/app.js';
 import { seedTenant } from '../../helpers/seed.js';
@@ -21,7 +22,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function database(name: string) {
   const file = path.join(dir, `${name}.db`);
-  const client = withPragmas(() => createClient({ url: `file:${file}`, timeout: 100 }), SQLITE_PRAGMAS, { immediateTransactions: true });
+  const client = withPragmas(() => createClient({ url: `file:${file}`, timeout: 100 }), SQLITE_PRAGMAS, { prismaAdapter: true });
   await client.execute('CREATE TABLE t (x INTEGER)');
   const other = new Database(file, { timeout: 100 });
   return { client, other };
@@ -92,5 +93,38 @@ describe.skipIf(inject('databaseKind') === 'postgresql')('SQLite: the app while 
     other.exec('BEGIN IMMEDIATE');
     other.exec('COMMIT');
     other.close();
+  });
+});
+
+describe('SQLite: open files', () => {
+  /** Descriptors this process holds on `file` and its write-ahead log. */
+  const descriptorsOn = (file: string) =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(file);
+      } catch {
+        return false; // closed meanwhile
+      }
+    }).length;
+
+  it('transactions through Prisma leave no connection open behind them (each one left two descriptors)', { timeout: 30_000 }, async () => {
+    const file = path.join(dir, 'descriptors.db');
+    await applyMigrations(`file:${file}`);
+    const store = createDb(`file:${file}`);
+    try {
+      const tenant = await store.tenant.create({ data: { name: 'Descriptors', slug: 'descriptors' } });
+      const before = descriptorsOn(file);
+      for (let i = 0; i < 200; i++) {
+        await store.$transaction(async (tx) => {
+          await tx.tenant.findUniqueOrThrow({ where: { id: tenant.id } });
+          await tx.tenant.update({ where: { id: tenant.id }, data: { name: `Descriptors ${i}` } });
+        });
+      }
+      await expect(store.$transaction(async (tx) => tx.tenant.update({ where: { id: tenant.id }, data: { name: 'x' } }).then(() => Promise.reject(new Error('undo'))))).rejects.toThrow('undo');
+      expect((await store.tenant.findUniqueOrThrow({ where: { id: tenant.id } })).name).toBe('Descriptors 199');
+      expect(descriptorsOn(file)).toBeLessThanOrEqual(before + 2);
+    } finally {
+      await store.$disconnect();
+    }
   });
 });
