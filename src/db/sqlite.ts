@@ -87,7 +87,7 @@ export function withPragmas(open: () => LibsqlClient, pragmas: readonly string[]
       if (!options.prismaAdapter) return detachedTransaction(mode);
       const connection = client;
       try {
-        await connection.execute(BEGIN.write);
+        await connection.execute('BEGIN IMMEDIATE');
       } catch (error) {
         retireIfBusy(error);
         throw error;
@@ -123,8 +123,6 @@ export function withPragmas(open: () => LibsqlClient, pragmas: readonly string[]
     },
   });
 }
-
-const BEGIN = { write: 'BEGIN IMMEDIATE' } as const;
 
 /** A transaction whose failed COMMIT is rolled back, so that it does not keep the write lock. */
 function rollingBackFailedCommits(transaction: Transaction): Transaction {

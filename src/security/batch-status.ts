@@ -9,7 +9,8 @@
  */
 import type { Plugin } from 'graphql-yoga';
 
-type HttpExtension = { status?: number; headers?: Record<string, string> };
+/** `spec`: graphql-yoga's mark on request errors (a document that does not parse) it answers 200 for in JSON. */
+type HttpExtension = { status?: number; headers?: Record<string, string>; spec?: boolean };
 type OperationResult = { errors?: readonly { extensions?: { http?: HttpExtension } }[] };
 
 export function useBatchStatus(): Plugin {
@@ -37,7 +38,7 @@ function batchRefusals(results: readonly OperationResult[]): BatchRefusals {
   let status: number | null | undefined;
   let retryAfter: number | null = null;
   for (const result of results) {
-    const http = result?.errors?.find((error) => error.extensions?.http?.status)?.extensions?.http;
+    const http = result?.errors?.find((error) => error.extensions?.http?.status && !error.extensions.http.spec)?.extensions?.http;
     status = status === undefined || status === http?.status ? (http?.status ?? null) : null;
     const seconds = Number(http?.headers?.['Retry-After'] ?? http?.headers?.['retry-after']);
     if (Number.isFinite(seconds) && seconds > 0) retryAfter = Math.max(retryAfter ?? 0, seconds);

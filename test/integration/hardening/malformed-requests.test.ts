@@ -45,6 +45,14 @@ describe('malformed requests', () => {
     expect(logLines.filter((line) => line.includes('unexpected error'))).toEqual([]);
   });
 
+  it('a batch of documents that do not parse answers as one such document does (200 with each error)', async () => {
+    const single = await raw(instance, { body: JSON.stringify({ query: '{' }) });
+    const batch = await raw(instance, { body: JSON.stringify([{ query: '{' }, { query: '{ viewer' }]) });
+    expect(batch.status).toBe(single.status);
+    const answers = (await batch.json()) as Answer[];
+    expect(answers.map((answer) => answer.errors?.[0]?.extensions?.code)).toEqual(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_PARSE_FAILED']);
+  });
+
   it('multipart bodies are refused (no Upload scalar): a file never becomes a stored payload', async () => {
     const seed = await seedTenant();
     const key = await seed.createKey();
