@@ -13,6 +13,7 @@
  * arrived (setImmediate), or as soon as the previous batch's commit returns, so an idle
  * server adds no latency and a busy one grows its batches to match its load.
  */
+import { isDatabaseUnavailable } from '../security/database-faults.js';
 export type GroupCommitOptions = {
   /**
    * Most rows per INSERT (SQLite allows 32,766 bound parameters per statement).
@@ -69,7 +70,13 @@ export class GroupCommit<Row> {
     try {
       await this.insertMany(batch.map((entry) => entry.row));
     } catch (error) {
-      if (batch.length === 1) return batch[0]!.reject(error);
+      // The database itself failed (another process held the write lock past the busy
+      // timeout, or it is down): each row on its own would wait and fail the same way, one
+      // busy timeout after another (ten writers: 5, 10, … 50 s for their 503s). All fail now.
+      if (batch.length === 1 || isDatabaseUnavailable(error)) {
+        for (const entry of batch) entry.reject(error);
+        return;
+      }
       // One bad row (its workflow deleted meanwhile, say) must not fail the others: the batch
       // rolled back as a whole, so each row is tried again on its own.
       for (const entry of batch) await this.commit([entry]);

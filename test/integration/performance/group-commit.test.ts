@@ -69,6 +69,18 @@ describe('group commit', () => {
     expect(stored.map((row) => row.targetId).sort()).toEqual(['0', '1', '3']);
   });
 
+  it('a batch the database could not take at all (busy, down) fails every row at once, not one busy timeout after another', async () => {
+    const attempts: number[] = [];
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    const commit = new GroupCommit<number>(async (rows) => {
+      attempts.push(rows.length);
+      throw busy;
+    });
+    const results = await Promise.allSettled([1, 2, 3, 4].map((row) => commit.insert(row)));
+    expect(results.map((result) => (result.status === 'rejected' ? result.reason : null))).toEqual([busy, busy, busy, busy]);
+    expect(attempts).toEqual([4]);
+  });
+
   it("Prisma transactions that read, then write, succeed while batches commit beside them (no SQLITE_BUSY_SNAPSHOT)", async () => {
     const { tenant } = await seedTenant();
     const { commit } = recordingCommit();
