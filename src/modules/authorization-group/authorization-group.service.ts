@@ -61,6 +61,20 @@ function controlsData(type: GroupType, input: { operationPolicy?: OperationPolic
   return data;
 }
 
+/** The edit's fields that differ from the group's (permissions compared as sets). */
+function withoutUnchanged<T extends Record<string, unknown>>(group: Record<string, unknown>, edit: T): Partial<T> {
+  const same = (field: string, value: unknown) =>
+    field === 'permissions'
+      ? sameSet(value as readonly string[], toPermissions(group.permissions))
+      : value === group[field];
+  return Object.fromEntries(Object.entries(edit).filter(([field, value]) => !same(field, value))) as Partial<T>;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a);
+  return left.size === new Set(b).size && b.every((item) => left.has(item));
+}
+
 export function groupFilter(principal: Principal, args: { tenantId?: string | null; type?: GroupType | null }) {
   const actor = assertCan(principal, 'authorization_group:read');
   return {
@@ -134,12 +148,14 @@ export async function updateAuthorizationGroup(principal: Principal, id: string,
   const actor = assertCan(principal, 'authorization_group:manage');
   const permissions = input.permissions != null ? validPermissions(input.permissions) : undefined;
   const group = await findEditableGroup(actor, id, permissions);
-  const data = {
+  const data = withoutUnchanged(group, {
     ...(input.name != null ? { name: requireText('name', input.name, { min: 2, max: 200 }) } : {}),
     ...(input.description != null ? { description: optionalText('description', input.description, 1000) } : {}),
     ...(permissions ? { permissions } : {}),
     ...controlsData(group.type, input),
-  };
+  });
+  // Nothing to change: nothing written or audited, and the keys' budget windows go on.
+  if (Object.keys(data).length === 0) return group;
   const updated = await writeUnique('name', duplicateName(data.name ?? group.name), () =>
     db.$transaction(async (tx) => {
       const result = await tx.authorizationGroup.update({ where: { id }, data });

@@ -103,7 +103,7 @@ describe('updateUser', () => {
     expect(await db.user.findUniqueOrThrow({ where: { id: seed.member.user.id } })).toMatchObject({ role: 'TENANT_ADMIN', authorizationGroupId: null });
   });
 
-  it('an edit that changes nothing writes and audits nothing: a user given its own role and group, a tenant its own name and limit', async () => {
+  it('an edit that changes nothing writes and audits nothing: a user given its own role and group, a tenant its own name and limit, a group its own fields', async () => {
     const seed = await seedTenant();
     const before = await auditCount(seed.tenant.id);
     const userRow = await db.user.findUniqueOrThrow({ where: { id: seed.member.user.id } });
@@ -121,9 +121,25 @@ describe('updateUser', () => {
     expect((await db.user.findUniqueOrThrow({ where: { id: seed.member.user.id } })).updatedAt).toEqual(userRow.updatedAt);
     expect((await db.tenant.findUniqueOrThrow({ where: { id: seed.tenant.id } })).updatedAt).toEqual(tenantRow.updatedAt);
 
+    // A group given its own name, its permissions in another order and its own controls.
+    const group = await createAuthorizationGroup(seed.platform.principal, {
+      tenantId: seed.tenant.id,
+      name: unique('Same'),
+      type: 'TENANT_API_KEY',
+      permissions: ['projects:read', 'workspaces:read'],
+      costBudget: { points: 100, windowSeconds: 60 },
+    });
+    const beforeGroup = await auditCount(seed.tenant.id);
+    const UpdateGroup = 'mutation($id: ID!, $input: UpdateAuthorizationGroupInput!) { updateAuthorizationGroup(id: $id, input: $input) { id } }';
+    await ok(UpdateGroup, { id: group.id, input: { name: group.name, permissions: ['workspaces:read', 'projects:read'], costBudget: { points: 100, windowSeconds: 60 } } }, { token: seed.admin.token });
+    expect(await auditCount(seed.tenant.id)).toBe(beforeGroup);
+    expect((await db.authorizationGroup.findUniqueOrThrow({ where: { id: group.id } })).updatedAt).toEqual(group.updatedAt);
+
     // A real change still is both.
     await ok(UpdateTenant, { id: seed.tenant.id, input: { apiKeyLimit: tenantRow.apiKeyLimit + 1 } }, { token: seed.platform.token });
     expect(await db.auditEvent.count({ where: { tenantId: seed.tenant.id, action: 'tenant.updated' } })).toBe(1);
+    await ok(UpdateGroup, { id: group.id, input: { permissions: ['projects:read'] } }, { token: seed.admin.token });
+    expect(await db.auditEvent.count({ where: { tenantId: seed.tenant.id, action: 'authorization_group.updated', targetId: group.id } })).toBe(1);
   });
 
   it('nobody grants more than they hold: a member with users:manage cannot make an admin, give a stronger group, or demote its admin', async () => {
