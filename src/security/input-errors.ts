@@ -110,7 +110,7 @@ function withBadInputCode(error: GraphQLError, variables: Record<string, unknown
  * The argument or input field a variable is passed to (`signIn(email: $e)` → `email`): the
  * client's field, not the name it happened to give its variable. The first use when several.
  */
-function inputFedBy(document: DocumentNode, variable: string): string | undefined {
+export function inputFedBy(document: DocumentNode, variable: string): string | undefined {
   let fed: string | undefined;
   visit(document, {
     Variable(node, _key, parent, _path, ancestors) {

@@ -9,6 +9,7 @@
 import { GraphQLError, Kind, type ASTNode, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { badInput } from '../errors.js';
+import { inputFedBy } from './input-errors.js';
 
 const NUL = '\u0000';
 const MESSAGE = 'must not contain the NUL character (\\u0000)';
@@ -19,8 +20,11 @@ export function useNoNulCharacters(): Plugin {
       addValidationRule(noNulInLiterals);
     },
     onExecute({ args }) {
-      const field = nulCharacterIn(args.variableValues);
-      if (field) throw badInput(field, MESSAGE);
+      const found = nulCharacterIn(args.variableValues);
+      if (!found) return;
+      // A variable is named by the argument or input field it feeds, as type errors name it.
+      const isVariable = Object.hasOwn((args.variableValues ?? {}) as object, found);
+      throw badInput(isVariable ? (inputFedBy(args.document, found) ?? found) : found, MESSAGE);
     },
   };
 }
@@ -58,8 +62,9 @@ export function nulCharacterIn(variables: unknown): string | null {
       for (const item of value) pending.push({ value: item, name, depth });
     } else if (value !== null && typeof value === 'object') {
       for (const [key, child] of Object.entries(value)) {
+        // A key is data or a field name the client made up: the field holding it is named.
+        if (key.includes(NUL)) return name;
         const childName = depth < 2 ? key : name;
-        if (key.includes(NUL)) return childName;
         pending.push({ value: child, name: childName, depth: depth + 1 });
       }
     }

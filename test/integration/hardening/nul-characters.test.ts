@@ -21,8 +21,16 @@ describe('NUL characters', () => {
     const usersBefore = await db.user.count({ where: { tenantId: seed.tenant.id } });
     const cases: [string, Record<string, unknown> | undefined, Record<string, string>, string][] = [
       ['mutation { signIn(email: "a\\u0000b@acme.test", password: "x") { token } }', undefined, {}, 'email'],
-      ['mutation ($e: String!) { signIn(email: $e, password: "x") { token } }', { e: 'a\u0000b@acme.test' }, {}, 'e'],
-      ['mutation ($t: String) { signIn(email: "a@acme.test", password: "x", tenant: $t) { token } }', { t: 'ac\u0000me' }, {}, 't'],
+      // A variable is named by the argument it feeds, as a type error names it.
+      ['mutation ($e: String!) { signIn(email: $e, password: "x") { token } }', { e: 'a\u0000b@acme.test' }, {}, 'email'],
+      ['mutation ($t: String) { signIn(email: "a@acme.test", password: "x", tenant: $t) { token } }', { t: 'ac\u0000me' }, {}, 'tenant'],
+      // In a JSON payload's key: the payload is named, not the key.
+      [
+        'mutation ($p: JSON!, $project: ID!) { deliverData(input: { projectId: $project, source: "erp", payload: $p }) { id } }',
+        { p: { 'a\u0000b': 1 }, project: seed.project.id },
+        admin,
+        'payload',
+      ],
       ['mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: { email: 'a\u0000b@acme.test', password: 'long-enough-password' } }, admin, 'email'],
       ['{ user(id: "a\\u0000b") { id } }', undefined, admin, 'id'],
     ];
