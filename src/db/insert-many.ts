@@ -15,7 +15,7 @@
  */
 import AsyncDatabase from 'libsql/promise';
 import type { Db } from '../db.js';
-import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlitePath } from './sqlite.js';
+import { isBusy, SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlitePath } from './sqlite.js';
 
 export type InsertColumn<Row> = {
   name: keyof Row & string;
@@ -119,7 +119,27 @@ function sqliteInsertTables(url: string): InsertTables {
     return done;
   };
 
-  return (writes) => inTurn(() => insertTogether(writes));
+  return (writes) =>
+    inTurn(() =>
+      insertTogether(writes).catch((error: unknown) => {
+        if (isBusy(error)) retire();
+        throw error;
+      }),
+    );
+
+  /**
+   * After a busy failure, the connection goes, with its prepared statements. libsql-js leaves
+   * a statement that failed busy in progress (libsql-js#237), and SQLite commits a connection's
+   * autocommit write only once none of its statements is in progress: the next INSERT there
+   * took the write lock once the other process let go, and never committed, locking every
+   * writer out (the server's own Prisma client included) until restart.
+   */
+  function retire(): void {
+    const retired = connection;
+    connection = null;
+    statements.clear();
+    void retired?.then((db) => db.close()).catch(() => {});
+  }
 
   async function insertTogether(writes: readonly TableRows[]): Promise<void> {
     const nonEmpty = writes.filter((write) => write.rows.length > 0);

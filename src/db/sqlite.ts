@@ -202,7 +202,7 @@ function onSharedConnection(connection: LibsqlClient, abandon: () => void): Tran
   };
 }
 
-function isBusy(error: unknown): boolean {
+export function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }

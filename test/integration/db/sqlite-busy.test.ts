@@ -12,6 +12,7 @@ import { createClient } from '@libsql/client';
 import Database from 'libsql';
 import { afterAll, describe, expect, it, inject } from 'vitest';
 import { createDb, db } from '../../../src/db.js';
+import { createInsertMany } from '../../../src/db/insert-many.js';
 import { applyMigrations } from '../../../src/db/migrate.js';
 import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlitePath, withPragmas } from '../../../src/db/sqlite.js';
 import { app, execute } from '../../helpers/app.js';
@@ -91,6 +92,32 @@ describe.skipIf(inject('databaseKind') === 'postgresql')('SQLite: the app while 
     expect((await db.organization.findUniqueOrThrow({ where: { id: seed.organization.id } })).name).toBe('Renamed after');
     // keygate holds no lock: another process writes at once.
     other.exec('BEGIN IMMEDIATE');
+    other.exec('COMMIT');
+    other.close();
+  });
+});
+
+describe('SQLite: the group commit connection after a busy failure', () => {
+  it('an INSERT that failed busy leaves no write lock behind: the next one commits and others can write', { timeout: 30_000 }, async () => {
+    const file = path.join(dir, 'group-commit.db');
+    const setup = new Database(file);
+    setup.exec('PRAGMA journal_mode = WAL');
+    setup.exec('CREATE TABLE t (x INTEGER)');
+    setup.close();
+    const insertMany = createInsertMany(`file:${file}`, db);
+    const columns = [{ name: 'x' as const }];
+    await insertMany('t', columns, [{ x: 1 }]); // the connection and its statement exist
+
+    const other = new Database(file, { timeout: 100 });
+    other.exec('BEGIN IMMEDIATE');
+    // Two rows: another statement than the one-row INSERT, which stays behind in progress.
+    await expect(insertMany('t', columns, [{ x: 2 }, { x: 2 }])).rejects.toMatchObject({ code: expect.stringMatching(/^SQLITE_BUSY/) });
+    other.exec('ROLLBACK');
+
+    await insertMany('t', columns, [{ x: 3 }]);
+    // Committed, and the write lock free for another connection.
+    expect(other.prepare('SELECT x FROM t ORDER BY x').all()).toEqual([{ x: 1 }, { x: 3 }]);
+    expect(() => other.exec('BEGIN IMMEDIATE')).not.toThrow();
     other.exec('COMMIT');
     other.close();
   });
