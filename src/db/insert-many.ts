@@ -5,17 +5,17 @@
  * Why not `createMany`: Prisma's query compiler made `createMany` of 8 rows cost 5–9 ms of CPU
  * on this project's machine, against ~1 ms for the same INSERT sent raw.
  *
- * SQLite: the INSERT runs on a connection of its own through `libsql/promise`, whose statements
- * execute on a worker thread: the commit's fsync (milliseconds, up to a second on a busy disk)
+ * SQLite: the INSERT runs on a connection of its own through `libsql/promise` (a
+ * WorkerConnection, sqlite.ts: replaced after a busy failure), whose statements execute on a
+ * worker thread: the commit's fsync (milliseconds, up to a second on a busy disk)
  * no longer stops the event loop. An autocommit INSERT holds the write lock only while it runs
  * on that thread, so it never waits for the main thread, and the Prisma client's transactions
  * begin IMMEDIATE (db.ts) so a commit here between their read and their write cannot fail
  * them with SQLITE_BUSY_SNAPSHOT. PostgreSQL: `$executeRawUnsafe` on the Prisma client, each
  * value cast to its column's type (jsonb, enum types).
  */
-import AsyncDatabase from 'libsql/promise';
 import type { Db } from '../db.js';
-import { isBusy, SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlitePath } from './sqlite.js';
+import { WorkerConnection } from './sqlite.js';
 
 export type InsertColumn<Row> = {
   name: keyof Row & string;
@@ -68,27 +68,15 @@ function postgresInsert(db: Db, { table, columns, rows }: TableRows) {
 type AsyncStatement = { iterate(params: unknown[]): Promise<Iterator<unknown>> };
 
 function sqliteInsertTables(url: string): InsertTables {
-  let connection: Promise<AsyncDatabase> | null = null;
   const statements = new Map<string, Promise<AsyncStatement>>();
-
-  // Opened on first use: the server creates the app before it applies migrations.
-  function open(): Promise<AsyncDatabase> {
-    connection ??= (async () => {
-      const opened = new AsyncDatabase(sqlitePath(url), { timeout: SQLITE_BUSY_TIMEOUT_MS });
-      for (const pragma of SQLITE_PRAGMAS) await opened.exec(pragma);
-      return opened;
-    })().catch((error: unknown) => {
-      connection = null;
-      throw error;
-    });
-    return connection;
-  }
+  // Its prepared statements go with a retired connection.
+  const connection = new WorkerConnection(url, () => statements.clear());
 
   // One prepared statement per table and batch size: a busy server reuses a handful.
   function statement(sql: string): Promise<AsyncStatement> {
     let prepared = statements.get(sql);
     if (!prepared) {
-      prepared = open().then((db) => db.prepare(sql) as Promise<AsyncStatement>);
+      prepared = connection.open().then((db) => db.prepare(sql) as Promise<AsyncStatement>);
       prepared.catch(() => statements.delete(sql));
       statements.set(sql, prepared);
     }
@@ -122,24 +110,10 @@ function sqliteInsertTables(url: string): InsertTables {
   return (writes) =>
     inTurn(() =>
       insertTogether(writes).catch((error: unknown) => {
-        if (isBusy(error)) retire();
+        connection.retireIfBusy(error);
         throw error;
       }),
     );
-
-  /**
-   * After a busy failure, the connection goes, with its prepared statements. libsql-js leaves
-   * a statement that failed busy in progress (libsql-js#237), and SQLite commits a connection's
-   * autocommit write only once none of its statements is in progress: the next INSERT there
-   * took the write lock once the other process let go, and never committed, locking every
-   * writer out (the server's own Prisma client included) until restart.
-   */
-  function retire(): void {
-    const retired = connection;
-    connection = null;
-    statements.clear();
-    void retired?.then((db) => db.close()).catch(() => {});
-  }
 
   async function insertTogether(writes: readonly TableRows[]): Promise<void> {
     const nonEmpty = writes.filter((write) => write.rows.length > 0);
@@ -150,7 +124,7 @@ function sqliteInsertTables(url: string): InsertTables {
           .map((row) => `(${columns.map((column) => sqlLiteral(sqliteValue(row[column.name], column.json))).join(', ')})`)
           .join(', ')};`,
     );
-    const db = await open();
+    const db = await connection.open();
     try {
       await db.exec(`BEGIN IMMEDIATE;\n${statements.join('\n')}\nCOMMIT;`);
     } catch (error) {

@@ -17,9 +17,8 @@
  * PostgreSQL UTC in `timestamp(3) without time zone` (an ISO string cast to that type: the
  * trailing Z is ignored, which leaves the UTC wall time, exactly what Prisma writes).
  */
-import AsyncDatabase from 'libsql/promise';
 import type { Db } from '../db.js';
-import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlitePath } from './sqlite.js';
+import { WorkerConnection } from './sqlite.js';
 
 export type KeyUse = { id: string; at: Date; ip: string | null };
 
@@ -60,29 +59,21 @@ function postgresWriter(db: Db): WriteKeyUses {
 }
 
 function sqliteWriter(url: string): WriteKeyUses {
-  let connection: Promise<AsyncDatabase> | null = null;
-
-  // Opened on first use: the server creates the app before it applies migrations.
-  function open(): Promise<AsyncDatabase> {
-    connection ??= (async () => {
-      const opened = new AsyncDatabase(sqlitePath(url), { timeout: SQLITE_BUSY_TIMEOUT_MS });
-      for (const pragma of SQLITE_PRAGMAS) await opened.exec(pragma);
-      return opened;
-    })().catch((error: unknown) => {
-      connection = null;
-      throw error;
-    });
-    return connection;
-  }
+  const connection = new WorkerConnection(url);
 
   return async (uses) => {
     // VALUES columns are column1..3 in SQLite; UPDATE … FROM needs SQLite 3.33 (libsql has it).
     const sql = `UPDATE "ApiKey" SET "lastUsedAt" = v.column2, "lastUsedIp" = v.column3 FROM (VALUES ${uses.map(() => '(?, ?, ?)').join(', ')}) AS v WHERE "ApiKey"."id" = v.column1 AND ("ApiKey"."lastUsedAt" IS NULL OR "ApiKey"."lastUsedAt" < v.column2)`;
     const values = uses.flatMap((use) => [use.id, use.at.toISOString().replace('Z', '+00:00'), use.ip]);
-    const statement = (await (await open()).prepare(sql)) as unknown as { iterate(params: unknown[]): Promise<Iterator<unknown>> };
-    // `iterate` steps the statement on libsql's worker thread (`run` would step it here, on
-    // the event loop): the UPDATE and its commit are done when the promise resolves.
-    const rowsLeft = await statement.iterate(values);
-    while (!rowsLeft.next().done);
+    try {
+      const statement = (await (await connection.open()).prepare(sql)) as unknown as { iterate(params: unknown[]): Promise<Iterator<unknown>> };
+      // `iterate` steps the statement on libsql's worker thread (`run` would step it here, on
+      // the event loop): the UPDATE and its commit are done when the promise resolves.
+      const rowsLeft = await statement.iterate(values);
+      while (!rowsLeft.next().done);
+    } catch (error) {
+      connection.retireIfBusy(error);
+      throw error;
+    }
   };
 }

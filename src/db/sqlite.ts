@@ -4,6 +4,7 @@
  */
 import type { Client as LibsqlClient, Transaction, TransactionMode } from '@libsql/client';
 import Database from 'libsql';
+import AsyncDatabase from 'libsql/promise';
 
 /**
  * What every SQLite connection runs before its first statement.
@@ -200,6 +201,46 @@ function onSharedConnection(connection: LibsqlClient, abandon: () => void): Tran
       return !open;
     },
   };
+}
+
+/**
+ * A `libsql/promise` connection (its statements step on libsql's worker thread, so a commit's
+ * fsync does not stop the event loop) for a writer of its own: the group commit's INSERTs, the
+ * last-used flush. Opened on first use with SQLITE_PRAGMAS (the server creates the app before
+ * it applies migrations), and replaced after a busy failure: libsql-js leaves a statement that
+ * failed busy in progress (libsql-js#237), and SQLite commits a connection's autocommit write
+ * only once none of its statements is in progress, so the next write there was answered but
+ * never committed, and held the write lock, locking every writer out until restart.
+ */
+export class WorkerConnection {
+  private connection: Promise<AsyncDatabase> | null = null;
+
+  constructor(
+    private readonly url: string,
+    /** Drops what was prepared on the retired connection. */
+    private readonly onRetire: () => void = () => {},
+  ) {}
+
+  open(): Promise<AsyncDatabase> {
+    this.connection ??= (async () => {
+      const opened = new AsyncDatabase(sqlitePath(this.url), { timeout: SQLITE_BUSY_TIMEOUT_MS });
+      for (const pragma of SQLITE_PRAGMAS) await opened.exec(pragma);
+      return opened;
+    })().catch((error: unknown) => {
+      this.connection = null;
+      throw error;
+    });
+    return this.connection;
+  }
+
+  /** Call with a write's failure: after a busy one, the next write gets a new connection. */
+  retireIfBusy(error: unknown): void {
+    if (!isBusy(error)) return;
+    const retired = this.connection;
+    this.connection = null;
+    this.onRetire();
+    void retired?.then((db) => db.close()).catch(() => {});
+  }
 }
 
 export function isBusy(error: unknown): boolean {
