@@ -50,8 +50,8 @@ const NEGATIVE_TTL_MS = 5_000;
  * entries, eviction by change, and a generation counter against re-caching a stale read.
  */
 export class VerifiedCache<Value, Change> {
-  // A Map iterates in insertion order, which makes it a cheap LRU: re-insert on hit,
-  // evict from the front when full.
+  // A Map iterates in insertion order, which makes it a cheap LRU: move a hit entry to the
+  // back (`placeAtBack`, once it is in the older half), evict from the front when full.
   private readonly entries = new Map<string, Entry<Value>>();
   /** Entries placed at the back of the map so far (stored, or moved there by a hit). */
   private placements = 0;

@@ -14,6 +14,7 @@
  * server adds no latency and a busy one grows its batches to match its load.
  */
 import { isDatabaseUnavailable } from '../security/database-faults.js';
+
 export type GroupCommitOptions = {
   /**
    * Most rows per INSERT (SQLite allows 32,766 bound parameters per statement).

@@ -60,12 +60,15 @@ export function withPragmas(open: () => LibsqlClient, pragmas: readonly string[]
     fresh = false;
     for (const pragma of pragmas) await client.execute(pragma);
   };
-  const retireIfBusy = (error: unknown) => {
-    if (!isBusy(error)) return;
-    const tainted = client;
+  /** The next statement goes to a new client; `tainted` closes once its stuck statement is finalized. */
+  const retire = (tainted: LibsqlClient) => {
+    if (client !== tainted) return; // retired already
     client = open();
     fresh = true;
-    tainted.close(); // its connection closes once the stuck statement is finalized
+    tainted.close();
+  };
+  const retireIfBusy = (error: unknown) => {
+    if (isBusy(error)) retire(client);
   };
   // Only what the adapter calls to run statements; everything else passes through.
   const call =
@@ -93,14 +96,9 @@ export function withPragmas(open: () => LibsqlClient, pragmas: readonly string[]
         retireIfBusy(error);
         throw error;
       }
-      return onSharedConnection(connection, () => {
-        // A transaction whose end failed (statements still in progress) keeps the connection
-        // in it, and its write lock with it: that connection is retired.
-        if (client !== connection) return;
-        client = open();
-        fresh = true;
-        connection.close();
-      });
+      // A transaction whose end failed (statements still in progress) keeps the connection
+      // in it, and its write lock with it: that connection is retired.
+      return onSharedConnection(connection, () => retire(connection));
     },
   };
   /** @libsql/client's own transaction (the migrator's: a handful per start, scripts included). */

@@ -33,7 +33,7 @@ export function useRequestParseErrors(): Plugin {
 }
 
 function refuseMediaType(): never {
-  throw new GraphQLError('The body must be application/json (or application/graphql+json); multipart/form-data and forms are not accepted.', {
+  throw new GraphQLError('This media type is not accepted: send the request as application/json (multipart/form-data is refused, there is no Upload scalar).', {
     extensions: { code: 'BAD_REQUEST', http: { status: 415 } },
   });
 }
